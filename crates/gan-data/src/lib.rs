@@ -1,0 +1,1 @@
+//! Datasets, loaders and image output (issue 4).
