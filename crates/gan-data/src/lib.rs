@@ -1,1 +1,43 @@
-//! Datasets, loaders and image output (issue 4).
+//! Datasets, loaders and image output for the GAN framework.
+//!
+//! Every loader yields a [`Dataset`]: values as f32, row-major (N, C, H, W), images
+//! scaled to [-1, 1] (the generator ends with tanh), optional labels. Formats:
+//! IDX (MNIST and kin, [`idx`], [`mnist`]), CIFAR-10 binary batches ([`cifar`]), image
+//! folders ([`folder`]), 2-D toy mixtures ([`toy`]) and Stacked MNIST ([`stacked`]).
+//! [`Loader`] cuts a dataset into seeded, shuffled batches; [`Summary`] describes it;
+//! [`output`] writes PNGs, sample grids and IDX files.
+//!
+//! ```no_run
+//! use gan_data::{load_vendored_mnist, Loader, LoaderOptions, Split, Summary};
+//! let train = load_vendored_mnist(Split::Train)?;
+//! println!("{}", Summary::of(&train));
+//! let loader = Loader::new(&train, LoaderOptions::new(64))?;
+//! for batch in loader.epoch(0) {
+//!     assert_eq!(batch.nchw(), [64, 1, 28, 28]);
+//! }
+//! # Ok::<(), gan_data::DataError>(())
+//! ```
+
+pub mod cifar;
+pub mod dataset;
+pub mod error;
+mod fileio;
+pub mod folder;
+pub mod idx;
+pub mod loader;
+pub mod mnist;
+pub mod output;
+pub mod stacked;
+pub mod summary;
+pub mod toy;
+
+pub use cifar::load_cifar10;
+pub use dataset::{Dataset, ImageShape, Split};
+pub use error::{DataError, Result};
+pub use folder::{load_folder, ColorMode, FolderOptions, FolderReport};
+pub use loader::{Batch, Loader, LoaderOptions};
+pub use mnist::{data_dir, load_mnist, load_vendored_mnist, mnist_dir};
+pub use output::{make_grid, write_grid, write_idx_dataset, write_png, write_pngs, GridOptions};
+pub use stacked::stacked_mnist;
+pub use summary::Summary;
+pub use toy::ToyDistribution;
