@@ -1,1 +1,29 @@
-//! GPU tensors.
+//! gan-tensor: f32 tensors in GPU buffers, operated on by hand-written WGSL compute
+//! kernels through wgpu, with a plain-loop CPU reference for every operation.
+//!
+//! ```no_run
+//! use gan_tensor::{Context, Tensor};
+//! let ctx = Context::new()?;
+//! let a = Tensor::from_slice(&ctx, &[1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+//! let b = a.relu()?.add(&a)?;
+//! assert_eq!(b.to_vec()?, vec![2.0, 4.0, 6.0, 8.0]);
+//! # Ok::<(), gan_tensor::Error>(())
+//! ```
+
+mod context;
+pub mod device;
+pub mod elementwise;
+mod error;
+mod pool;
+pub mod reduce;
+pub mod reference;
+pub mod shaders;
+mod shape;
+mod tensor;
+pub mod testing;
+
+pub use context::{Context, Stats};
+pub use device::AdapterSummary;
+pub use error::{Error, Result};
+pub use shape::{Shape, MAX_DIMS};
+pub use tensor::Tensor;

@@ -1,0 +1,616 @@
+//! The execution engine: one device and queue, a shader/pipeline cache, the buffer pool,
+//! and the list of recorded dispatches that a readback or `sync()` submits together.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use crate::device::{self, AdapterSummary};
+use crate::pool::{Pool, PoolBuffer};
+use crate::shaders::Family;
+use crate::{Error, Result};
+
+/// Bytes reserved for one dispatch's uniform parameters.
+const UNIFORM_SLOT: u64 = 256;
+/// Dispatches recorded before the engine submits on its own.
+const UNIFORM_SLOTS: u64 = 1024;
+
+/// Counters that tests and benchmarks read to prove the engine's promises.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// GPU buffers ever created (storage and staging); flat in a steady-state loop.
+    pub buffers_created: u64,
+    /// Compute pipelines ever compiled; one per (shader, entry point, specialization).
+    pub pipelines_compiled: u64,
+    /// Queue submissions.
+    pub submissions: u64,
+    /// Dispatches recorded.
+    pub dispatches: u64,
+}
+
+/// A storage buffer argument of a dispatch: the buffer and the bytes bound.
+pub(crate) struct Arg<'a> {
+    pub buf: &'a PoolBuffer,
+    pub bytes: u64,
+}
+
+/// One kernel launch.
+pub(crate) struct Launch<'a> {
+    pub family: Family,
+    pub entry: &'static str,
+    /// WGSL `override` constants: part of the pipeline cache key.
+    pub constants: &'a [(&'static str, f64)],
+    /// The uniform at binding 0 (at most 256 bytes).
+    pub params: &'a [u8],
+    /// Read-only storage buffers at bindings 1..=n.
+    pub inputs: &'a [Arg<'a>],
+    /// Read-write storage buffers after the inputs.
+    pub outputs: &'a [Arg<'a>],
+    /// Workgroup counts, each at most 65535 (see [`Context::grid`]).
+    pub groups: [u32; 3],
+}
+
+enum Cmd {
+    Dispatch {
+        pipeline: wgpu::ComputePipeline,
+        bind_group: wgpu::BindGroup,
+        groups: [u32; 3],
+    },
+    Copy {
+        src: wgpu::Buffer,
+        dst: wgpu::Buffer,
+        bytes: u64,
+    },
+}
+
+#[derive(Default)]
+struct Pending {
+    cmds: Vec<Cmd>,
+    uniforms: Vec<u8>,
+    slots: u64,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PipelineKey {
+    family: &'static str,
+    entry: &'static str,
+    constants: Vec<(&'static str, u64)>,
+    inputs: usize,
+    outputs: usize,
+}
+
+struct Inner {
+    adapter: wgpu::Adapter,
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    summary: AdapterSummary,
+    limits: wgpu::Limits,
+    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
+    layouts: Mutex<HashMap<(usize, usize), (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
+    pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
+    pool: Pool,
+    staging: Pool,
+    uniform_buf: wgpu::Buffer,
+    pending: Mutex<Pending>,
+    errors: Arc<Mutex<Vec<String>>>,
+    lost: Arc<Mutex<Option<String>>>,
+    pipelines_compiled: AtomicU64,
+    submissions: AtomicU64,
+    dispatches: AtomicU64,
+    timeout: Duration,
+}
+
+/// A GPU device with its caches. Cheap to clone; every tensor holds one.
+#[derive(Clone)]
+pub struct Context(Arc<Inner>);
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Context({})", self.0.summary)
+    }
+}
+
+impl Context {
+    /// Opens the best adapter (see [`crate::device`] for the environment variables).
+    pub fn new() -> Result<Self> {
+        let (adapter, device, queue) = device::open()?;
+        let summary = device::summary(&adapter);
+        let limits = device.limits();
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(e.to_string());
+            }
+        }));
+        let lost = Arc::new(Mutex::new(None));
+        let lost_sink = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            if let Ok(mut l) = lost_sink.lock() {
+                *l = Some(format!("{reason:?}: {msg}"));
+            }
+        });
+        let slot = UNIFORM_SLOT.max(limits.min_uniform_buffer_offset_alignment as u64);
+        let uniform_buf = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("gan-tensor uniforms"),
+            size: slot * UNIFORM_SLOTS,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let timeout = std::env::var("GAN_TENSOR_TIMEOUT_S")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(600u64);
+        Ok(Context(Arc::new(Inner {
+            adapter,
+            device,
+            queue,
+            summary,
+            limits,
+            modules: Mutex::default(),
+            layouts: Mutex::default(),
+            pipelines: Mutex::default(),
+            pool: Pool::default(),
+            staging: Pool::default(),
+            uniform_buf,
+            pending: Mutex::default(),
+            errors,
+            lost,
+            pipelines_compiled: AtomicU64::new(0),
+            submissions: AtomicU64::new(0),
+            dispatches: AtomicU64::new(0),
+            timeout: Duration::from_secs(timeout),
+        })))
+    }
+
+    /// The adapter in use.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.0.summary
+    }
+
+    /// The full wgpu adapter information.
+    pub fn adapter_info(&self) -> wgpu::AdapterInfo {
+        self.0.adapter.get_info()
+    }
+
+    /// The limits the device was opened with (the adapter's own maxima).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.0.limits
+    }
+
+    /// The wgpu device, for users who want to add their own kernels.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.0.device
+    }
+
+    /// Engine counters.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            buffers_created: self.0.pool.created() + self.0.staging.created(),
+            pipelines_compiled: self.0.pipelines_compiled.load(Ordering::Relaxed),
+            submissions: self.0.submissions.load(Ordering::Relaxed),
+            dispatches: self.0.dispatches.load(Ordering::Relaxed),
+        }
+    }
+
+    /// True when both handles are the same device.
+    pub fn same(&self, other: &Context) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Largest tensor, in bytes, one storage binding can hold on this adapter.
+    pub fn max_tensor_bytes(&self) -> u64 {
+        (self.0.limits.max_storage_buffer_binding_size as u64).min(self.0.limits.max_buffer_size)
+    }
+
+    /// Releases pooled buffers nobody uses.
+    pub fn trim(&self) {
+        self.0.pool.trim();
+        self.0.staging.trim();
+    }
+
+    /// Splits `n` workgroups over x and y so neither exceeds 65535; shaders rebuild the
+    /// linear index as `wg.x + wg.y * num_workgroups.x` and guard the tail.
+    pub fn grid(&self, n: u64) -> [u32; 3] {
+        let max = self.0.limits.max_compute_workgroups_per_dimension.max(1) as u64;
+        let n = n.max(1);
+        if n <= max {
+            [n as u32, 1, 1]
+        } else {
+            let y = n.div_ceil(max);
+            let x = n.div_ceil(y);
+            [x as u32, y as u32, 1]
+        }
+    }
+
+    fn check_health(&self, during: &str) -> Result<()> {
+        if let Some(msg) = self.0.lost.lock().ok().and_then(|l| l.clone()) {
+            return Err(Error::DeviceLost(msg));
+        }
+        let errs: Vec<String> = self
+            .0
+            .errors
+            .lock()
+            .map(|mut e| e.drain(..).collect())
+            .unwrap_or_default();
+        if let Some(first) = errs.first() {
+            if first.to_lowercase().contains("out of memory") {
+                return Err(Error::OutOfMemory {
+                    during: during.to_string(),
+                    msg: first.clone(),
+                });
+            }
+            return Err(Error::Gpu {
+                during: during.to_string(),
+                msg: errs.join("; "),
+            });
+        }
+        Ok(())
+    }
+
+    /// A storage buffer of at least `bytes` from the pool.
+    pub(crate) fn alloc(&self, bytes: u64, shape: &[usize]) -> Result<PoolBuffer> {
+        let limit = self.max_tensor_bytes();
+        if bytes > limit {
+            return Err(Error::TooLarge {
+                bytes,
+                shape: shape.to_vec(),
+                limit,
+                adapter: self.0.summary.name.clone(),
+            });
+        }
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST;
+        self.0
+            .pool
+            .take(bytes.max(4), usage, self.0.limits.max_buffer_size, |size| {
+                self.create_buffer(size, usage, "gan-tensor storage")
+            })
+    }
+
+    fn create_buffer(
+        &self,
+        size: u64,
+        usage: wgpu::BufferUsages,
+        label: &str,
+    ) -> Result<wgpu::Buffer> {
+        let scope = self
+            .0
+            .device
+            .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let buffer = self.0.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage,
+            mapped_at_creation: false,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::OutOfMemory {
+                during: format!("allocating {size} bytes"),
+                msg: e.to_string(),
+            });
+        }
+        Ok(buffer)
+    }
+
+    /// Writes host data into a fresh pooled buffer. Pending work is submitted first: the
+    /// write lands before the next submission, and an earlier dispatch may still read a
+    /// buffer that the pool has handed out again.
+    pub(crate) fn upload(&self, data: &[u8], shape: &[usize]) -> Result<PoolBuffer> {
+        let buf = self.alloc(data.len() as u64, shape)?;
+        if !data.is_empty() {
+            let busy = self
+                .0
+                .pending
+                .lock()
+                .map(|p| !p.cmds.is_empty())
+                .unwrap_or(false);
+            if busy {
+                self.flush()?;
+            }
+            self.0.queue.write_buffer(buf.raw(), 0, data);
+        }
+        Ok(buf)
+    }
+
+    fn module(&self, family: Family) -> wgpu::ShaderModule {
+        let mut modules = self.0.modules.lock().unwrap();
+        modules
+            .entry(family.name)
+            .or_insert_with(|| {
+                self.0
+                    .device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(family.name),
+                        source: wgpu::ShaderSource::Wgsl(family.source.into()),
+                    })
+            })
+            .clone()
+    }
+
+    fn layout(
+        &self,
+        inputs: usize,
+        outputs: usize,
+    ) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+        let mut layouts = self.0.layouts.lock().unwrap();
+        layouts
+            .entry((inputs, outputs))
+            .or_insert_with(|| {
+                let mut entries = vec![wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                }];
+                for i in 0..inputs + outputs {
+                    entries.push(wgpu::BindGroupLayoutEntry {
+                        binding: 1 + i as u32,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: wgpu::BindingType::Buffer {
+                            ty: wgpu::BufferBindingType::Storage {
+                                read_only: i < inputs,
+                            },
+                            has_dynamic_offset: false,
+                            min_binding_size: None,
+                        },
+                        count: None,
+                    });
+                }
+                let label = format!("layout {inputs} in {outputs} out");
+                let bgl =
+                    self.0
+                        .device
+                        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                            label: Some(&label),
+                            entries: &entries,
+                        });
+                let pl = self
+                    .0
+                    .device
+                    .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: Some(&label),
+                        bind_group_layouts: &[Some(&bgl)],
+                        immediate_size: 0,
+                    });
+                (bgl, pl)
+            })
+            .clone()
+    }
+
+    fn pipeline(&self, l: &Launch) -> Result<wgpu::ComputePipeline> {
+        let key = PipelineKey {
+            family: l.family.name,
+            entry: l.entry,
+            constants: l.constants.iter().map(|(k, v)| (*k, v.to_bits())).collect(),
+            inputs: l.inputs.len(),
+            outputs: l.outputs.len(),
+        };
+        if let Some(p) = self.0.pipelines.lock().unwrap().get(&key) {
+            return Ok(p.clone());
+        }
+        let module = self.module(l.family);
+        let (_, layout) = self.layout(l.inputs.len(), l.outputs.len());
+        let label = format!("{}::{}{:?}", l.family.name, l.entry, l.constants);
+        let pipeline = self
+            .0
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: Some(&layout),
+                module: &module,
+                entry_point: Some(l.entry),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: l.constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            });
+        self.check_health(&format!("compiling {label}"))?;
+        self.0.pipelines_compiled.fetch_add(1, Ordering::Relaxed);
+        self.0
+            .pipelines
+            .lock()
+            .unwrap()
+            .insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// Records one dispatch; nothing runs until a flush.
+    pub(crate) fn dispatch(&self, l: Launch) -> Result<()> {
+        if l.groups.iter().any(|&g| g == 0) {
+            return Ok(());
+        }
+        debug_assert!(l.params.len() as u64 <= UNIFORM_SLOT);
+        let pipeline = self.pipeline(&l)?;
+        let slot = UNIFORM_SLOT.max(self.0.limits.min_uniform_buffer_offset_alignment as u64);
+        let full = self.0.pending.lock().unwrap().slots >= UNIFORM_SLOTS;
+        if full {
+            self.flush()?;
+        }
+        let (bgl, _) = self.layout(l.inputs.len(), l.outputs.len());
+        let mut pending = self.0.pending.lock().unwrap();
+        let offset = pending.slots * slot;
+        pending.uniforms.resize((offset + slot) as usize, 0);
+        pending.uniforms[offset as usize..offset as usize + l.params.len()]
+            .copy_from_slice(l.params);
+        pending.slots += 1;
+        let uniform_size = (l.params.len() as u64).max(16).next_multiple_of(16);
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &self.0.uniform_buf,
+                offset,
+                size: std::num::NonZeroU64::new(uniform_size),
+            }),
+        }];
+        for (i, a) in l.inputs.iter().chain(l.outputs.iter()).enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: 1 + i as u32,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: a.buf.raw(),
+                    offset: 0,
+                    size: std::num::NonZeroU64::new(a.bytes.max(4)),
+                }),
+            });
+        }
+        let bind_group = self.0.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(l.entry),
+            layout: &bgl,
+            entries: &entries,
+        });
+        pending.cmds.push(Cmd::Dispatch {
+            pipeline,
+            bind_group,
+            groups: l.groups,
+        });
+        self.0.dispatches.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Records a buffer-to-buffer copy in order with the dispatches.
+    pub(crate) fn copy(&self, src: &PoolBuffer, dst: &wgpu::Buffer, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        self.0.pending.lock().unwrap().cmds.push(Cmd::Copy {
+            src: src.raw().clone(),
+            dst: dst.clone(),
+            bytes,
+        });
+    }
+
+    /// Submits everything recorded, as one command buffer.
+    pub(crate) fn flush(&self) -> Result<Option<wgpu::SubmissionIndex>> {
+        // The lock is held until the submit: another thread's flush must not write the
+        // uniform slots of this batch before its commands are on the queue.
+        let mut guard = self.0.pending.lock().unwrap();
+        let pending = std::mem::take(&mut *guard);
+        if pending.cmds.is_empty() {
+            return Ok(None);
+        }
+        if !pending.uniforms.is_empty() {
+            self.0
+                .queue
+                .write_buffer(&self.0.uniform_buf, 0, &pending.uniforms);
+        }
+        let mut encoder = self
+            .0
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("gan-tensor"),
+            });
+        let mut cmds = pending.cmds.into_iter().peekable();
+        while let Some(cmd) = cmds.next() {
+            match cmd {
+                Cmd::Copy { src, dst, bytes } => {
+                    encoder.copy_buffer_to_buffer(&src, 0, &dst, 0, bytes)
+                }
+                Cmd::Dispatch {
+                    pipeline,
+                    bind_group,
+                    groups,
+                } => {
+                    // Consecutive dispatches share one compute pass.
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("gan-tensor"),
+                        timestamp_writes: None,
+                    });
+                    pass.set_pipeline(&pipeline);
+                    pass.set_bind_group(0, &bind_group, &[]);
+                    pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+                    while let Some(Cmd::Dispatch { .. }) = cmds.peek() {
+                        if let Some(Cmd::Dispatch {
+                            pipeline,
+                            bind_group,
+                            groups,
+                        }) = cmds.next()
+                        {
+                            pass.set_pipeline(&pipeline);
+                            pass.set_bind_group(0, &bind_group, &[]);
+                            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+                        }
+                    }
+                }
+            }
+        }
+        let index = self.0.queue.submit([encoder.finish()]);
+        drop(guard);
+        self.0.submissions.fetch_add(1, Ordering::Relaxed);
+        self.check_health("submitting work")?;
+        Ok(Some(index))
+    }
+
+    fn wait(&self, index: Option<wgpu::SubmissionIndex>) -> Result<()> {
+        let r = self.0.device.poll(wgpu::PollType::Wait {
+            submission_index: index,
+            timeout: Some(self.0.timeout),
+        });
+        match r {
+            Ok(_) => self.check_health("waiting for the GPU"),
+            Err(wgpu::PollError::Timeout) => Err(Error::Timeout(self.0.timeout.as_secs())),
+            Err(e) => {
+                self.check_health("waiting for the GPU")?;
+                Err(Error::DeviceLost(e.to_string()))
+            }
+        }
+    }
+
+    /// Submits all recorded work and waits until the GPU has finished it.
+    pub fn sync(&self) -> Result<()> {
+        let index = self.flush()?;
+        self.wait(index)
+    }
+
+    /// Copies `bytes` of a buffer back to the host (flushes pending work).
+    pub(crate) fn read(&self, src: &PoolBuffer, bytes: u64) -> Result<Vec<u8>> {
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
+        let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+        let staging = self
+            .0
+            .staging
+            .take(bytes, usage, self.0.limits.max_buffer_size, |size| {
+                self.create_buffer(size, usage, "gan-tensor readback")
+            })?;
+        self.copy(src, staging.raw(), bytes);
+        let index = self.flush()?;
+        let (tx, rx) = mpsc::channel();
+        staging
+            .raw()
+            .map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
+                let _ = tx.send(r);
+            });
+        self.wait(index)?;
+        // The map callback fires during a poll once the copy is done.
+        let mapped = match rx.try_recv() {
+            Ok(r) => r,
+            Err(_) => {
+                self.wait(None)?;
+                rx.recv_timeout(self.0.timeout)
+                    .map_err(|_| Error::Timeout(self.0.timeout.as_secs()))?
+            }
+        };
+        mapped.map_err(|e| Error::Gpu {
+            during: "mapping a readback buffer".into(),
+            msg: e.to_string(),
+        })?;
+        let out = staging
+            .raw()
+            .get_mapped_range(0..bytes)
+            .map_err(|e| Error::Gpu {
+                during: "reading a mapped buffer".into(),
+                msg: e.to_string(),
+            })?
+            .to_vec();
+        staging.raw().unmap();
+        Ok(out)
+    }
+}

@@ -1,0 +1,129 @@
+//! Choosing an adapter and opening a device.
+//!
+//! Honours `WGPU_BACKEND` (e.g. `vulkan`, `gl`) and `WGPU_ADAPTER_NAME` (a case-insensitive
+//! substring of the adapter name). Prefers a real GPU (discrete, then integrated, then
+//! virtual) and falls back to a CPU adapter such as Mesa's lavapipe or llvmpipe.
+
+use crate::{Error, Result};
+
+/// What gan-tensor knows about the adapter it opened.
+#[derive(Clone, Debug)]
+pub struct AdapterSummary {
+    /// The adapter's name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
+    pub name: String,
+    /// The backend: Vulkan, Metal, Dx12, Gl.
+    pub backend: wgpu::Backend,
+    /// Discrete GPU, integrated GPU, CPU ...
+    pub device_type: wgpu::DeviceType,
+    /// Driver name and version, as reported.
+    pub driver: String,
+}
+
+impl AdapterSummary {
+    fn from_info(info: &wgpu::AdapterInfo) -> Self {
+        AdapterSummary {
+            name: info.name.clone(),
+            backend: info.backend,
+            device_type: info.device_type,
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
+        }
+    }
+
+    /// True for software adapters that run on the CPU (lavapipe, llvmpipe, WARP).
+    pub fn is_cpu(&self) -> bool {
+        self.device_type == wgpu::DeviceType::Cpu
+    }
+}
+
+impl std::fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({:?}, {:?})",
+            self.name, self.backend, self.device_type
+        )
+    }
+}
+
+fn type_rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    }
+}
+
+fn backend_rank(b: wgpu::Backend) -> u8 {
+    match b {
+        wgpu::Backend::Vulkan | wgpu::Backend::Metal | wgpu::Backend::Dx12 => 0,
+        wgpu::Backend::Gl => 1,
+        _ => 2,
+    }
+}
+
+/// Opens the best adapter allowed by the environment and a device with its largest limits.
+pub(crate) fn open() -> Result<(wgpu::Adapter, wgpu::Device, wgpu::Queue)> {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = wgpu::Backends::all().with_env();
+    let instance = wgpu::Instance::new(desc);
+    let adapters =
+        pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all().with_env()));
+    let backend_env = std::env::var("WGPU_BACKEND").ok();
+    let name_env = std::env::var("WGPU_ADAPTER_NAME").ok();
+    if adapters.is_empty() {
+        let filter = match &backend_env {
+            Some(b) => format!(" on backend(s) {b:?} (WGPU_BACKEND)"),
+            None => String::new(),
+        };
+        return Err(Error::NoAdapter { filter });
+    }
+    let mut candidates: Vec<wgpu::Adapter> = adapters;
+    if let Some(wanted) = &name_env {
+        let present = candidates
+            .iter()
+            .map(|a| {
+                let i = a.get_info();
+                format!("{:?} ({:?})", i.name, i.backend)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let w = wanted.to_lowercase();
+        candidates.retain(|a| a.get_info().name.to_lowercase().contains(&w));
+        if candidates.is_empty() {
+            return Err(Error::AdapterNotFound {
+                wanted: wanted.clone(),
+                present,
+            });
+        }
+    }
+    candidates.sort_by_key(|a| {
+        let i = a.get_info();
+        (type_rank(i.device_type), backend_rank(i.backend))
+    });
+    let adapter = candidates.swap_remove(0);
+    let info = adapter.get_info();
+    // Ask for everything the adapter allows: large storage bindings matter for big batches.
+    let limits = adapter.limits();
+    let request = wgpu::DeviceDescriptor {
+        label: Some("gan-tensor"),
+        required_features: wgpu::Features::empty(),
+        required_limits: limits,
+        experimental_features: wgpu::ExperimentalFeatures::disabled(),
+        memory_hints: wgpu::MemoryHints::Performance,
+        trace: wgpu::Trace::Off,
+    };
+    let (device, queue) =
+        pollster::block_on(adapter.request_device(&request)).map_err(|e| Error::RequestDevice {
+            adapter: info.name.clone(),
+            reason: e.to_string(),
+        })?;
+    Ok((adapter, device, queue))
+}
+
+pub(crate) fn summary(adapter: &wgpu::Adapter) -> AdapterSummary {
+    AdapterSummary::from_info(&adapter.get_info())
+}

@@ -1,0 +1,281 @@
+//! Launches `shaders/elementwise.wgsl`: unary maps, broadcasting binary maps, activation
+//! backwards and fill.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::context::Launch;
+use crate::shaders::ELEMENTWISE;
+use crate::{Result, Tensor};
+
+/// Elementwise functions of one tensor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unary {
+    /// max(x, 0)
+    Relu,
+    /// x if x > 0 else alpha * x
+    LeakyRelu(f32),
+    /// tanh(x), computed without overflow
+    Tanh,
+    /// 1 / (1 + exp(-x)), computed without overflow
+    Sigmoid,
+    /// exp(x)
+    Exp,
+    /// ln(x)
+    Log,
+    /// x * scale + shift (scalar mul and scalar add)
+    Affine {
+        /// multiplier
+        scale: f32,
+        /// addend
+        shift: f32,
+    },
+    /// sqrt(x)
+    Sqrt,
+    /// x * x
+    Square,
+    /// |x|
+    Abs,
+}
+
+impl Unary {
+    fn code(self) -> (u32, f32, f32) {
+        match self {
+            Unary::Relu => (0, 0.0, 0.0),
+            Unary::LeakyRelu(a) => (1, a, 0.0),
+            Unary::Tanh => (2, 0.0, 0.0),
+            Unary::Sigmoid => (3, 0.0, 0.0),
+            Unary::Exp => (4, 0.0, 0.0),
+            Unary::Log => (5, 0.0, 0.0),
+            Unary::Affine { scale, shift } => (6, scale, shift),
+            Unary::Sqrt => (7, 0.0, 0.0),
+            Unary::Square => (8, 0.0, 0.0),
+            Unary::Abs => (9, 0.0, 0.0),
+        }
+    }
+}
+
+/// Elementwise functions of two tensors (with broadcasting), including the backward of
+/// each activation: for those the first operand is the forward input x (ReLU, LeakyReLU)
+/// or the forward output y (tanh, sigmoid), and the second is the incoming gradient dy.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Binary {
+    /// a + b
+    Add,
+    /// a - b
+    Sub,
+    /// a * b
+    Mul,
+    /// a / b
+    Div,
+    /// max(a, b)
+    Max,
+    /// min(a, b)
+    Min,
+    /// dy where x > 0, else 0
+    ReluBackward,
+    /// dy where x > 0, else alpha * dy
+    LeakyReluBackward(f32),
+    /// dy * (1 - y^2)
+    TanhBackward,
+    /// dy * y * (1 - y)
+    SigmoidBackward,
+}
+
+impl Binary {
+    fn code(self) -> (u32, f32) {
+        match self {
+            Binary::Add => (0, 0.0),
+            Binary::Sub => (1, 0.0),
+            Binary::Mul => (2, 0.0),
+            Binary::Div => (3, 0.0),
+            Binary::Max => (4, 0.0),
+            Binary::Min => (5, 0.0),
+            Binary::ReluBackward => (10, 0.0),
+            Binary::LeakyReluBackward(a) => (11, a),
+            Binary::TanhBackward => (12, 0.0),
+            Binary::SigmoidBackward => (13, 0.0),
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    n: u32,
+    broadcast: u32,
+    alpha: f32,
+    beta: f32,
+    out_shape: [u32; 4],
+    a_strides: [u32; 4],
+    b_strides: [u32; 4],
+}
+
+impl Params {
+    fn flat(n: usize, alpha: f32, beta: f32) -> Self {
+        Params {
+            n: n as u32,
+            broadcast: 0,
+            alpha,
+            beta,
+            out_shape: [1; 4],
+            a_strides: [0; 4],
+            b_strides: [0; 4],
+        }
+    }
+}
+
+/// Applies `op` to every element.
+pub fn unary(x: &Tensor, op: Unary) -> Result<Tensor> {
+    let out = Tensor::uninit(x.context(), x.dims())?;
+    let (code, alpha, beta) = op.code();
+    let params = Params::flat(x.numel(), alpha, beta);
+    let ctx = x.context();
+    ctx.dispatch(Launch {
+        family: ELEMENTWISE,
+        entry: "unary",
+        constants: &[("OP", code as f64)],
+        params: bytemuck::bytes_of(&params),
+        inputs: &[x.arg()],
+        outputs: &[out.arg()],
+        groups: ctx.grid(x.numel().div_ceil(256) as u64),
+    })?;
+    Ok(out)
+}
+
+/// Applies `op` to pairs of elements, broadcasting shapes numpy-style.
+pub fn binary(a: &Tensor, b: &Tensor, op: Binary) -> Result<Tensor> {
+    a.same_device(b, "binary elementwise op")?;
+    let shape = a.shape().broadcast(b.shape(), "binary elementwise op")?;
+    let out = Tensor::uninit(a.context(), shape.dims())?;
+    let (code, alpha) = op.code();
+    let mut params = Params::flat(shape.numel(), alpha, 0.0);
+    if a.dims() != b.dims() {
+        params.broadcast = 1;
+        params.out_shape = shape.dims4().map(|d| d as u32);
+        params.a_strides = a.shape().broadcast_strides(&shape);
+        params.b_strides = b.shape().broadcast_strides(&shape);
+    }
+    let ctx = a.context();
+    ctx.dispatch(Launch {
+        family: ELEMENTWISE,
+        entry: "binary",
+        constants: &[("OP", code as f64)],
+        params: bytemuck::bytes_of(&params),
+        inputs: &[a.arg(), b.arg()],
+        outputs: &[out.arg()],
+        groups: ctx.grid(shape.numel().div_ceil(256) as u64),
+    })?;
+    Ok(out)
+}
+
+/// Sets every element of `t` to `value`.
+pub fn fill(t: &Tensor, value: f32) -> Result<()> {
+    let params = Params::flat(t.numel(), value, 0.0);
+    let ctx = t.context();
+    ctx.dispatch(Launch {
+        family: ELEMENTWISE,
+        entry: "fill",
+        constants: &[],
+        params: bytemuck::bytes_of(&params),
+        inputs: &[],
+        outputs: &[t.arg()],
+        groups: ctx.grid(t.numel().div_ceil(256) as u64),
+    })
+}
+
+macro_rules! unary_methods {
+    ($($(#[$doc:meta])* $name:ident => $op:expr;)*) => {
+        impl Tensor {
+            $($(#[$doc])* pub fn $name(&self) -> Result<Tensor> { unary(self, $op) })*
+        }
+    };
+}
+
+unary_methods! {
+    /// max(x, 0)
+    relu => Unary::Relu;
+    /// tanh(x)
+    tanh => Unary::Tanh;
+    /// The logistic sigmoid.
+    sigmoid => Unary::Sigmoid;
+    /// exp(x)
+    exp => Unary::Exp;
+    /// Natural logarithm.
+    log => Unary::Log;
+    /// sqrt(x)
+    sqrt => Unary::Sqrt;
+    /// x * x
+    square => Unary::Square;
+    /// |x|
+    abs => Unary::Abs;
+    /// -x
+    neg => Unary::Affine { scale: -1.0, shift: 0.0 };
+}
+
+macro_rules! binary_methods {
+    ($($(#[$doc:meta])* $name:ident => $op:expr;)*) => {
+        impl Tensor {
+            $($(#[$doc])* pub fn $name(&self, other: &Tensor) -> Result<Tensor> { binary(self, other, $op) })*
+        }
+    };
+}
+
+binary_methods! {
+    /// self + other (broadcasting)
+    add => Binary::Add;
+    /// self - other (broadcasting)
+    sub => Binary::Sub;
+    /// self * other (broadcasting)
+    mul => Binary::Mul;
+    /// self / other (broadcasting)
+    div => Binary::Div;
+    /// Elementwise maximum (broadcasting).
+    maximum => Binary::Max;
+    /// Elementwise minimum (broadcasting).
+    minimum => Binary::Min;
+    /// Gradient of relu: `self` is the forward input x, `other` is dy.
+    relu_backward => Binary::ReluBackward;
+    /// Gradient of tanh: `self` is the forward output y, `other` is dy.
+    tanh_backward => Binary::TanhBackward;
+    /// Gradient of sigmoid: `self` is the forward output y, `other` is dy.
+    sigmoid_backward => Binary::SigmoidBackward;
+}
+
+impl Tensor {
+    /// x if x > 0 else alpha * x
+    pub fn leaky_relu(&self, alpha: f32) -> Result<Tensor> {
+        unary(self, Unary::LeakyRelu(alpha))
+    }
+
+    /// Gradient of leaky_relu: `self` is the forward input x, `dy` the incoming gradient.
+    pub fn leaky_relu_backward(&self, dy: &Tensor, alpha: f32) -> Result<Tensor> {
+        binary(self, dy, Binary::LeakyReluBackward(alpha))
+    }
+
+    /// self + s
+    pub fn add_scalar(&self, s: f32) -> Result<Tensor> {
+        unary(
+            self,
+            Unary::Affine {
+                scale: 1.0,
+                shift: s,
+            },
+        )
+    }
+
+    /// self * s
+    pub fn mul_scalar(&self, s: f32) -> Result<Tensor> {
+        unary(
+            self,
+            Unary::Affine {
+                scale: s,
+                shift: 0.0,
+            },
+        )
+    }
+
+    /// self * scale + shift
+    pub fn affine(&self, scale: f32, shift: f32) -> Result<Tensor> {
+        unary(self, Unary::Affine { scale, shift })
+    }
+}

@@ -1,0 +1,14 @@
+//! Plain-loop CPU implementations of every gan-tensor operation: the oracle the GPU
+//! kernels are tested against. Slow and obvious on purpose; long sums accumulate in f64.
+
+pub mod elementwise;
+pub mod reduce;
+
+/// Row-major strides of `dims`.
+pub fn strides(dims: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; dims.len()];
+    for i in (0..dims.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * dims[i + 1];
+    }
+    s
+}

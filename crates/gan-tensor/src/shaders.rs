@@ -1,0 +1,26 @@
+//! The WGSL sources, one file per kernel family, all from the workspace's `shaders/` folder.
+
+/// One WGSL file: its family name (the file stem) and source.
+#[derive(Clone, Copy, Debug)]
+pub struct Family {
+    /// File stem, e.g. "matmul"; also the shader module's label.
+    pub name: &'static str,
+    /// WGSL source text.
+    pub source: &'static str,
+}
+
+macro_rules! family {
+    ($name:ident, $file:literal) => {
+        #[doc = concat!("shaders/", $file, ".wgsl")]
+        pub const $name: Family = Family {
+            name: $file,
+            source: include_str!(concat!("../../../shaders/", $file, ".wgsl")),
+        };
+    };
+}
+
+family!(ELEMENTWISE, "elementwise");
+family!(REDUCE, "reduce");
+
+/// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
+pub const ALL: &[Family] = &[ELEMENTWISE, REDUCE];

@@ -1,0 +1,166 @@
+//! The tensor: f32, row-major, 1 to 4 dimensions, living in a pooled GPU buffer.
+
+use std::sync::Arc;
+
+use crate::context::{Arg, Context};
+use crate::pool::PoolBuffer;
+use crate::shape::Shape;
+use crate::{Error, Result};
+
+/// An f32 tensor on the GPU. Cloning is cheap and shares the buffer; operations return
+/// new tensors (the buffer of a dropped tensor goes back to the pool).
+#[derive(Clone)]
+pub struct Tensor {
+    ctx: Context,
+    buf: Arc<PoolBuffer>,
+    shape: Shape,
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tensor{:?}", self.shape)
+    }
+}
+
+fn bytes_of(n: usize) -> u64 {
+    n as u64 * 4
+}
+
+impl Tensor {
+    /// Uploads `data` as a tensor of `shape`; the lengths must agree.
+    pub fn from_slice(ctx: &Context, data: &[f32], shape: &[usize]) -> Result<Tensor> {
+        let shape = Shape::new(shape)?;
+        if shape.numel() != data.len() {
+            return Err(Error::InvalidShape {
+                op: "from_slice",
+                msg: format!(
+                    "{} values given for shape {:?}, which holds {}",
+                    data.len(),
+                    shape,
+                    shape.numel()
+                ),
+            });
+        }
+        let buf = ctx.upload(bytemuck::cast_slice(data), shape.dims())?;
+        Ok(Tensor {
+            ctx: ctx.clone(),
+            buf: Arc::new(buf),
+            shape,
+        })
+    }
+
+    /// A tensor whose contents are not yet defined; every kernel writes its whole output.
+    pub(crate) fn uninit(ctx: &Context, shape: &[usize]) -> Result<Tensor> {
+        let shape = Shape::new(shape)?;
+        let buf = ctx.alloc(bytes_of(shape.numel()), shape.dims())?;
+        Ok(Tensor {
+            ctx: ctx.clone(),
+            buf: Arc::new(buf),
+            shape,
+        })
+    }
+
+    /// A tensor of zeros.
+    pub fn zeros(ctx: &Context, shape: &[usize]) -> Result<Tensor> {
+        Tensor::full(ctx, shape, 0.0)
+    }
+
+    /// A tensor filled with `value` (on the GPU).
+    pub fn full(ctx: &Context, shape: &[usize], value: f32) -> Result<Tensor> {
+        let t = Tensor::uninit(ctx, shape)?;
+        crate::elementwise::fill(&t, value)?;
+        Ok(t)
+    }
+
+    /// Reads the tensor back to the host (submits pending work and waits for it).
+    pub fn to_vec(&self) -> Result<Vec<f32>> {
+        let bytes = self.ctx.read(&self.buf, bytes_of(self.numel()))?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
+    /// The same data under another shape with as many elements (no copy).
+    pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
+        let new = Shape::new(shape)?;
+        if new.numel() != self.numel() {
+            return Err(Error::shape(
+                "reshape",
+                self.dims(),
+                shape,
+                "element counts differ",
+            ));
+        }
+        Ok(Tensor {
+            ctx: self.ctx.clone(),
+            buf: self.buf.clone(),
+            shape: new,
+        })
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// The dimensions.
+    pub fn dims(&self) -> &[usize] {
+        self.shape.dims()
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.shape.numel()
+    }
+
+    /// The device the tensor lives on.
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// True when both tensors share one GPU buffer (a reshape or clone of each other).
+    pub fn shares_buffer(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.buf, &other.buf)
+    }
+
+    /// This tensor as a storage binding of its exact size.
+    pub(crate) fn arg(&self) -> Arg<'_> {
+        Arg {
+            buf: &self.buf,
+            bytes: bytes_of(self.numel()),
+        }
+    }
+
+    /// Checks that `other` lives on the same device.
+    pub(crate) fn same_device(&self, other: &Tensor, op: &'static str) -> Result<()> {
+        if self.ctx.same(&other.ctx) {
+            Ok(())
+        } else {
+            Err(Error::DeviceMismatch { op })
+        }
+    }
+
+    /// Checks that `other` has exactly this shape.
+    pub(crate) fn same_shape(&self, other: &Tensor, op: &'static str) -> Result<()> {
+        self.same_device(other, op)?;
+        if self.dims() == other.dims() {
+            Ok(())
+        } else {
+            Err(Error::shape(op, self.dims(), other.dims(), ""))
+        }
+    }
+
+    /// A copy in a new buffer.
+    pub fn copy(&self) -> Result<Tensor> {
+        let out = Tensor::uninit(&self.ctx, self.dims())?;
+        self.ctx
+            .copy(&self.buf, out.buf.raw(), bytes_of(self.numel()));
+        Ok(out)
+    }
+
+    /// Overwrites this tensor's contents with `src` (same shape), in order with the kernels.
+    pub fn assign(&self, src: &Tensor) -> Result<()> {
+        self.same_shape(src, "assign")?;
+        self.ctx
+            .copy(&src.buf, self.buf.raw(), bytes_of(self.numel()));
+        Ok(())
+    }
+}

@@ -1,0 +1,96 @@
+//! Helpers for comparing GPU results with the CPU reference, shared by the tests of this
+//! crate and of the crates above it.
+
+/// A small seeded generator (SplitMix64) for test inputs; no dependency, same on every
+/// machine.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [lo, hi).
+    pub fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+        let u = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
+        lo + (hi - lo) * u
+    }
+
+    /// `n` values uniform in [lo, hi).
+    pub fn vec(&mut self, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+        (0..n).map(|_| self.uniform(lo, hi)).collect()
+    }
+}
+
+/// `n` seeded values uniform in [lo, hi).
+pub fn random(seed: u64, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    Rng::new(seed).vec(n, lo, hi)
+}
+
+/// Where `got` and `want` differ by more than `atol + rtol * |want|`, the worst such
+/// element as (index, got, want); None when they agree (and have equal lengths).
+pub fn first_mismatch(
+    got: &[f32],
+    want: &[f32],
+    rtol: f32,
+    atol: f32,
+) -> Option<(usize, f32, f32)> {
+    if got.len() != want.len() {
+        return Some((usize::MAX, got.len() as f32, want.len() as f32));
+    }
+    let mut worst: Option<(usize, f32, f32, f32)> = None;
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let tol = atol + rtol * w.abs();
+        let err = (g - w).abs();
+        let bad = !(err <= tol) && !(g.is_nan() && w.is_nan()) && g != w;
+        if bad {
+            let excess = if err.is_nan() {
+                f32::INFINITY
+            } else {
+                err - tol
+            };
+            if worst.is_none_or(|(_, _, _, e)| excess > e) {
+                worst = Some((i, g, w, excess));
+            }
+        }
+    }
+    worst.map(|(i, g, w, _)| (i, g, w))
+}
+
+/// Panics, naming the case and the worst element, unless `got` matches `want` within
+/// `atol + rtol * |want|` elementwise.
+#[track_caller]
+pub fn assert_close(case: &str, got: &[f32], want: &[f32], rtol: f32, atol: f32) {
+    if let Some((i, g, w)) = first_mismatch(got, want, rtol, atol) {
+        if i == usize::MAX {
+            panic!("{case}: length {g} but reference has {w}");
+        }
+        panic!("{case}: element {i} is {g}, reference {w} (rtol {rtol}, atol {atol})");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mismatch_is_found_and_agreement_passes() {
+        assert_eq!(first_mismatch(&[1.0, 2.0], &[1.0, 2.0005], 1e-3, 0.0), None);
+        assert_eq!(
+            first_mismatch(&[1.0, 2.1], &[1.0, 2.0], 1e-3, 0.0),
+            Some((1, 2.1, 2.0))
+        );
+        assert!(first_mismatch(&[1.0], &[1.0, 2.0], 1.0, 1.0).is_some());
+        assert!(first_mismatch(&[f32::NAN], &[1.0], 1.0, 1.0).is_some());
+    }
+}

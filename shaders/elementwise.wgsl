@@ -1,0 +1,123 @@
+// Elementwise kernels: unary maps, binary maps with numpy broadcasting over up to 4 dims,
+// activation backwards, and fill. One invocation per output element.
+//
+// Bindings follow gan-tensor's convention: 0 = uniform params, then read-only inputs,
+// then read-write outputs. The operation is a pipeline-overridable constant, so each
+// (entry point, OP) pair compiles to its own branch-free pipeline.
+// Dispatch: ceil(n / 256) workgroups folded into x and y (each <= 65535); the linear
+// workgroup index is wg.x + wg.y * num_workgroups.x.
+
+struct Params {
+    n: u32,
+    broadcast: u32,   // 0: a, b and out share one shape; 1: use the strides below
+    alpha: f32,       // scalar argument (leaky slope, scale, fill value)
+    beta: f32,        // second scalar argument (shift)
+    out_shape: vec4<u32>,
+    a_strides: vec4<u32>, // 0 where a dimension of size 1 is broadcast
+    b_strides: vec4<u32>,
+}
+
+override OP: u32 = 0u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+fn linear_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
+    return (wg.x + wg.y * nwg.x) * 256u + li;
+}
+
+// tanh without overflow: exp(-2|x|) is in (0, 1].
+fn stable_tanh(x: f32) -> f32 {
+    let e = exp(-2.0 * abs(x));
+    return sign(x) * (1.0 - e) / (1.0 + e);
+}
+
+// sigmoid without overflow for either sign.
+fn stable_sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        return 1.0 / (1.0 + exp(-x));
+    }
+    let e = exp(x);
+    return e / (1.0 + e);
+}
+
+fn unary_op(x: f32) -> f32 {
+    switch OP {
+        case 0u: { return max(x, 0.0); }                         // relu
+        case 1u: { return select(p.alpha * x, x, x > 0.0); }     // leaky_relu(alpha)
+        case 2u: { return stable_tanh(x); }
+        case 3u: { return stable_sigmoid(x); }
+        case 4u: { return exp(x); }
+        case 5u: { return log(x); }
+        case 6u: { return x * p.alpha + p.beta; }                // affine: scalar mul and add
+        case 7u: { return sqrt(x); }
+        case 8u: { return x * x; }
+        case 9u: { return abs(x); }
+        default: { return x; }
+    }
+}
+
+// For the activation backwards, a is the forward input x (relu, leaky) or the forward
+// output y (tanh, sigmoid), and b is the incoming gradient dy.
+fn binary_op(a: f32, b: f32) -> f32 {
+    switch OP {
+        case 0u: { return a + b; }
+        case 1u: { return a - b; }
+        case 2u: { return a * b; }
+        case 3u: { return a / b; }
+        case 4u: { return max(a, b); }
+        case 5u: { return min(a, b); }
+        case 10u: { return select(0.0, b, a > 0.0); }            // relu backward
+        case 11u: { return select(p.alpha * b, b, a > 0.0); }    // leaky_relu backward
+        case 12u: { return b * (1.0 - a * a); }                  // tanh backward from y
+        case 13u: { return b * a * (1.0 - a); }                  // sigmoid backward from y
+        default: { return a; }
+    }
+}
+
+@group(0) @binding(1) var<storage, read> ux: array<f32>;
+@group(0) @binding(2) var<storage, read_write> uy: array<f32>;
+
+@compute @workgroup_size(256)
+fn unary(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) li: u32) {
+    let i = linear_id(wg, nwg, li);
+    if i >= p.n { return; }
+    uy[i] = unary_op(ux[i]);
+}
+
+@group(0) @binding(1) var<storage, read> ba: array<f32>;
+@group(0) @binding(2) var<storage, read> bb: array<f32>;
+@group(0) @binding(3) var<storage, read_write> bout: array<f32>;
+
+@compute @workgroup_size(256)
+fn binary(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) li: u32) {
+    let i = linear_id(wg, nwg, li);
+    if i >= p.n { return; }
+    if p.broadcast == 0u {
+        bout[i] = binary_op(ba[i], bb[i]);
+        return;
+    }
+    // Unravel i over the 4-D output shape, then dot with each operand's strides.
+    let s = p.out_shape;
+    let i3 = i % s.w;
+    let r2 = i / s.w;
+    let i2 = r2 % s.z;
+    let r1 = r2 / s.z;
+    let i1 = r1 % s.y;
+    let i0 = r1 / s.y;
+    let idx = vec4<u32>(i0, i1, i2, i3);
+    let ia = dot(idx, p.a_strides);
+    let ib = dot(idx, p.b_strides);
+    bout[i] = binary_op(ba[ia], bb[ib]);
+}
+
+@group(0) @binding(1) var<storage, read_write> fout: array<f32>;
+
+@compute @workgroup_size(256)
+fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let i = linear_id(wg, nwg, li);
+    if i >= p.n { return; }
+    fout[i] = p.alpha;
+}
