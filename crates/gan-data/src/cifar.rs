@@ -30,12 +30,15 @@ const RECORD: usize = 1 + 3 * 32 * 32;
 pub fn find_batches(dir: &Path, split: Split) -> Result<Vec<PathBuf>> {
     fileio::require_dir(dir, "the CIFAR-10 binary batches (data_batch_1.bin ...)")?;
     let nested = dir.join("cifar-10-batches-bin");
-    let dir = if nested.is_dir() { nested } else { dir.to_path_buf() };
+    let dir = if nested.is_dir() {
+        nested
+    } else {
+        dir.to_path_buf()
+    };
     let files = match split {
         Split::Test => vec![dir.join("test_batch.bin")],
         Split::Train => {
-            let entries =
-                std::fs::read_dir(&dir).map_err(|e| DataError::io(&dir, "listing", e))?;
+            let entries = std::fs::read_dir(&dir).map_err(|e| DataError::io(&dir, "listing", e))?;
             let mut v = Vec::new();
             for e in entries {
                 let p = e.map_err(|e| DataError::io(&dir, "listing", e))?.path();
@@ -67,7 +70,7 @@ pub fn load_batches(files: &[PathBuf]) -> Result<Dataset> {
     let mut labels = Vec::new();
     for path in files {
         let bytes = fileio::read_file(path)?;
-        if bytes.is_empty() || bytes.len() % RECORD != 0 {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD) {
             return Err(DataError::SizeMismatch {
                 path: path.clone(),
                 what: format!("whole records of {RECORD} bytes"),

@@ -112,7 +112,7 @@ impl Dataset {
                 "item shape {shape} holds no value; expected every dimension above zero"
             )));
         }
-        if images.len() % shape.len() != 0 {
+        if !images.len().is_multiple_of(shape.len()) {
             return Err(DataError::InvalidArgument(format!(
                 "{} values is not a whole number of {shape} items",
                 images.len()
@@ -297,7 +297,12 @@ mod tests {
         let d = Dataset::new((0..10).map(|i| i as f32).collect(), s, None, 0).unwrap();
         let (train, test) = d.random_split(0.3, 1).unwrap();
         assert_eq!((train.len(), test.len()), (7, 3));
-        let mut all: Vec<f32> = train.images().iter().chain(test.images()).copied().collect();
+        let mut all: Vec<f32> = train
+            .images()
+            .iter()
+            .chain(test.images())
+            .copied()
+            .collect();
         all.sort_by(f32::total_cmp);
         assert_eq!(all, d.images());
     }

@@ -142,9 +142,13 @@ impl DataError {
     /// An [`DataError::Io`] for `path`, mapping "not found" to [`DataError::NotFound`].
     pub(crate) fn io(path: &Path, action: &'static str, source: std::io::Error) -> Self {
         if source.kind() == std::io::ErrorKind::NotFound {
+            let expected = match action {
+                "reading" | "opening" | "listing" | "inspecting" => "an existing file",
+                _ => "an existing parent directory to write into",
+            };
             return DataError::NotFound {
                 path: path.to_path_buf(),
-                expected: "an existing file".into(),
+                expected: expected.into(),
             };
         }
         DataError::Io {
@@ -155,7 +159,11 @@ impl DataError {
     }
 
     /// A [`DataError::Format`] for `path`.
-    pub(crate) fn format(path: &Path, found: impl Into<String>, expected: impl Into<String>) -> Self {
+    pub(crate) fn format(
+        path: &Path,
+        found: impl Into<String>,
+        expected: impl Into<String>,
+    ) -> Self {
         DataError::Format {
             path: path.to_path_buf(),
             found: found.into(),

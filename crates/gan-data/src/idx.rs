@@ -247,7 +247,11 @@ pub fn find_split_files(dir: &Path, split: Split) -> Result<(PathBuf, Option<Pat
     let images = pick(images, "images")?.ok_or_else(|| DataError::NotFound {
         path: dir.join(format!(
             "{}-images-idx3-ubyte.gz",
-            if split == Split::Train { "train" } else { "t10k" }
+            if split == Split::Train {
+                "train"
+            } else {
+                "t10k"
+            }
         )),
         expected: format!("a {split} images file in IDX format"),
     })?;

@@ -158,9 +158,8 @@ pub fn load_mnist_with(dir: &Path, split: Split, verify: Verify) -> Result<Datas
     }
     let ds = idx::dataset_from(&images_path, images, Some((&labels_path, labels)))?;
     let (images, shape, labels, _) = ds.into_parts();
-    Dataset::new(images, shape, labels, MNIST_CLASSES).map(|d| {
-        d.with_class_names((0..MNIST_CLASSES).map(|i| i.to_string()).collect())
-    })
+    Dataset::new(images, shape, labels, MNIST_CLASSES)
+        .map(|d| d.with_class_names((0..MNIST_CLASSES).map(|i| i.to_string()).collect()))
 }
 
 /// Load a split of MNIST from `dir`, verifying sizes and checksums.

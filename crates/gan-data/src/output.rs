@@ -30,7 +30,7 @@ fn check_channels(shape: ImageShape) -> Result<()> {
 }
 
 fn check_len(values: &[f32], shape: ImageShape, what: &str) -> Result<usize> {
-    if shape.is_empty() || values.len() % shape.len() != 0 {
+    if shape.is_empty() || !values.len().is_multiple_of(shape.len()) {
         return Err(DataError::InvalidArgument(format!(
             "{} values for {what} of shape {shape}; expected a whole number of items",
             values.len()
@@ -101,7 +101,11 @@ pub fn write_pngs(
     (0..n)
         .map(|i| {
             let path = dir.join(format!("{prefix}{i:05}.png"));
-            write_png(&path, &images[i * shape.len()..(i + 1) * shape.len()], shape)?;
+            write_png(
+                &path,
+                &images[i * shape.len()..(i + 1) * shape.len()],
+                shape,
+            )?;
             Ok(path)
         })
         .collect()
@@ -184,7 +188,11 @@ pub fn write_idx_dataset(
     labels_path: Option<&Path>,
 ) -> Result<()> {
     let [n, c, h, w] = dataset.nchw();
-    let dims: Vec<usize> = if c == 1 { vec![n, h, w] } else { vec![n, c, h, w] };
+    let dims: Vec<usize> = if c == 1 {
+        vec![n, h, w]
+    } else {
+        vec![n, c, h, w]
+    };
     idx::write_idx(images_path, &dims, &dataset.to_u8())?;
     if let (Some(path), Some(labels)) = (labels_path, dataset.labels()) {
         let bytes = labels

@@ -26,7 +26,11 @@ pub fn stacked_mnist(source: &Dataset, n: usize, seed: u64) -> Result<Dataset> {
                  {} items of {shape}, {} classes, labels {}",
                 source.len(),
                 source.num_classes(),
-                if source.labels().is_some() { "present" } else { "absent" }
+                if source.labels().is_some() {
+                    "present"
+                } else {
+                    "absent"
+                }
             )))
         }
     };

@@ -26,7 +26,11 @@ fn loads_gzip_and_raw_splits_with_labels() {
 fn finds_emnist_style_names_and_works_without_labels() {
     let dir = tempfile::tempdir().unwrap();
     let (images, _) = tiny_idx(7, 4, 3);
-    write(dir.path(), "emnist-letters-test-images-idx3-ubyte.gz", &gzip(&images));
+    write(
+        dir.path(),
+        "emnist-letters-test-images-idx3-ubyte.gz",
+        &gzip(&images),
+    );
     let ds = load_dir(dir.path(), Split::Test).unwrap();
     assert_eq!(ds.len(), 7);
     assert!(ds.labels().is_none());
@@ -58,7 +62,10 @@ fn missing_images_file_is_named() {
     let msg = message(load_dir(dir.path(), Split::Train));
     assert!(msg.contains("train-images-idx3-ubyte"), "{msg}");
     let msg = message(read_idx(&dir.path().join("absent.gz")));
-    assert!(msg.contains("absent.gz") && msg.contains("not found"), "{msg}");
+    assert!(
+        msg.contains("absent.gz") && msg.contains("not found"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -70,7 +77,10 @@ fn wrong_magic_is_an_error_naming_the_file() {
     let err = read_idx(&p).unwrap_err();
     assert!(matches!(err, DataError::Format { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("floats-idx3") && msg.contains("0x00000d03"), "{msg}");
+    assert!(
+        msg.contains("floats-idx3") && msg.contains("0x00000d03"),
+        "{msg}"
+    );
     assert!(msg.contains("0x00000803"), "{msg}");
     // A PNG is not IDX either, gzip or not.
     let p = write(dir.path(), "png.gz", &gzip(b"\x89PNG\r\n\x1a\n...."));
@@ -97,7 +107,10 @@ fn huge_header_fails_before_allocating() {
     let dir = tempfile::tempdir().unwrap();
     let header = idx_bytes(&[u32::MAX, 28, 28], &[0; 16]);
     let raw = write(dir.path(), "huge", &header);
-    assert!(matches!(read_idx(&raw), Err(DataError::SizeMismatch { .. })));
+    assert!(matches!(
+        read_idx(&raw),
+        Err(DataError::SizeMismatch { .. })
+    ));
     let gz = write(dir.path(), "huge.gz", &gzip(&header));
     let err = read_idx(&gz).unwrap_err();
     assert!(matches!(err, DataError::SizeMismatch { .. }), "{err}");
@@ -109,7 +122,17 @@ fn gzip_header_promising_more_than_the_stream_holds() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "x.gz", &gzip(&idx_bytes(&[10, 4, 4], &[1; 50])));
     let err = read_idx(&p).unwrap_err();
-    assert!(matches!(err, DataError::SizeMismatch { expected: 160, found: 50, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            DataError::SizeMismatch {
+                expected: 160,
+                found: 50,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -131,7 +154,10 @@ fn truncated_gzip_is_an_error_naming_the_file() {
             matches!(err, DataError::Gzip { .. } | DataError::SizeMismatch { .. }),
             "cut at {cut}: {err}"
         );
-        assert!(err.to_string().contains("cut-images-idx3-ubyte.gz"), "{err}");
+        assert!(
+            err.to_string().contains("cut-images-idx3-ubyte.gz"),
+            "{err}"
+        );
     }
 }
 
@@ -144,7 +170,14 @@ fn image_and_label_counts_that_differ() {
     write(dir.path(), "train-labels-idx1-ubyte", &labels);
     let err = load_dir(dir.path(), Split::Train).unwrap_err();
     assert!(
-        matches!(err, DataError::CountMismatch { images: 6, labels: 5, .. }),
+        matches!(
+            err,
+            DataError::CountMismatch {
+                images: 6,
+                labels: 5,
+                ..
+            }
+        ),
         "{err}"
     );
     let msg = err.to_string();

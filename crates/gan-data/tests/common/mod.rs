@@ -35,7 +35,9 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 /// item mod 10.
 pub fn tiny_idx(n: u32, h: u32, w: u32) -> (Vec<u8>, Vec<u8>) {
     let px = (n * h * w) as usize;
-    let images: Vec<u8> = (0..px).map(|i| ((i / (h * w) as usize) * 31 + i) as u8).collect();
+    let images: Vec<u8> = (0..px)
+        .map(|i| ((i / (h * w) as usize) * 31 + i) as u8)
+        .collect();
     let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
     (idx_bytes(&[n, h, w], &images), idx_bytes(&[n], &labels))
 }
@@ -49,8 +51,16 @@ pub fn write_idx_split(dir: &Path, prefix: &str, split: &str, n: u32, gz: bool) 
     } else {
         (images, labels)
     };
-    write(dir, &format!("{prefix}{split}-images-idx3-ubyte{ext}"), &images);
-    write(dir, &format!("{prefix}{split}-labels-idx1-ubyte{ext}"), &labels);
+    write(
+        dir,
+        &format!("{prefix}{split}-images-idx3-ubyte{ext}"),
+        &images,
+    );
+    write(
+        dir,
+        &format!("{prefix}{split}-labels-idx1-ubyte{ext}"),
+        &labels,
+    );
 }
 
 /// The message of an error, for asserting that it names the file.
