@@ -65,14 +65,22 @@ fn backend_rank(b: wgpu::Backend) -> u8 {
     }
 }
 
+fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = backends;
+    let instance = wgpu::Instance::new(desc);
+    pollster::block_on(instance.enumerate_adapters(backends))
+}
+
 /// Opens the best adapter allowed by the environment and a device with its largest limits.
 pub(crate) fn open() -> Result<(wgpu::Adapter, wgpu::Device, wgpu::Queue)> {
-    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = wgpu::Backends::all().with_env();
-    let instance = wgpu::Instance::new(desc);
-    let adapters =
-        pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all().with_env()));
     let backend_env = std::env::var("WGPU_BACKEND").ok();
+    let mut adapters = enumerate(wgpu::Backends::PRIMARY.with_env());
+    // OpenGL only when asked for or when nothing else exists: it is slower, and probing
+    // EGL prints warnings on headless machines.
+    if adapters.is_empty() && backend_env.is_none() {
+        adapters = enumerate(wgpu::Backends::GL);
+    }
     let name_env = std::env::var("WGPU_ADAPTER_NAME").ok();
     if adapters.is_empty() {
         let filter = match &backend_env {

@@ -14,6 +14,7 @@ mod context;
 pub mod device;
 pub mod elementwise;
 mod error;
+pub mod matmul;
 mod pool;
 pub mod reduce;
 pub mod reference;

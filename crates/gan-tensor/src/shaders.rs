@@ -21,6 +21,7 @@ macro_rules! family {
 
 family!(ELEMENTWISE, "elementwise");
 family!(REDUCE, "reduce");
+family!(MATMUL, "matmul");
 
 /// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
-pub const ALL: &[Family] = &[ELEMENTWISE, REDUCE];
+pub const ALL: &[Family] = &[ELEMENTWISE, REDUCE, MATMUL];

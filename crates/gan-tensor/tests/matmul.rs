@@ -1,0 +1,185 @@
+//! Matmul kernels (every variant, every transpose combination, fused epilogues) against the
+//! f64 CPU reference on shapes that are not multiples of any tile.
+
+mod common;
+use common::{ctx, rand_tensor, AWKWARD};
+use gan_tensor::matmul::{matmul_with, Activation, MatmulKernel, MatmulOptions};
+use gan_tensor::reference::matmul as reference;
+use gan_tensor::testing::assert_close;
+use gan_tensor::Tensor;
+
+/// f32 sums of k products of values in [-1, 1]: allow a k-proportional absolute error.
+fn tol(k: usize) -> f32 {
+    1e-5 * (k as f32).max(16.0)
+}
+
+fn check(
+    m: usize,
+    k: usize,
+    n: usize,
+    ta: bool,
+    tb: bool,
+    bias: bool,
+    act: Activation,
+    kernel: MatmulKernel,
+    seed: u64,
+) {
+    let (a, av) = rand_tensor(seed, &if ta { [k, m] } else { [m, k] }, -1.0, 1.0);
+    let (b, bv) = rand_tensor(seed + 1, &if tb { [n, k] } else { [k, n] }, -1.0, 1.0);
+    let (bias_t, bias_v) = rand_tensor(seed + 2, &[n], -1.0, 1.0);
+    let opts = MatmulOptions {
+        trans_a: ta,
+        trans_b: tb,
+        bias: bias.then_some(&bias_t),
+        activation: act,
+        kernel: Some(kernel),
+    };
+    let c = matmul_with(&a, &b, opts).unwrap();
+    assert_eq!(c.dims(), &[m, n]);
+    let want = reference::matmul(&av, &bv, bias.then_some(&bias_v[..]), m, k, n, ta, tb, act);
+    let case = format!("{kernel:?} m={m} k={k} n={n} ta={ta} tb={tb} bias={bias} {act:?}");
+    assert_close(&case, &c.to_vec().unwrap(), &want, 1e-4, tol(k));
+}
+
+#[test]
+fn awkward_shapes_all_variants_and_transposes() {
+    let mut seed = 0;
+    for kernel in MatmulKernel::ALL {
+        for (i, &m) in AWKWARD.iter().enumerate() {
+            let k = AWKWARD[(i + 3) % AWKWARD.len()];
+            let n = AWKWARD[(i + 5) % AWKWARD.len()];
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                seed += 10;
+                check(m, k, n, ta, tb, false, Activation::None, kernel, seed);
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_bias_and_activations() {
+    let acts = [
+        Activation::None,
+        Activation::Relu,
+        Activation::LeakyRelu(0.2),
+        Activation::Tanh,
+        Activation::Sigmoid,
+    ];
+    for kernel in MatmulKernel::ALL {
+        for (i, act) in acts.iter().enumerate() {
+            check(
+                65,
+                33,
+                129,
+                false,
+                false,
+                true,
+                *act,
+                kernel,
+                1000 + i as u64,
+            );
+            check(17, 63, 7, true, true, true, *act, kernel, 2000 + i as u64);
+        }
+    }
+}
+
+#[test]
+fn gan_layer_shapes() {
+    // Generator 100-256-512-1024-784 at batch 64: forward, and the two gradients.
+    for kernel in MatmulKernel::ALL {
+        for &(k, n) in &[(100, 256), (1024, 784)] {
+            check(
+                64,
+                k,
+                n,
+                false,
+                false,
+                true,
+                Activation::LeakyRelu(0.2),
+                kernel,
+                3000,
+            );
+            check(k, 64, n, true, false, false, Activation::None, kernel, 3100); // dW = X^T dY
+            check(64, n, k, false, true, false, Activation::None, kernel, 3200);
+            // dX = dY W^T
+        }
+    }
+}
+
+#[test]
+fn large_square() {
+    let kernel = MatmulKernel::for_adapter(&ctx());
+    check(
+        257,
+        513,
+        255,
+        false,
+        false,
+        false,
+        Activation::None,
+        kernel,
+        4000,
+    );
+}
+
+#[test]
+fn tiny_and_degenerate_shapes() {
+    for kernel in MatmulKernel::ALL {
+        check(1, 1, 1, false, false, true, Activation::None, kernel, 5000);
+        check(
+            1,
+            257,
+            1,
+            false,
+            false,
+            false,
+            Activation::None,
+            kernel,
+            5001,
+        );
+        check(
+            3,
+            1,
+            129,
+            true,
+            false,
+            false,
+            Activation::Relu,
+            kernel,
+            5002,
+        );
+    }
+    // K = 0: an empty sum gives act(bias).
+    let c = ctx();
+    let a = Tensor::zeros(&c, &[2, 0]).unwrap();
+    let b = Tensor::zeros(&c, &[0, 3]).unwrap();
+    let bias = Tensor::from_slice(&c, &[1.0, -2.0, 3.0], &[3]).unwrap();
+    let o = MatmulOptions {
+        bias: Some(&bias),
+        activation: Activation::Relu,
+        ..Default::default()
+    };
+    assert_eq!(
+        matmul_with(&a, &b, o).unwrap().to_vec().unwrap(),
+        vec![1.0, 0.0, 3.0, 1.0, 0.0, 3.0]
+    );
+}
+
+#[test]
+fn shape_errors_name_both_operands() {
+    let c = ctx();
+    let a = Tensor::zeros(&c, &[4, 5]).unwrap();
+    let b = Tensor::zeros(&c, &[6, 7]).unwrap();
+    let err = a.matmul(&b).unwrap_err().to_string();
+    assert!(err.contains("[4, 5]") && err.contains("[6, 7]"), "{err}");
+    let v = Tensor::zeros(&c, &[5]).unwrap();
+    assert!(a.matmul(&v).is_err());
+    let bias = Tensor::zeros(&c, &[3]).unwrap();
+    let w = Tensor::zeros(&c, &[5, 7]).unwrap();
+    let o = MatmulOptions {
+        bias: Some(&bias),
+        ..Default::default()
+    };
+    let err = matmul_with(&a, &w, o).unwrap_err().to_string();
+    assert!(err.contains("bias"), "{err}");
+}
