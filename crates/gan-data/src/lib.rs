@@ -5,7 +5,8 @@
 //! IDX (MNIST and kin, [`idx`], [`mnist`]), CIFAR-10 binary batches ([`cifar`]), image
 //! folders ([`folder`]), 2-D toy mixtures ([`toy`]) and Stacked MNIST ([`stacked`]).
 //! [`Loader`] cuts a dataset into seeded, shuffled batches; [`Summary`] describes it;
-//! [`output`] writes PNGs, sample grids and IDX files.
+//! [`output`] writes PNGs, sample grids and IDX files; [`Source`] names any of them as
+//! one value.
 //!
 //! ```no_run
 //! use gan_data::{load_vendored_mnist, Loader, LoaderOptions, Split, Summary};
@@ -18,6 +19,8 @@
 //! # Ok::<(), gan_data::DataError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod cifar;
 pub mod dataset;
 pub mod error;
@@ -27,6 +30,7 @@ pub mod idx;
 pub mod loader;
 pub mod mnist;
 pub mod output;
+pub mod source;
 pub mod stacked;
 pub mod summary;
 pub mod toy;
@@ -38,6 +42,7 @@ pub use folder::{load_folder, ColorMode, FolderOptions, FolderReport};
 pub use loader::{Batch, Loader, LoaderOptions};
 pub use mnist::{data_dir, load_mnist, load_vendored_mnist, mnist_dir};
 pub use output::{make_grid, write_grid, write_idx_dataset, write_png, write_pngs, GridOptions};
+pub use source::Source;
 pub use stacked::stacked_mnist;
 pub use summary::Summary;
 pub use toy::ToyDistribution;

@@ -94,3 +94,32 @@ fn batch_size_zero_is_an_error() {
     let err = Loader::new(&ds, LoaderOptions::new(0)).unwrap_err();
     assert!(matches!(err, DataError::InvalidArgument(_)));
 }
+
+#[test]
+fn sources_load_their_splits() {
+    use gan_data::{Source, Split, ToyDistribution};
+    let toy = Source::Toy {
+        distribution: ToyDistribution::grid25(),
+        n: 50,
+        seed: 1,
+    };
+    let (train, test) = (
+        toy.load(Split::Train).unwrap(),
+        toy.load(Split::Test).unwrap(),
+    );
+    assert_eq!(train.nchw(), [50, 2, 1, 1]);
+    assert_eq!(train.num_classes(), 25);
+    assert_ne!(train, test);
+    let mnist = Source::Mnist(None).load(Split::Test).unwrap();
+    assert_eq!(mnist.len(), 10000);
+    let dir = tempfile::tempdir().unwrap();
+    let folder = Source::Folder(dir.path().into(), gan_data::FolderOptions::new(8));
+    assert!(matches!(
+        folder.load(Split::Test),
+        Err(DataError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        folder.load(Split::Train),
+        Err(DataError::NoImages { .. })
+    ));
+}
