@@ -67,7 +67,11 @@ pub const MNIST_FILES: [MnistFile; 4] = [
 pub fn data_dir() -> PathBuf {
     match std::env::var_os(DATA_DIR_ENV) {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data")).to_path_buf(),
+        _ => {
+            let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data"));
+            // Resolve the `..`s for readable error messages; keep the path if it is gone.
+            dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+        }
     }
 }
 
