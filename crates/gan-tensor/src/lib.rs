@@ -18,6 +18,7 @@ pub mod matmul;
 mod pool;
 pub mod reduce;
 pub mod reference;
+pub mod rng;
 pub mod shaders;
 mod shape;
 mod tensor;

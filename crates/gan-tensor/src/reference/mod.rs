@@ -4,6 +4,7 @@
 pub mod elementwise;
 pub mod matmul;
 pub mod reduce;
+pub mod rng;
 
 /// Row-major strides of `dims`.
 pub fn strides(dims: &[usize]) -> Vec<usize> {

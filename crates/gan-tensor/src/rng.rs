@@ -1,0 +1,134 @@
+//! Launches `shaders/rng.wgsl`: uniform and normal random fill from the counter-based
+//! Philox4x32-10 generator (Salmon et al., SC 2011).
+//!
+//! A draw is named by a 64-bit `seed` (the key) and a 64-bit `stream` (the high half of
+//! the counter): the same pair gives the same numbers on every launch, and different
+//! streams of one seed never overlap (each tensor uses counters [0, ceil(n/4)) of its
+//! stream). [`crate::reference::rng`] is the bit-exact CPU twin.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::context::Launch;
+use crate::shaders::RNG;
+use crate::{Context, Error, Result, Tensor};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    n: u32,
+    key: [u32; 2],
+    stream: [u32; 2],
+    a: f32,
+    b: f32,
+    c: f32,
+}
+
+fn launch(t: &Tensor, entry: &'static str, seed: u64, stream: u64, abc: [f32; 3]) -> Result<()> {
+    let n = t.numel();
+    let params = Params {
+        n: n as u32,
+        key: [seed as u32, (seed >> 32) as u32],
+        stream: [stream as u32, (stream >> 32) as u32],
+        a: abc[0],
+        b: abc[1],
+        c: abc[2],
+    };
+    let ctx = t.context();
+    ctx.dispatch(Launch {
+        family: RNG,
+        entry,
+        constants: &[],
+        params: bytemuck::bytes_of(&params),
+        inputs: &[],
+        outputs: &[t.arg()],
+        groups: ctx.grid(n.div_ceil(4).div_ceil(256) as u64),
+    })
+}
+
+/// The largest f32 below `x` (x finite).
+fn next_below(x: f32) -> f32 {
+    if x == 0.0 {
+        -f32::from_bits(1)
+    } else if x > 0.0 {
+        f32::from_bits(x.to_bits() - 1)
+    } else {
+        f32::from_bits(x.to_bits() + 1)
+    }
+}
+
+/// Overwrites `t` with values uniform in [lo, hi) from (`seed`, `stream`).
+pub fn fill_uniform(t: &Tensor, lo: f32, hi: f32, seed: u64, stream: u64) -> Result<()> {
+    let range = hi - lo;
+    if !(lo.is_finite() && hi.is_finite() && lo < hi && range.is_finite()) {
+        return Err(Error::Invalid {
+            op: "rand_uniform",
+            msg: format!("bounds [{lo}, {hi}) must be finite with lo < hi and hi - lo finite"),
+        });
+    }
+    launch(t, "rand_uniform", seed, stream, [lo, range, next_below(hi)])
+}
+
+/// Overwrites `t` with normal values N(mean, std^2) from (`seed`, `stream`) by
+/// Box-Muller (both outputs of each pair are used).
+pub fn fill_normal(t: &Tensor, mean: f32, std: f32, seed: u64, stream: u64) -> Result<()> {
+    if !(mean.is_finite() && std.is_finite() && std >= 0.0) {
+        return Err(Error::Invalid {
+            op: "rand_normal",
+            msg: format!("mean {mean} must be finite and std {std} finite and >= 0"),
+        });
+    }
+    launch(t, "rand_normal", seed, stream, [mean, std, 0.0])
+}
+
+impl Tensor {
+    /// Values uniform in [lo, hi) from `seed` (stream 0).
+    pub fn rand_uniform(
+        ctx: &Context,
+        dims: &[usize],
+        lo: f32,
+        hi: f32,
+        seed: u64,
+    ) -> Result<Tensor> {
+        Tensor::rand_uniform_stream(ctx, dims, lo, hi, seed, 0)
+    }
+
+    /// Values uniform in [lo, hi) from `seed` and `stream`: successive draws from one
+    /// seed take streams 0, 1, 2, ...
+    pub fn rand_uniform_stream(
+        ctx: &Context,
+        dims: &[usize],
+        lo: f32,
+        hi: f32,
+        seed: u64,
+        stream: u64,
+    ) -> Result<Tensor> {
+        let t = Tensor::uninit(ctx, dims)?;
+        fill_uniform(&t, lo, hi, seed, stream)?;
+        Ok(t)
+    }
+
+    /// Normal values N(mean, std^2) from `seed` (stream 0).
+    pub fn rand_normal(
+        ctx: &Context,
+        dims: &[usize],
+        mean: f32,
+        std: f32,
+        seed: u64,
+    ) -> Result<Tensor> {
+        Tensor::rand_normal_stream(ctx, dims, mean, std, seed, 0)
+    }
+
+    /// Normal values N(mean, std^2) from `seed` and `stream`.
+    pub fn rand_normal_stream(
+        ctx: &Context,
+        dims: &[usize],
+        mean: f32,
+        std: f32,
+        seed: u64,
+        stream: u64,
+    ) -> Result<Tensor> {
+        let t = Tensor::uninit(ctx, dims)?;
+        fill_normal(&t, mean, std, seed, stream)?;
+        Ok(t)
+    }
+}
