@@ -1,1 +1,84 @@
-fn main() {}
+//! `gan`: the command-line front of the framework. Each subcommand parses its flags and
+//! calls into the library crates; no training logic lives here.
+
+mod dataset;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use gan_data::{Split, Summary};
+
+#[derive(Parser)]
+#[command(name = "gan", version, about = "GPU-native GANs on wgpu")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the GPU adapter gan-tensor opens (honours WGPU_BACKEND, WGPU_ADAPTER_NAME)
+    /// and its main limits.
+    Info,
+    /// Load a dataset and print its summary: count, shape, label histogram, pixel stats.
+    Data {
+        /// mnist, idx:DIR, cifar10:DIR, folder:DIR, ring8, grid25, stacked-mnist
+        #[arg(default_value = "mnist")]
+        dataset: String,
+        /// Which split to load.
+        #[arg(long, value_parser = ["train", "test"], default_value = "train")]
+        split: String,
+        /// Side length images of an image folder are resized to.
+        #[arg(long, default_value_t = 64)]
+        size: u32,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Info => info(),
+        Command::Data {
+            dataset,
+            split,
+            size,
+        } => {
+            let source = dataset::parse(&dataset, size)?;
+            let split = if split == "test" {
+                Split::Test
+            } else {
+                Split::Train
+            };
+            let start = std::time::Instant::now();
+            let data = source
+                .load(split)
+                .with_context(|| format!("loading {dataset}"))?;
+            println!(
+                "dataset: {dataset} ({split:?}), loaded in {:.2?}",
+                start.elapsed()
+            );
+            println!("{}", Summary::of(&data));
+            Ok(())
+        }
+    }
+}
+
+fn info() -> Result<()> {
+    let ctx = gan_tensor::Context::new()?;
+    let a = ctx.adapter();
+    let l = ctx.limits();
+    println!("adapter: {a}");
+    println!("driver: {}", a.driver);
+    println!(
+        "limits: storage binding {} MiB, buffer {} MiB, workgroup memory {} KiB, \
+         invocations per workgroup {}, workgroups per dimension {}",
+        l.max_storage_buffer_binding_size as u64 >> 20,
+        l.max_buffer_size >> 20,
+        l.max_compute_workgroup_storage_size >> 10,
+        l.max_compute_invocations_per_workgroup,
+        l.max_compute_workgroups_per_dimension
+    );
+    println!(
+        "matmul kernel: {:?}",
+        gan_tensor::matmul::MatmulKernel::for_adapter(&ctx)
+    );
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Bandwidth-bound kernels (GB/s of tensor data read and written): elementwise maps and
+//! reductions.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use gan_benches::{context, rand, time_gpu};
+
+const SIZES: &[usize] = &[1 << 16, 1 << 20, 1 << 22];
+
+fn elementwise(c: &mut Criterion) {
+    let ctx = context();
+    let mut g = c.benchmark_group("elementwise");
+    for &n in SIZES {
+        let (x, y) = (rand(&ctx, 1, &[n]), rand(&ctx, 2, &[n]));
+        // add: two reads and one write of n floats.
+        g.throughput(Throughput::Bytes(12 * n as u64));
+        g.bench_with_input(BenchmarkId::new("add", n), &n, |b, _| {
+            b.iter_custom(|iters| time_gpu(&ctx, iters, || x.add(&y).unwrap()))
+        });
+        g.throughput(Throughput::Bytes(8 * n as u64));
+        g.bench_with_input(BenchmarkId::new("leaky_relu", n), &n, |b, _| {
+            b.iter_custom(|iters| time_gpu(&ctx, iters, || x.leaky_relu(0.2).unwrap()))
+        });
+        // Broadcast bias add over rows of 1024.
+        let bias = rand(&ctx, 3, &[1024]);
+        let xm = x.reshape(&[n / 1024, 1024]).unwrap();
+        g.throughput(Throughput::Bytes(8 * n as u64));
+        g.bench_with_input(BenchmarkId::new("add_bias_broadcast", n), &n, |b, _| {
+            b.iter_custom(|iters| time_gpu(&ctx, iters, || xm.add(&bias).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+fn reduction(c: &mut Criterion) {
+    let ctx = context();
+    let mut g = c.benchmark_group("reduce");
+    for &n in SIZES {
+        let x = rand(&ctx, 1, &[n]);
+        g.throughput(Throughput::Bytes(4 * n as u64));
+        g.bench_with_input(BenchmarkId::new("sum_all", n), &n, |b, _| {
+            b.iter_custom(|iters| time_gpu(&ctx, iters, || x.sum_all().unwrap()))
+        });
+        let xm = x.reshape(&[n / 256, 256]).unwrap();
+        g.bench_with_input(BenchmarkId::new("sum_axis0", n), &n, |b, _| {
+            b.iter_custom(|iters| time_gpu(&ctx, iters, || xm.sum_axis(0, false).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = gan_benches::criterion();
+    targets = elementwise, reduction
+}
+criterion_main!(benches);
