@@ -10,6 +10,7 @@
 //! # Ok::<(), gan_tensor::Error>(())
 //! ```
 
+pub mod bce;
 mod context;
 pub mod device;
 pub mod elementwise;

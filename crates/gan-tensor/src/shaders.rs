@@ -22,7 +22,8 @@ macro_rules! family {
 family!(ELEMENTWISE, "elementwise");
 family!(REDUCE, "reduce");
 family!(RNG, "rng");
+family!(BCE, "bce");
 family!(MATMUL, "matmul");
 
 /// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
-pub const ALL: &[Family] = &[ELEMENTWISE, REDUCE, MATMUL, RNG];
+pub const ALL: &[Family] = &[ELEMENTWISE, REDUCE, MATMUL, RNG, BCE];
