@@ -12,6 +12,7 @@
 
 pub mod bce;
 mod context;
+pub mod conv;
 pub mod device;
 pub mod elementwise;
 mod error;

@@ -21,9 +21,10 @@ macro_rules! family {
 
 family!(ELEMENTWISE, "elementwise");
 family!(REDUCE, "reduce");
+family!(CONV, "conv");
 family!(RNG, "rng");
 family!(BCE, "bce");
 family!(MATMUL, "matmul");
 
 /// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
-pub const ALL: &[Family] = &[ELEMENTWISE, REDUCE, MATMUL, RNG, BCE];
+pub const ALL: &[Family] = &[ELEMENTWISE, REDUCE, MATMUL, RNG, CONV, BCE];

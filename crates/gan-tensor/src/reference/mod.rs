@@ -2,6 +2,7 @@
 //! kernels are tested against. Slow and obvious on purpose; long sums accumulate in f64.
 
 pub mod bce;
+pub mod conv;
 pub mod elementwise;
 pub mod matmul;
 pub mod reduce;

@@ -1,0 +1,719 @@
+//! Launches `shaders/conv.wgsl`: conv2d and conv_transpose2d over NCHW tensors with
+//! PyTorch's weight layouts, and their input, weight and bias gradients.
+//!
+//! Three kernels serve all six operations, because the input gradient of a convolution is
+//! a transposed convolution and vice versa: `conv_transpose2d` is conv2d's input gradient
+//! with the roles of input and output exchanged, its input gradient is conv2d's forward,
+//! and its weight gradient is conv2d's weight gradient with x and dy exchanged.
+//!
+//! ```no_run
+//! use gan_tensor::conv::{self, Conv2dParams, ConvTranspose2dParams};
+//! use gan_tensor::{Context, Tensor};
+//! let ctx = Context::new()?;
+//! let z = Tensor::zeros(&ctx, &[8, 128, 7, 7])?;
+//! let w = Tensor::zeros(&ctx, &[128, 64, 4, 4])?; // [Cin, Cout, KH, KW]
+//! let up = conv::conv_transpose2d(&z, &w, None, ConvTranspose2dParams::new(2, 1))?;
+//! assert_eq!(up.dims(), &[8, 64, 14, 14]);
+//! let k = Tensor::zeros(&ctx, &[32, 64, 4, 4])?; // [Cout, Cin, KH, KW]
+//! let down = conv::conv2d(&up, &k, None, Conv2dParams::new(2, 1))?;
+//! assert_eq!(down.dims(), &[8, 32, 7, 7]);
+//! # Ok::<(), gan_tensor::Error>(())
+//! ```
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::context::{Arg, Launch};
+use crate::shaders::CONV;
+use crate::{Error, Result, Tensor};
+
+/// Stride and zero padding of a 2-D convolution, as (height, width).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2dParams {
+    /// Step between receptive fields, (sh, sw); each at least 1.
+    pub stride: (usize, usize),
+    /// Zeros added on each side of the input, (ph, pw).
+    pub padding: (usize, usize),
+}
+
+impl Conv2dParams {
+    /// The same stride and padding along height and width.
+    pub fn new(stride: usize, padding: usize) -> Self {
+        Conv2dParams {
+            stride: (stride, stride),
+            padding: (padding, padding),
+        }
+    }
+
+    /// The output (OH, OW) for an input (H, W) and kernel (KH, KW):
+    /// OH = (H + 2 ph - KH) / sh + 1. None when the kernel is larger than the padded
+    /// input or a stride is zero.
+    pub fn output_hw(
+        &self,
+        input_hw: (usize, usize),
+        kernel_hw: (usize, usize),
+    ) -> Option<(usize, usize)> {
+        let oh = conv_len(input_hw.0, kernel_hw.0, self.stride.0, self.padding.0)?;
+        let ow = conv_len(input_hw.1, kernel_hw.1, self.stride.1, self.padding.1)?;
+        Some((oh, ow))
+    }
+}
+
+impl Default for Conv2dParams {
+    /// Stride 1, no padding (PyTorch's defaults).
+    fn default() -> Self {
+        Conv2dParams::new(1, 0)
+    }
+}
+
+/// Stride, padding and output padding of a 2-D transposed convolution, as (height, width).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConvTranspose2dParams {
+    /// Stride of the convolution this transposes, (sh, sw); each at least 1.
+    pub stride: (usize, usize),
+    /// Padding of the convolution this transposes: rows and columns cropped from each
+    /// side of the full output.
+    pub padding: (usize, usize),
+    /// Extra rows and columns added at the bottom and right of the output, each smaller
+    /// than the stride; they pick one of the input sizes that a strided conv2d maps to
+    /// the same output size.
+    pub output_padding: (usize, usize),
+}
+
+impl ConvTranspose2dParams {
+    /// The same stride and padding along height and width, no output padding.
+    pub fn new(stride: usize, padding: usize) -> Self {
+        ConvTranspose2dParams {
+            stride: (stride, stride),
+            padding: (padding, padding),
+            output_padding: (0, 0),
+        }
+    }
+
+    /// The output (OH, OW) for an input (H, W) and kernel (KH, KW):
+    /// OH = (H - 1) sh - 2 ph + KH + output_padding. None when that is not positive.
+    pub fn output_hw(
+        &self,
+        input_hw: (usize, usize),
+        kernel_hw: (usize, usize),
+    ) -> Option<(usize, usize)> {
+        let oh = transpose_len(
+            input_hw.0,
+            kernel_hw.0,
+            self.stride.0,
+            self.padding.0,
+            self.output_padding.0,
+        )?;
+        let ow = transpose_len(
+            input_hw.1,
+            kernel_hw.1,
+            self.stride.1,
+            self.padding.1,
+            self.output_padding.1,
+        )?;
+        Some((oh, ow))
+    }
+
+    /// The conv2d whose input gradient this is.
+    fn conv(&self) -> Conv2dParams {
+        Conv2dParams {
+            stride: self.stride,
+            padding: self.padding,
+        }
+    }
+}
+
+impl Default for ConvTranspose2dParams {
+    /// Stride 1, no padding, no output padding (PyTorch's defaults).
+    fn default() -> Self {
+        ConvTranspose2dParams::new(1, 0)
+    }
+}
+
+fn conv_len(input: usize, kernel: usize, stride: usize, pad: usize) -> Option<usize> {
+    let padded = input.checked_add(pad.checked_mul(2)?)?;
+    if stride == 0 || padded < kernel {
+        return None;
+    }
+    Some((padded - kernel) / stride + 1)
+}
+
+fn transpose_len(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    out_pad: usize,
+) -> Option<usize> {
+    let full = input
+        .checked_sub(1)?
+        .checked_mul(stride)?
+        .checked_add(kernel)?
+        .checked_add(out_pad)?;
+    full.checked_sub(pad.checked_mul(2)?).filter(|&n| n > 0)
+}
+
+/// The uniform of conv.wgsl (64 bytes, all u32).
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    n: u32,
+    cin: u32,
+    h: u32,
+    w: u32,
+    cout: u32,
+    oh: u32,
+    ow: u32,
+    total: u32,
+    kh: u32,
+    kw: u32,
+    sh: u32,
+    sw: u32,
+    ph: u32,
+    pw: u32,
+    _pad: [u32; 2],
+}
+
+/// Every extent the shader adds up stays below this, so its u32 arithmetic is exact.
+const MAX_EXTENT: u128 = 1 << 31;
+
+/// The geometry of one conv2d: input `[n, cin, h, w]`, weight `[cout, cin, kh, kw]`,
+/// output `[n, cout, oh, ow]`. Every kernel of conv.wgsl is phrased in it.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    n: usize,
+    cin: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+    oh: usize,
+    ow: usize,
+    kh: usize,
+    kw: usize,
+    p: Conv2dParams,
+}
+
+impl Geometry {
+    fn input(&self) -> [usize; 4] {
+        [self.n, self.cin, self.h, self.w]
+    }
+
+    fn weight(&self) -> [usize; 4] {
+        [self.cout, self.cin, self.kh, self.kw]
+    }
+
+    fn output(&self) -> [usize; 4] {
+        [self.n, self.cout, self.oh, self.ow]
+    }
+
+    /// Refuses geometries whose padded extents or strides would overflow the shader's u32
+    /// index arithmetic (far beyond any tensor an adapter can hold).
+    fn check(&self, op: &'static str) -> Result<()> {
+        let (sh, sw) = self.p.stride;
+        let (ph, pw) = self.p.padding;
+        let extents = [
+            self.h as u128 + 2 * ph as u128 + self.kh as u128,
+            self.w as u128 + 2 * pw as u128 + self.kw as u128,
+            sh as u128,
+            sw as u128,
+        ];
+        if extents.iter().any(|&e| e >= MAX_EXTENT) {
+            return Err(Error::Invalid {
+                op,
+                msg: format!(
+                    "input {:?}, kernel {}x{}, stride {:?}, padding {:?}: padded sizes and \
+                     strides must stay below 2^31",
+                    self.input(),
+                    self.kh,
+                    self.kw,
+                    self.p.stride,
+                    self.p.padding
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records one kernel of conv.wgsl writing all of `out` (`total` = its elements).
+    fn launch(&self, entry: &'static str, inputs: &[Arg], out: &Tensor) -> Result<()> {
+        let u = |v: usize| v as u32; // every value was bounded by `check` or a tensor size
+        let total = out.numel();
+        let params = Params {
+            n: u(self.n),
+            cin: u(self.cin),
+            h: u(self.h),
+            w: u(self.w),
+            cout: u(self.cout),
+            oh: u(self.oh),
+            ow: u(self.ow),
+            total: u(total),
+            kh: u(self.kh),
+            kw: u(self.kw),
+            sh: u(self.p.stride.0),
+            sw: u(self.p.stride.1),
+            ph: u(self.p.padding.0),
+            pw: u(self.p.padding.1),
+            _pad: [0; 2],
+        };
+        let ctx = out.context();
+        ctx.dispatch(Launch {
+            family: CONV,
+            entry,
+            constants: &[],
+            params: bytemuck::bytes_of(&params),
+            inputs,
+            outputs: &[out.arg()],
+            groups: ctx.grid(total.div_ceil(64) as u64),
+        })
+    }
+}
+
+/// The dims of a rank-4 tensor, or an error naming the layout it should have.
+fn nchw(op: &'static str, t: &Tensor, layout: &str) -> Result<[usize; 4]> {
+    match *t.dims() {
+        [a, b, c, d] => Ok([a, b, c, d]),
+        _ => Err(Error::InvalidShape {
+            op,
+            msg: format!("expected a 4-D {layout} tensor, got {:?}", t.dims()),
+        }),
+    }
+}
+
+fn check_stride(op: &'static str, stride: (usize, usize)) -> Result<()> {
+    if stride.0 == 0 || stride.1 == 0 {
+        return Err(Error::Invalid {
+            op,
+            msg: format!("stride must be at least 1 in each dimension, got {stride:?}"),
+        });
+    }
+    Ok(())
+}
+
+/// Channels, spatial sizes and kernel sizes must be non-zero (the batch may be empty).
+fn check_nonzero(op: &'static str, a: &[usize], b: &[usize], which: &[usize]) -> Result<()> {
+    if which.contains(&0) {
+        return Err(Error::shape(
+            op,
+            a,
+            b,
+            "channels, heights, widths and kernel sizes must be non-zero",
+        ));
+    }
+    Ok(())
+}
+
+/// Output size of a conv2d of `input` (H, W) by `kernel` (KH, KW), or an error naming
+/// both shapes when the kernel is larger than the padded input.
+fn conv_out(
+    op: &'static str,
+    shapes: (&[usize], &[usize]),
+    input: (usize, usize),
+    kernel: (usize, usize),
+    p: Conv2dParams,
+) -> Result<(usize, usize)> {
+    p.output_hw(input, kernel).ok_or_else(|| {
+        Error::shape(
+            op,
+            shapes.0,
+            shapes.1,
+            &format!(
+                "kernel {}x{} is larger than the padded input {}x{} (padding {:?})",
+                kernel.0,
+                kernel.1,
+                input.0.saturating_add(p.padding.0.saturating_mul(2)),
+                input.1.saturating_add(p.padding.1.saturating_mul(2)),
+                p.padding
+            ),
+        )
+    })
+}
+
+/// The bias of a layer with `channels` output channels: shape `[channels]`.
+fn check_bias(
+    op: &'static str,
+    bias: &Tensor,
+    x: &Tensor,
+    weight: &[usize],
+    channels: usize,
+) -> Result<()> {
+    x.same_device(bias, op)?;
+    if bias.dims() != [channels] {
+        return Err(Error::shape(
+            op,
+            weight,
+            bias.dims(),
+            &format!("bias must be [{channels}], one value per output channel of the weight"),
+        ));
+    }
+    Ok(())
+}
+
+/// 2-D convolution (cross-correlation, as in PyTorch): x `[N, Cin, H, W]` with weight
+/// `[Cout, Cin, KH, KW]` and an optional bias `[Cout]` gives `[N, Cout, OH, OW]` with
+/// OH = (H + 2 ph - KH) / sh + 1.
+pub fn conv2d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    p: Conv2dParams,
+) -> Result<Tensor> {
+    const OP: &str = "conv2d";
+    x.same_device(weight, OP)?;
+    let [n, cin, h, w] = nchw(OP, x, "input [N, Cin, H, W]")?;
+    let [cout, wcin, kh, kw] = nchw(OP, weight, "weight [Cout, Cin, KH, KW]")?;
+    check_stride(OP, p.stride)?;
+    if wcin != cin {
+        return Err(Error::shape(
+            OP,
+            x.dims(),
+            weight.dims(),
+            "the input's channels (dim 1) must equal the weight's input channels (dim 1)",
+        ));
+    }
+    check_nonzero(OP, x.dims(), weight.dims(), &[cin, h, w, cout, kh, kw])?;
+    let (oh, ow) = conv_out(OP, (x.dims(), weight.dims()), (h, w), (kh, kw), p)?;
+    let g = Geometry {
+        n,
+        cin,
+        h,
+        w,
+        cout,
+        oh,
+        ow,
+        kh,
+        kw,
+        p,
+    };
+    g.check(OP)?;
+    if let Some(b) = bias {
+        check_bias(OP, b, x, weight.dims(), cout)?;
+    }
+    let out = Tensor::uninit(x.context(), &g.output())?;
+    match bias {
+        Some(b) => g.launch(
+            "conv2d_forward_bias",
+            &[x.arg(), weight.arg(), b.arg()],
+            &out,
+        )?,
+        None => g.launch("conv2d_forward", &[x.arg(), weight.arg()], &out)?,
+    }
+    Ok(out)
+}
+
+/// Gradient of [`conv2d`] with respect to its input: dy `[N, Cout, OH, OW]` and weight
+/// `[Cout, Cin, KH, KW]` give dx `[N, Cin, H, W]`. `input_hw` is the forward input's (H, W),
+/// which a strided convolution does not determine from OH alone.
+pub fn conv2d_backward_input(
+    dy: &Tensor,
+    weight: &Tensor,
+    input_hw: (usize, usize),
+    p: Conv2dParams,
+) -> Result<Tensor> {
+    const OP: &str = "conv2d_backward_input";
+    dy.same_device(weight, OP)?;
+    let [n, cout, oh, ow] = nchw(OP, dy, "output gradient [N, Cout, OH, OW]")?;
+    let [wcout, cin, kh, kw] = nchw(OP, weight, "weight [Cout, Cin, KH, KW]")?;
+    check_stride(OP, p.stride)?;
+    if wcout != cout {
+        return Err(Error::shape(
+            OP,
+            dy.dims(),
+            weight.dims(),
+            "the gradient's channels (dim 1) must equal the weight's output channels (dim 0)",
+        ));
+    }
+    let (h, w) = input_hw;
+    let input = [n, cin, h, w];
+    check_nonzero(OP, &input, weight.dims(), &[cin, h, w, cout, kh, kw])?;
+    let out_hw = conv_out(OP, (&input, weight.dims()), (h, w), (kh, kw), p)?;
+    if out_hw != (oh, ow) {
+        return Err(Error::shape(
+            OP,
+            dy.dims(),
+            &input,
+            &format!(
+                "an input of {h}x{w} gives a conv2d output of {}x{}, not {oh}x{ow}",
+                out_hw.0, out_hw.1
+            ),
+        ));
+    }
+    let g = Geometry {
+        n,
+        cin,
+        h,
+        w,
+        cout,
+        oh,
+        ow,
+        kh,
+        kw,
+        p,
+    };
+    g.check(OP)?;
+    let dx = Tensor::uninit(dy.context(), &g.input())?;
+    g.launch("conv2d_backward_input", &[dy.arg(), weight.arg()], &dx)?;
+    Ok(dx)
+}
+
+/// Gradient of [`conv2d`] with respect to its weight: x `[N, Cin, H, W]` and dy
+/// `[N, Cout, OH, OW]` give dw `[Cout, Cin, KH, KW]` for the kernel size `kernel_hw`.
+pub fn conv2d_backward_weight(
+    x: &Tensor,
+    dy: &Tensor,
+    kernel_hw: (usize, usize),
+    p: Conv2dParams,
+) -> Result<Tensor> {
+    const OP: &str = "conv2d_backward_weight";
+    x.same_device(dy, OP)?;
+    let [n, cin, h, w] = nchw(OP, x, "input [N, Cin, H, W]")?;
+    let [dn, cout, oh, ow] = nchw(OP, dy, "output gradient [N, Cout, OH, OW]")?;
+    check_stride(OP, p.stride)?;
+    if dn != n {
+        return Err(Error::shape(
+            OP,
+            x.dims(),
+            dy.dims(),
+            "the input and the gradient must have the same batch size (dim 0)",
+        ));
+    }
+    let (kh, kw) = kernel_hw;
+    check_nonzero(OP, x.dims(), dy.dims(), &[cin, h, w, cout, kh, kw])?;
+    let out_hw = conv_out(OP, (x.dims(), &[cout, cin, kh, kw]), (h, w), (kh, kw), p)?;
+    if out_hw != (oh, ow) {
+        return Err(Error::shape(
+            OP,
+            x.dims(),
+            dy.dims(),
+            &format!(
+                "a {kh}x{kw} kernel gives a conv2d output of {}x{} for this input, not {oh}x{ow}",
+                out_hw.0, out_hw.1
+            ),
+        ));
+    }
+    let g = Geometry {
+        n,
+        cin,
+        h,
+        w,
+        cout,
+        oh,
+        ow,
+        kh,
+        kw,
+        p,
+    };
+    g.check(OP)?;
+    let dw = Tensor::uninit(x.context(), &g.weight())?;
+    g.launch("conv2d_backward_weight", &[x.arg(), dy.arg()], &dw)?;
+    Ok(dw)
+}
+
+/// Checks stride and output padding (each output padding smaller than its stride, as
+/// PyTorch requires without dilation).
+fn check_transpose_params(op: &'static str, p: ConvTranspose2dParams) -> Result<()> {
+    check_stride(op, p.stride)?;
+    let (sh, sw) = p.stride;
+    let (oph, opw) = p.output_padding;
+    if oph >= sh || opw >= sw {
+        return Err(Error::Invalid {
+            op,
+            msg: format!(
+                "output padding {:?} must be smaller than the stride {:?} in each dimension",
+                p.output_padding, p.stride
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The output size of a transposed convolution, or an error naming both shapes.
+fn transpose_out(
+    op: &'static str,
+    shapes: (&[usize], &[usize]),
+    input: (usize, usize),
+    kernel: (usize, usize),
+    p: ConvTranspose2dParams,
+) -> Result<(usize, usize)> {
+    p.output_hw(input, kernel).ok_or_else(|| {
+        Error::shape(
+            op,
+            shapes.0,
+            shapes.1,
+            &format!(
+                "the output (H - 1) * stride - 2 * padding + K + output_padding is not \
+                 positive with stride {:?}, padding {:?}, output padding {:?}",
+                p.stride, p.padding, p.output_padding
+            ),
+        )
+    })
+}
+
+/// 2-D transposed convolution (the DCGAN generator's upsampling layer): x `[N, Cin, H, W]`
+/// with weight `[Cin, Cout, KH, KW]` (PyTorch's ConvTranspose2d layout) and an optional bias
+/// `[Cout]` gives `[N, Cout, OH, OW]` with OH = (H - 1) sh - 2 ph + KH + output_padding.
+pub fn conv_transpose2d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    p: ConvTranspose2dParams,
+) -> Result<Tensor> {
+    const OP: &str = "conv_transpose2d";
+    x.same_device(weight, OP)?;
+    let [n, cin, h, w] = nchw(OP, x, "input [N, Cin, H, W]")?;
+    let [wcin, cout, kh, kw] = nchw(OP, weight, "weight [Cin, Cout, KH, KW]")?;
+    check_transpose_params(OP, p)?;
+    if wcin != cin {
+        return Err(Error::shape(
+            OP,
+            x.dims(),
+            weight.dims(),
+            "the input's channels (dim 1) must equal the weight's input channels (dim 0)",
+        ));
+    }
+    check_nonzero(OP, x.dims(), weight.dims(), &[cin, h, w, cout, kh, kw])?;
+    let (oh, ow) = transpose_out(OP, (x.dims(), weight.dims()), (h, w), (kh, kw), p)?;
+    // The conv2d whose input gradient this is maps [n, cout, oh, ow] to x's shape.
+    let g = Geometry {
+        n,
+        cin: cout,
+        h: oh,
+        w: ow,
+        cout: cin,
+        oh: h,
+        ow: w,
+        kh,
+        kw,
+        p: p.conv(),
+    };
+    g.check(OP)?;
+    if let Some(b) = bias {
+        check_bias(OP, b, x, weight.dims(), cout)?;
+    }
+    let out = Tensor::uninit(x.context(), &g.input())?;
+    match bias {
+        Some(b) => g.launch(
+            "conv2d_backward_input_bias",
+            &[x.arg(), weight.arg(), b.arg()],
+            &out,
+        )?,
+        None => g.launch("conv2d_backward_input", &[x.arg(), weight.arg()], &out)?,
+    }
+    Ok(out)
+}
+
+/// Gradient of [`conv_transpose2d`] with respect to its input: dy `[N, Cout, OH, OW]` and
+/// weight `[Cin, Cout, KH, KW]` give dx `[N, Cin, H, W]` (a conv2d of dy by the weight).
+pub fn conv_transpose2d_backward_input(
+    dy: &Tensor,
+    weight: &Tensor,
+    p: ConvTranspose2dParams,
+) -> Result<Tensor> {
+    const OP: &str = "conv_transpose2d_backward_input";
+    dy.same_device(weight, OP)?;
+    let [n, cout, oh, ow] = nchw(OP, dy, "output gradient [N, Cout, OH, OW]")?;
+    let [cin, wcout, kh, kw] = nchw(OP, weight, "weight [Cin, Cout, KH, KW]")?;
+    check_transpose_params(OP, p)?;
+    if wcout != cout {
+        return Err(Error::shape(
+            OP,
+            dy.dims(),
+            weight.dims(),
+            "the gradient's channels (dim 1) must equal the weight's output channels (dim 1)",
+        ));
+    }
+    check_nonzero(OP, dy.dims(), weight.dims(), &[cout, oh, ow, cin, kh, kw])?;
+    let (h, w) = conv_out(OP, (dy.dims(), weight.dims()), (oh, ow), (kh, kw), p.conv())?;
+    // With output padding below the stride, a forward input of h x w is the only one
+    // whose output is oh x ow; anything else is not the gradient of a forward output.
+    if p.output_hw((h, w), (kh, kw)) != Some((oh, ow)) {
+        return Err(Error::shape(
+            OP,
+            dy.dims(),
+            weight.dims(),
+            &format!(
+                "no input size gives a transposed-convolution output of {oh}x{ow} with \
+                 stride {:?}, padding {:?}, output padding {:?}",
+                p.stride, p.padding, p.output_padding
+            ),
+        ));
+    }
+    let g = Geometry {
+        n,
+        cin: cout,
+        h: oh,
+        w: ow,
+        cout: cin,
+        oh: h,
+        ow: w,
+        kh,
+        kw,
+        p: p.conv(),
+    };
+    g.check(OP)?;
+    let dx = Tensor::uninit(dy.context(), &g.output())?;
+    g.launch("conv2d_forward", &[dy.arg(), weight.arg()], &dx)?;
+    Ok(dx)
+}
+
+/// Gradient of [`conv_transpose2d`] with respect to its weight: x `[N, Cin, H, W]` and dy
+/// `[N, Cout, OH, OW]` give dw `[Cin, Cout, KH, KW]` for the kernel size `kernel_hw`.
+pub fn conv_transpose2d_backward_weight(
+    x: &Tensor,
+    dy: &Tensor,
+    kernel_hw: (usize, usize),
+    p: ConvTranspose2dParams,
+) -> Result<Tensor> {
+    const OP: &str = "conv_transpose2d_backward_weight";
+    x.same_device(dy, OP)?;
+    let [n, cin, h, w] = nchw(OP, x, "input [N, Cin, H, W]")?;
+    let [dn, cout, oh, ow] = nchw(OP, dy, "output gradient [N, Cout, OH, OW]")?;
+    check_transpose_params(OP, p)?;
+    if dn != n {
+        return Err(Error::shape(
+            OP,
+            x.dims(),
+            dy.dims(),
+            "the input and the gradient must have the same batch size (dim 0)",
+        ));
+    }
+    let (kh, kw) = kernel_hw;
+    check_nonzero(OP, x.dims(), dy.dims(), &[cin, h, w, cout, kh, kw])?;
+    let out_hw = transpose_out(OP, (x.dims(), dy.dims()), (h, w), (kh, kw), p)?;
+    if out_hw != (oh, ow) {
+        return Err(Error::shape(
+            OP,
+            x.dims(),
+            dy.dims(),
+            &format!(
+                "a {kh}x{kw} kernel gives a transposed-convolution output of {}x{} for this \
+                 input, not {oh}x{ow}",
+                out_hw.0, out_hw.1
+            ),
+        ));
+    }
+    // conv2d's weight gradient with the conv2d input = dy and its output gradient = x.
+    let g = Geometry {
+        n,
+        cin: cout,
+        h: oh,
+        w: ow,
+        cout: cin,
+        oh: h,
+        ow: w,
+        kh,
+        kw,
+        p: p.conv(),
+    };
+    g.check(OP)?;
+    let dw = Tensor::uninit(x.context(), &g.weight())?;
+    g.launch("conv2d_backward_weight", &[dy.arg(), x.arg()], &dw)?;
+    Ok(dw)
+}
+
+/// Gradient of the bias of [`conv2d`] or [`conv_transpose2d`]: dy `[N, C, OH, OW]` summed
+/// over N, OH and OW gives `[C]`.
+pub fn conv_bias_backward(dy: &Tensor) -> Result<Tensor> {
+    let [n, c, oh, ow] = nchw("conv_bias_backward", dy, "output gradient [N, C, OH, OW]")?;
+    dy.reshape(&[n, c, oh * ow])?
+        .sum_axis(2, false)?
+        .sum_axis(0, false)
+}

@@ -1,0 +1,205 @@
+// 2-D convolution, NCHW, direct gather form: one invocation per output element, looping
+// over its receptive field. Barrier-free and atomic-free, which suits CPU adapters.
+//
+// Every entry point is phrased in the geometry of one conv2d:
+//   x  [n, cin, h, w]       the convolution's input
+//   wt [cout, cin, kh, kw]  its weight (PyTorch Conv2d layout)
+//   y  [n, cout, oh, ow]    its output, y = x (*) wt with stride (sh, sw), padding (ph, pw)
+// The transposed convolution reuses these kernels with roles swapped (see conv.rs):
+// conv_transpose2d is conv2d_backward_input, its input gradient is conv2d_forward and its
+// weight gradient is conv2d_backward_weight with x and dy exchanged.
+//
+// Bindings: 0 = params, then read-only inputs, then the output. Entry points reuse
+// binding numbers with their own variables; each uses only its own.
+// Dispatch: ceil(total / 64) workgroups folded into x and y (each <= 65535); the linear
+// workgroup index is wg.x + wg.y * num_workgroups.x. The host keeps every extent and
+// padded extent below 2^31. A row base such as `... * w + col0 - pw` may wrap below zero
+// (u32 arithmetic wraps in WGSL); adding a tap that the range checks allow brings it
+// back inside the row, so every index read is in bounds.
+
+struct Params {
+    n: u32,
+    cin: u32,
+    h: u32,
+    w: u32,
+    cout: u32,
+    oh: u32,
+    ow: u32,
+    total: u32,   // invocations that write: elements of this entry point's output
+    kh: u32,
+    kw: u32,
+    sh: u32,
+    sw: u32,
+    ph: u32,
+    pw: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+// conv2d_forward[_bias]: x, wt (, bias[cout]) -> y
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> wt: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y_bias: array<f32>;
+
+// conv2d_backward_input[_bias]: dy, wt (, bias[cin]) -> dx
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx_bias: array<f32>;
+
+// conv2d_backward_weight: x, dy -> dw (dy sits at binding 2 here)
+@group(0) @binding(2) var<storage, read> dy_w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
+
+fn linear_id(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
+    return (wg.x + wg.y * nwg.x) * 64u + li;
+}
+
+// Kernel taps k in [lo, hi) for which o * stride + k - pad lands inside [0, len).
+fn taps(o: u32, stride: u32, pad: u32, len: u32, k_len: u32) -> vec2<u32> {
+    let start = o * stride;                  // input index + pad of tap 0
+    let lo = select(0u, pad - start, pad > start);
+    let hi = select(0u, min(k_len, len + pad - start), len + pad > start);
+    return vec2<u32>(lo, hi);
+}
+
+// Outputs o in [lo, hi) for which o * stride + k - pad lands inside [0, len).
+fn outputs(k: u32, stride: u32, pad: u32, len: u32, out_len: u32) -> vec2<u32> {
+    let lo = select(0u, (pad - k + stride - 1u) / stride, pad > k);
+    let hi = select(0u, min(out_len, (len - 1u + pad - k) / stride + 1u), len + pad > k);
+    return vec2<u32>(lo, hi);
+}
+
+// y[n, co, oh, ow] without bias; `id` indexes y.
+fn forward_sum(id: u32) -> f32 {
+    let ow = id % p.ow;
+    var r = id / p.ow;
+    let oh = r % p.oh;
+    r = r / p.oh;
+    let co = r % p.cout;
+    let n = r / p.cout;
+    let th = taps(oh, p.sh, p.ph, p.h, p.kh);
+    let tw = taps(ow, p.sw, p.pw, p.w, p.kw);
+    // Input row/column of tap 0 plus the padding, so ih = row0 + kh - ph >= 0 in range.
+    let row0 = oh * p.sh;
+    let col0 = ow * p.sw;
+    var acc = 0.0;
+    for (var ci = 0u; ci < p.cin; ci += 1u) {
+        let xc = (n * p.cin + ci) * p.h;
+        let wc = (co * p.cin + ci) * p.kh;
+        for (var kh = th.x; kh < th.y; kh += 1u) {
+            let xrow = (xc + row0 + kh - p.ph) * p.w + col0 - p.pw;
+            let wrow = (wc + kh) * p.kw;
+            for (var kw = tw.x; kw < tw.y; kw += 1u) {
+                acc += x[xrow + kw] * wt[wrow + kw];
+            }
+        }
+    }
+    return acc;
+}
+
+@compute @workgroup_size(64)
+fn conv2d_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    y[id] = forward_sum(id);
+}
+
+@compute @workgroup_size(64)
+fn conv2d_forward_bias(@builtin(workgroup_id) wg: vec3<u32>,
+                       @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let co = (id / (p.oh * p.ow)) % p.cout;
+    y_bias[id] = forward_sum(id) + bias[co];
+}
+
+// dx[n, ci, ih, iw] = sum over (co, kh, kw) with ih + ph - kh = oh * sh for an output row
+// oh in [0, oh), likewise for columns, of dy[n, co, oh, ow] * wt[co, ci, kh, kw].
+// Only taps congruent to (ih + ph) mod sh contribute, so the loops step by the stride.
+fn backward_input_sum(id: u32) -> f32 {
+    let iw = id % p.w;
+    var r = id / p.w;
+    let ih = r % p.h;
+    r = r / p.h;
+    let ci = r % p.cin;
+    let n = r / p.cin;
+    let th = ih + p.ph;
+    let tw = iw + p.pw;
+    // Lowest tap reaching an output row < oh, highest tap (exclusive) reaching row >= 0.
+    let reach_h = (p.oh - 1u) * p.sh;
+    let reach_w = (p.ow - 1u) * p.sw;
+    let kh_lo = select(th % p.sh, th - reach_h, th >= reach_h);
+    let kw_lo = select(tw % p.sw, tw - reach_w, tw >= reach_w);
+    let kh_hi = min(p.kh, th + 1u);
+    let kw_hi = min(p.kw, tw + 1u);
+    var acc = 0.0;
+    for (var co = 0u; co < p.cout; co += 1u) {
+        let dyc = (n * p.cout + co) * p.oh;
+        let wc = (co * p.cin + ci) * p.kh;
+        for (var kh = kh_lo; kh < kh_hi; kh += p.sh) {
+            let dyrow = (dyc + (th - kh) / p.sh) * p.ow;
+            let wrow = (wc + kh) * p.kw;
+            for (var kw = kw_lo; kw < kw_hi; kw += p.sw) {
+                acc += dy[dyrow + (tw - kw) / p.sw] * wt[wrow + kw];
+            }
+        }
+    }
+    return acc;
+}
+
+@compute @workgroup_size(64)
+fn conv2d_backward_input(@builtin(workgroup_id) wg: vec3<u32>,
+                         @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    dx[id] = backward_input_sum(id);
+}
+
+// Used as conv_transpose2d with bias: the bias is per channel of dx (cin here).
+@compute @workgroup_size(64)
+fn conv2d_backward_input_bias(@builtin(workgroup_id) wg: vec3<u32>,
+                              @builtin(num_workgroups) nwg: vec3<u32>,
+                              @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let ci = (id / (p.h * p.w)) % p.cin;
+    dx_bias[id] = backward_input_sum(id) + bias[ci];
+}
+
+// dw[co, ci, kh, kw] = sum over (n, oh, ow) of dy[n, co, oh, ow] * x[n, ci, ih, iw] with
+// ih = oh * sh + kh - ph inside [0, h), likewise for columns.
+@compute @workgroup_size(64)
+fn conv2d_backward_weight(@builtin(workgroup_id) wg: vec3<u32>,
+                          @builtin(num_workgroups) nwg: vec3<u32>,
+                          @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let kw = id % p.kw;
+    var r = id / p.kw;
+    let kh = r % p.kh;
+    r = r / p.kh;
+    let ci = r % p.cin;
+    let co = r / p.cin;
+    let rows = outputs(kh, p.sh, p.ph, p.h, p.oh);
+    let cols = outputs(kw, p.sw, p.pw, p.w, p.ow);
+    var acc = 0.0;
+    for (var n = 0u; n < p.n; n += 1u) {
+        let dyc = (n * p.cout + co) * p.oh;
+        let xc = (n * p.cin + ci) * p.h;
+        for (var oh = rows.x; oh < rows.y; oh += 1u) {
+            let dyrow = (dyc + oh) * p.ow;
+            let xrow = (xc + oh * p.sh + kh - p.ph) * p.w + kw - p.pw;
+            for (var ow = cols.x; ow < cols.y; ow += 1u) {
+                acc += dy_w[dyrow + ow] * x[xrow + ow * p.sw];
+            }
+        }
+    }
+    dw[id] = acc;
+}
