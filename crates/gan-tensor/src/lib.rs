@@ -17,6 +17,7 @@ pub mod device;
 pub mod elementwise;
 mod error;
 pub mod matmul;
+pub mod optim;
 mod pool;
 pub mod reduce;
 pub mod reference;

@@ -24,7 +24,8 @@ family!(REDUCE, "reduce");
 family!(CONV, "conv");
 family!(RNG, "rng");
 family!(BCE, "bce");
+family!(OPTIM, "optim");
 family!(MATMUL, "matmul");
 
 /// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
-pub const ALL: &[Family] = &[ELEMENTWISE, REDUCE, MATMUL, RNG, CONV, BCE];
+pub const ALL: &[Family] = &[ELEMENTWISE, REDUCE, MATMUL, RNG, CONV, BCE, OPTIM];

@@ -1,0 +1,211 @@
+//! Adam, AdamW and SGD steps against the CPU reference over several steps.
+
+mod common;
+use common::{ctx, rand_tensor, AWKWARD};
+use gan_tensor::optim::{self, AdamConfig, SgdConfig};
+use gan_tensor::reference::optim as reference;
+use gan_tensor::testing::{assert_close, random};
+use gan_tensor::Tensor;
+
+/// Parameters move by about lr per step; f32 against f64 over a few steps: rtol 1e-5
+/// and atol 1e-6 on parameters and moments.
+const RTOL: f32 = 1e-5;
+const ATOL: f32 = 1e-6;
+
+fn upload(v: &[f32]) -> Tensor {
+    Tensor::from_slice(&ctx(), v, &[v.len()]).unwrap()
+}
+
+fn adam_configs() -> Vec<(&'static str, AdamConfig)> {
+    vec![
+        ("adam", AdamConfig::adam(1e-2)),
+        (
+            "adam dcgan betas + L2",
+            AdamConfig {
+                beta1: 0.5,
+                weight_decay: 0.05,
+                ..AdamConfig::adam(2e-3)
+            },
+        ),
+        ("adamw", AdamConfig::adamw(1e-2, 0.1)),
+    ]
+}
+
+/// Runs `steps` Adam steps on the GPU and the reference from the same start and compares.
+fn run_adam(case: &str, n: usize, cfg: &AdamConfig, steps: u64, seed: u64) {
+    let (p, mut ps) = rand_tensor(seed, &[n], -1.0, 1.0);
+    let (m, mut ms) = (upload(&vec![0.0; n]), vec![0.0; n]);
+    let (v, mut vs) = (upload(&vec![0.0; n]), vec![0.0; n]);
+    for t in 1..=steps {
+        let gs = random(seed * 100 + t, n, -1.0, 1.0);
+        optim::adam_step(&p, &upload(&gs), &m, &v, cfg, t).unwrap();
+        reference::adam_step(&mut ps, &gs, &mut ms, &mut vs, cfg, t);
+    }
+    assert_close(
+        &format!("{case} params"),
+        &p.to_vec().unwrap(),
+        &ps,
+        RTOL,
+        ATOL,
+    );
+    assert_close(&format!("{case} m"), &m.to_vec().unwrap(), &ms, RTOL, ATOL);
+    assert_close(&format!("{case} v"), &v.to_vec().unwrap(), &vs, RTOL, ATOL);
+}
+
+#[test]
+fn adam_and_adamw_match_reference_over_five_steps() {
+    for (s, &n) in AWKWARD.iter().chain(&[1000, 4097]).enumerate() {
+        for (name, cfg) in adam_configs() {
+            run_adam(&format!("{name} n={n}"), n, &cfg, 5, s as u64 + 1);
+        }
+    }
+}
+
+/// 65535 * 256 + 5 parameters need more than 65535 workgroups (the folded grid).
+#[test]
+fn adam_over_65535_workgroups() {
+    run_adam(
+        "adamw folded",
+        65535 * 256 + 5,
+        &AdamConfig::adamw(1e-3, 0.01),
+        1,
+        77,
+    );
+}
+
+#[test]
+fn adam_first_step_moves_each_parameter_by_lr() {
+    // With m = v = 0, step 1 gives m_hat / sqrt(v_hat) = sign(g): p -= lr sign(g).
+    let gs = [0.5f32, -2.0, 1e-3];
+    let p = upload(&[1.0, 1.0, 1.0]);
+    let (m, v) = (upload(&[0.0; 3]), upload(&[0.0; 3]));
+    let cfg = AdamConfig::adam(0.1);
+    optim::adam_step(&p, &upload(&gs), &m, &v, &cfg, 1).unwrap();
+    assert_close(
+        "sign step",
+        &p.to_vec().unwrap(),
+        &[0.9, 1.1, 0.9],
+        1e-5,
+        1e-5,
+    );
+}
+
+fn sgd_configs() -> Vec<(&'static str, SgdConfig)> {
+    let base = SgdConfig {
+        lr: 0.05,
+        ..Default::default()
+    };
+    vec![
+        ("sgd", base),
+        (
+            "sgd wd",
+            SgdConfig {
+                weight_decay: 0.01,
+                ..base
+            },
+        ),
+        (
+            "momentum",
+            SgdConfig {
+                momentum: 0.9,
+                ..base
+            },
+        ),
+        (
+            "momentum dampening wd",
+            SgdConfig {
+                momentum: 0.8,
+                dampening: 0.1,
+                weight_decay: 0.02,
+                ..base
+            },
+        ),
+        (
+            "nesterov",
+            SgdConfig {
+                momentum: 0.9,
+                nesterov: true,
+                ..base
+            },
+        ),
+    ]
+}
+
+#[test]
+fn sgd_matches_reference_over_five_steps() {
+    for (s, &n) in AWKWARD.iter().chain(&[1000, 4097]).enumerate() {
+        for (name, cfg) in sgd_configs() {
+            let seed = 500 + s as u64;
+            let (p, mut ps) = rand_tensor(seed, &[n], -1.0, 1.0);
+            // The buffer starts as garbage: step 1 must overwrite it with the gradient.
+            let (vel, mut vs) = rand_tensor(seed + 1, &[n], -9.0, 9.0);
+            for t in 1..=5 {
+                let gs = random(seed * 100 + t, n, -1.0, 1.0);
+                optim::sgd_step(&p, &upload(&gs), Some(&vel), &cfg, t).unwrap();
+                reference::sgd_step(&mut ps, &gs, Some(&mut vs), &cfg, t);
+            }
+            let case = format!("{name} n={n}");
+            assert_close(
+                &format!("{case} params"),
+                &p.to_vec().unwrap(),
+                &ps,
+                RTOL,
+                ATOL,
+            );
+            if cfg.momentum != 0.0 {
+                assert_close(
+                    &format!("{case} velocity"),
+                    &vel.to_vec().unwrap(),
+                    &vs,
+                    RTOL,
+                    ATOL,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn sgd_without_momentum_needs_no_buffer() {
+    let (p, mut ps) = rand_tensor(3, &[65], -1.0, 1.0);
+    let gs = random(4, 65, -1.0, 1.0);
+    let cfg = SgdConfig {
+        lr: 0.1,
+        ..Default::default()
+    };
+    optim::sgd_step(&p, &upload(&gs), None, &cfg, 1).unwrap();
+    reference::sgd_step(&mut ps, &gs, None, &cfg, 1);
+    assert_close("plain sgd", &p.to_vec().unwrap(), &ps, RTOL, ATOL);
+}
+
+#[test]
+fn bad_arguments_are_errors() {
+    let (p, _) = rand_tensor(1, &[8], -1.0, 1.0);
+    let (g, _) = rand_tensor(2, &[8], -1.0, 1.0);
+    let (m, v) = (upload(&[0.0; 8]), upload(&[0.0; 8]));
+    let short = upload(&[0.0; 7]);
+    let cfg = AdamConfig::default();
+    let err = optim::adam_step(&p, &g, &m, &short, &cfg, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[8]") && err.contains("[7]"), "{err}");
+    assert!(optim::adam_step(&p, &g, &m, &v, &cfg, 0).is_err());
+    assert!(
+        optim::adam_step(&p, &p, &m, &v, &cfg, 1).is_err(),
+        "aliasing"
+    );
+    let bad = AdamConfig { beta1: 1.0, ..cfg };
+    assert!(optim::adam_step(&p, &g, &m, &v, &bad, 1).is_err());
+    let momentum = SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        ..Default::default()
+    };
+    assert!(optim::sgd_step(&p, &g, None, &momentum, 1).is_err());
+    let nesterov_damped = SgdConfig {
+        nesterov: true,
+        dampening: 0.5,
+        ..momentum
+    };
+    assert!(optim::sgd_step(&p, &g, Some(&m), &nesterov_damped, 1).is_err());
+}
