@@ -20,9 +20,11 @@ fn square(c: &mut Criterion) {
     for &s in SQUARE {
         let (a, b) = (rand(&ctx, 1, &[s, s]), rand(&ctx, 2, &[s, s]));
         g.throughput(Throughput::Elements(flops(s, s, s)));
-        g.bench_with_input(BenchmarkId::new(format!("{kernel:?}").to_lowercase(), format!("{s}x{s}x{s}")), &s, |bch, _| {
-            bch.iter_custom(|iters| time_gpu(&ctx, iters, || a.matmul(&b).unwrap()))
-        });
+        g.bench_with_input(
+            BenchmarkId::new(format!("{kernel:?}").to_lowercase(), format!("{s}x{s}x{s}")),
+            &s,
+            |bch, _| bch.iter_custom(|iters| time_gpu(&ctx, iters, || a.matmul(&b).unwrap())),
+        );
     }
     g.finish();
 }
@@ -48,7 +50,10 @@ fn gan_shapes(c: &mut Criterion) {
             let dy = rand(&ctx, 6, &[batch, n]);
             let id = BenchmarkId::new("weight_grad_tn", format!("{k}x{batch}x{n}"));
             g.bench_with_input(id, &batch, |bch, _| {
-                let o = MatmulOptions { trans_a: true, ..Default::default() };
+                let o = MatmulOptions {
+                    trans_a: true,
+                    ..Default::default()
+                };
                 bch.iter_custom(|iters| time_gpu(&ctx, iters, || matmul_with(&a, &dy, o).unwrap()))
             });
         }
@@ -63,16 +68,30 @@ fn cpu_baseline(c: &mut Criterion) {
         let b = gan_tensor::testing::random(2, s * s, -1.0, 1.0);
         let mut out = vec![0f32; s * s];
         g.throughput(Throughput::Elements(flops(s, s, s)));
-        g.bench_with_input(BenchmarkId::new("matrixmultiply_sgemm", format!("{s}x{s}x{s}")), &s, |bch, _| {
-            bch.iter(|| unsafe {
-                matrixmultiply::sgemm(
-                    s, s, s, 1.0,
-                    a.as_ptr(), s as isize, 1,
-                    b.as_ptr(), s as isize, 1,
-                    0.0, out.as_mut_ptr(), s as isize, 1,
-                );
-            })
-        });
+        g.bench_with_input(
+            BenchmarkId::new("matrixmultiply_sgemm", format!("{s}x{s}x{s}")),
+            &s,
+            |bch, _| {
+                bch.iter(|| unsafe {
+                    matrixmultiply::sgemm(
+                        s,
+                        s,
+                        s,
+                        1.0,
+                        a.as_ptr(),
+                        s as isize,
+                        1,
+                        b.as_ptr(),
+                        s as isize,
+                        1,
+                        0.0,
+                        out.as_mut_ptr(),
+                        s as isize,
+                        1,
+                    );
+                })
+            },
+        );
     }
     g.finish();
 }

@@ -48,9 +48,31 @@ fn reduction(c: &mut Criterion) {
     g.finish();
 }
 
+fn bce(c: &mut Criterion) {
+    use gan_tensor::bce::{bce_with_logits_backward, bce_with_logits_const, GradScale, Targets};
+    let ctx = context();
+    let mut g = c.benchmark_group("bce");
+    for &n in &[256usize, 1 << 16, 1 << 20] {
+        let x = rand(&ctx, 1, &[n, 1]);
+        g.throughput(Throughput::Bytes(4 * n as u64));
+        g.bench_with_input(BenchmarkId::new("loss_const_label", n), &n, |b, _| {
+            b.iter_custom(|iters| time_gpu(&ctx, iters, || bce_with_logits_const(&x, 1.0).unwrap()))
+        });
+        g.throughput(Throughput::Bytes(8 * n as u64));
+        g.bench_with_input(BenchmarkId::new("grad_const_label", n), &n, |b, _| {
+            b.iter_custom(|iters| {
+                time_gpu(&ctx, iters, || {
+                    bce_with_logits_backward(&x, Targets::Const(0.0), GradScale::Host(1.0)).unwrap()
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = gan_benches::criterion();
-    targets = elementwise, reduction
+    targets = elementwise, reduction, bce
 }
 criterion_main!(benches);
