@@ -10,6 +10,7 @@
 //! # Ok::<(), gan_tensor::Error>(())
 //! ```
 
+pub mod batchnorm;
 pub mod bce;
 mod context;
 pub mod conv;

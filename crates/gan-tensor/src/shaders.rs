@@ -25,7 +25,8 @@ family!(CONV, "conv");
 family!(RNG, "rng");
 family!(BCE, "bce");
 family!(OPTIM, "optim");
+family!(BATCHNORM, "batchnorm");
 family!(MATMUL, "matmul");
 
 /// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
-pub const ALL: &[Family] = &[ELEMENTWISE, REDUCE, MATMUL, RNG, CONV, BCE, OPTIM];
+pub const ALL: &[Family] = &[ELEMENTWISE, REDUCE, MATMUL, RNG, CONV, BCE, OPTIM, BATCHNORM];

@@ -1,6 +1,7 @@
 //! Plain-loop CPU implementations of every gan-tensor operation: the oracle the GPU
 //! kernels are tested against. Slow and obvious on purpose; long sums accumulate in f64.
 
+pub mod batchnorm;
 pub mod bce;
 pub mod conv;
 pub mod elementwise;

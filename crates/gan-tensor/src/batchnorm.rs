@@ -1,0 +1,247 @@
+//! Launches `shaders/batchnorm.wgsl`: batch normalization with PyTorch's semantics
+//! (`BatchNorm1d` on [N, C] or [N, C, L], `BatchNorm2d` on [N, C, H, W]), in training
+//! mode (batch statistics, running statistics updated in place), eval mode (running
+//! statistics) and the training-mode backward.
+//!
+//! Training: per channel, mean and biased variance over the M = N * H * W values;
+//! y = gamma (x - mean) / sqrt(var + eps) + beta; running_mean and running_var move
+//! towards the batch mean and the unbiased variance (var * M / (M - 1)) by `momentum`.
+//! Backward: dx = gamma invstd / M (M dy - sum dy - xhat sum(dy xhat)),
+//! dgamma = sum(dy xhat), dbeta = sum dy, with xhat = (x - mean) invstd.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::context::Launch;
+use crate::shaders::BATCHNORM;
+use crate::{Error, Result, Tensor};
+
+/// What a training-mode forward returns: the output and the statistics its backward needs.
+#[derive(Clone, Debug)]
+pub struct BatchNormOutput {
+    /// The normalized, scaled and shifted output, shaped like x.
+    pub y: Tensor,
+    /// Per-channel batch mean, [C].
+    pub mean: Tensor,
+    /// Per-channel 1 / sqrt(biased variance + eps), [C].
+    pub invstd: Tensor,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    c: u32,
+    hw: u32,
+    m: u32,
+    total: u32,
+    eps: f32,
+    momentum: f32,
+    unbias: f32,
+    _pad: u32,
+}
+
+/// (N, C, spatial size) of x, which must be [N, C], [N, C, L] or [N, C, H, W].
+fn layout(op: &'static str, x: &Tensor) -> Result<(usize, usize, usize)> {
+    let d = x.dims();
+    if d.len() < 2 {
+        return Err(Error::InvalidShape {
+            op,
+            msg: format!("x is {d:?}; batch norm needs [N, C], [N, C, L] or [N, C, H, W]"),
+        });
+    }
+    Ok((d[0], d[1], d[2..].iter().product()))
+}
+
+/// Each per-channel tensor is [C] and on x's device.
+fn check_channels(op: &'static str, x: &Tensor, c: usize, named: &[(&str, &Tensor)]) -> Result<()> {
+    for (name, t) in named {
+        x.same_device(t, op)?;
+        if t.dims() != [c] {
+            return Err(Error::shape(
+                op,
+                t.dims(),
+                &[c],
+                &format!("{name} must be [C] = [{c}] for x of shape {:?}", x.dims()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_scalars(op: &'static str, eps: f32, momentum: f32) -> Result<()> {
+    if !(eps.is_finite() && eps >= 0.0 && (0.0..=1.0).contains(&momentum)) {
+        return Err(Error::Invalid {
+            op,
+            msg: format!("eps {eps} must be finite and >= 0, momentum {momentum} in [0, 1]"),
+        });
+    }
+    Ok(())
+}
+
+fn params(n: usize, c: usize, hw: usize, eps: f32, momentum: f32) -> Params {
+    let m = n * hw;
+    Params {
+        c: c as u32,
+        hw: hw as u32,
+        m: m as u32,
+        total: (m * c) as u32,
+        eps,
+        momentum,
+        unbias: if m > 1 {
+            (m as f64 / (m - 1) as f64) as f32
+        } else {
+            0.0
+        },
+        _pad: 0,
+    }
+}
+
+/// Training-mode forward: normalizes with the batch statistics, returns them for the
+/// backward, and updates `running_mean` and `running_var` ([C] each) in place.
+/// PyTorch's default `momentum` is 0.1 and `eps` 1e-5.
+pub fn batch_norm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    momentum: f32,
+    eps: f32,
+) -> Result<BatchNormOutput> {
+    let op = "batch_norm_train";
+    let (n, c, hw) = layout(op, x)?;
+    check_channels(
+        op,
+        x,
+        c,
+        &[
+            ("gamma", gamma),
+            ("beta", beta),
+            ("running_mean", running_mean),
+            ("running_var", running_var),
+        ],
+    )?;
+    check_scalars(op, eps, momentum)?;
+    if n * hw <= 1 {
+        // PyTorch: "Expected more than 1 value per channel when training".
+        return Err(Error::Invalid {
+            op,
+            msg: format!(
+                "x {:?} has {} value(s) per channel; training needs more than 1 (use eval mode)",
+                x.dims(),
+                n * hw
+            ),
+        });
+    }
+    let written = [("running_mean", running_mean), ("running_var", running_var)];
+    let read = [("x", x), ("gamma", gamma), ("beta", beta)];
+    for (i, (a, ta)) in written.iter().enumerate() {
+        for (b, tb) in read.iter().chain(&written[i + 1..]) {
+            if ta.shares_buffer(tb) {
+                return Err(Error::Invalid {
+                    op,
+                    msg: format!("{a} and {b} share one buffer; pass separate tensors"),
+                });
+            }
+        }
+    }
+    let ctx = x.context();
+    let out = BatchNormOutput {
+        y: Tensor::uninit(ctx, x.dims())?,
+        mean: Tensor::uninit(ctx, &[c])?,
+        invstd: Tensor::uninit(ctx, &[c])?,
+    };
+    ctx.dispatch(Launch {
+        family: BATCHNORM,
+        entry: "train",
+        constants: &[],
+        params: bytemuck::bytes_of(&params(n, c, hw, eps, momentum)),
+        inputs: &[x.arg(), gamma.arg(), beta.arg()],
+        outputs: &[
+            out.y.arg(),
+            out.mean.arg(),
+            out.invstd.arg(),
+            running_mean.arg(),
+            running_var.arg(),
+        ],
+        groups: ctx.grid(c as u64),
+    })?;
+    Ok(out)
+}
+
+/// Eval-mode forward: y = gamma (x - running_mean) / sqrt(running_var + eps) + beta.
+pub fn batch_norm_eval(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    eps: f32,
+) -> Result<Tensor> {
+    let op = "batch_norm_eval";
+    let (n, c, hw) = layout(op, x)?;
+    check_channels(
+        op,
+        x,
+        c,
+        &[
+            ("gamma", gamma),
+            ("beta", beta),
+            ("running_mean", running_mean),
+            ("running_var", running_var),
+        ],
+    )?;
+    check_scalars(op, eps, 0.0)?;
+    let ctx = x.context();
+    let y = Tensor::uninit(ctx, x.dims())?;
+    ctx.dispatch(Launch {
+        family: BATCHNORM,
+        entry: "eval",
+        constants: &[],
+        params: bytemuck::bytes_of(&params(n, c, hw, eps, 0.0)),
+        inputs: &[
+            x.arg(),
+            gamma.arg(),
+            beta.arg(),
+            running_mean.arg(),
+            running_var.arg(),
+        ],
+        outputs: &[y.arg()],
+        groups: ctx.grid(x.numel().div_ceil(256) as u64),
+    })?;
+    Ok(y)
+}
+
+/// Training-mode backward: (dx, dgamma, dbeta) from the upstream gradient `dy`, the
+/// forward input `x`, `gamma`, and the saved `mean` and `invstd` of
+/// [`batch_norm_train`]. One dispatch.
+pub fn batch_norm_backward(
+    dy: &Tensor,
+    x: &Tensor,
+    gamma: &Tensor,
+    mean: &Tensor,
+    invstd: &Tensor,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let op = "batch_norm_backward";
+    let (n, c, hw) = layout(op, x)?;
+    dy.same_shape(x, op)?;
+    check_channels(
+        op,
+        x,
+        c,
+        &[("gamma", gamma), ("mean", mean), ("invstd", invstd)],
+    )?;
+    let ctx = x.context();
+    let dx = Tensor::uninit(ctx, x.dims())?;
+    let dgamma = Tensor::uninit(ctx, &[c])?;
+    let dbeta = Tensor::uninit(ctx, &[c])?;
+    ctx.dispatch(Launch {
+        family: BATCHNORM,
+        entry: "backward",
+        constants: &[],
+        params: bytemuck::bytes_of(&params(n, c, hw, 0.0, 0.0)),
+        inputs: &[dy.arg(), x.arg(), gamma.arg(), mean.arg(), invstd.arg()],
+        outputs: &[dx.arg(), dgamma.arg(), dbeta.arg()],
+        groups: ctx.grid(c as u64),
+    })?;
+    Ok((dx, dgamma, dbeta))
+}

@@ -1,0 +1,146 @@
+// Batch normalization over NCHW (or [N, C] / [N, C, L], spatial size hw = 1 / L), with
+// PyTorch's semantics. Per channel c the statistics run over the m = N * hw values at
+// index (n * C + c) * hw + s.
+//
+// `train` and `backward`: one workgroup of 64 per channel (barrier-light for CPU
+// adapters); each invocation walks the channel with stride 64, then a tree over
+// workgroup memory combines the partial sums. `train` takes two passes for the
+// statistics (mean, then the biased variance around it), a third writes y; it also
+// updates the running statistics in place, running_var with the unbiased variance.
+// `backward` sums dy and dy * xhat, then writes
+//   dx = gamma * invstd * (dy - sum(dy) / m - xhat * sum(dy * xhat) / m).
+// `eval`: one invocation per element with the running statistics.
+// Dispatch: workgroups (channels for train/backward, ceil(total / 256) for eval) folded
+// into x and y (each <= 65535), linear workgroup index wg.x + wg.y * num_workgroups.x.
+
+struct Params {
+    c: u32,          // channels
+    hw: u32,         // spatial size
+    m: u32,          // values per channel, N * hw
+    total: u32,      // N * C * hw
+    eps: f32,
+    momentum: f32,
+    unbias: f32,     // m / (m - 1), for running_var
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+const WG: u32 = 64u;
+var<workgroup> partial: array<vec2<f32>, 64>;
+
+// Sum of `v` over the workgroup; every invocation gets the total.
+fn workgroup_sum(li: u32, v: vec2<f32>) -> vec2<f32> {
+    partial[li] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if li < s { partial[li] += partial[li + s]; }
+        workgroupBarrier();
+    }
+    let total = partial[0];
+    workgroupBarrier(); // everyone has read it before the next call overwrites it
+    return total;
+}
+
+// Index of the k-th value of channel c.
+fn index(c: u32, k: u32) -> u32 {
+    let n = k / p.hw;
+    return (n * p.c + c) * p.hw + (k - n * p.hw);
+}
+
+@group(0) @binding(1) var<storage, read> t_x: array<f32>;
+@group(0) @binding(2) var<storage, read> t_gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> t_beta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> t_y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> t_mean: array<f32>;
+@group(0) @binding(6) var<storage, read_write> t_invstd: array<f32>;
+@group(0) @binding(7) var<storage, read_write> t_running_mean: array<f32>;
+@group(0) @binding(8) var<storage, read_write> t_running_var: array<f32>;
+
+@compute @workgroup_size(64)
+fn train(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) li: u32) {
+    let c = wg.x + wg.y * nwg.x;
+    if c >= p.c { return; }
+    let inv_m = 1.0 / f32(p.m);
+    var acc = 0.0;
+    for (var k = li; k < p.m; k += WG) {
+        acc += t_x[index(c, k)];
+    }
+    let mean = workgroup_sum(li, vec2<f32>(acc, 0.0)).x * inv_m;
+    acc = 0.0;
+    for (var k = li; k < p.m; k += WG) {
+        let d = t_x[index(c, k)] - mean;
+        acc += d * d;
+    }
+    let var_biased = workgroup_sum(li, vec2<f32>(acc, 0.0)).x * inv_m;
+    let invstd = inverseSqrt(var_biased + p.eps);
+    let scale = t_gamma[c] * invstd;
+    let beta = t_beta[c];
+    for (var k = li; k < p.m; k += WG) {
+        let i = index(c, k);
+        t_y[i] = (t_x[i] - mean) * scale + beta;
+    }
+    if li == 0u {
+        t_mean[c] = mean;
+        t_invstd[c] = invstd;
+        let mo = p.momentum;
+        t_running_mean[c] = (1.0 - mo) * t_running_mean[c] + mo * mean;
+        t_running_var[c] = (1.0 - mo) * t_running_var[c] + mo * (var_biased * p.unbias);
+    }
+}
+
+@group(0) @binding(1) var<storage, read> e_x: array<f32>;
+@group(0) @binding(2) var<storage, read> e_gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> e_beta: array<f32>;
+@group(0) @binding(4) var<storage, read> e_running_mean: array<f32>;
+@group(0) @binding(5) var<storage, read> e_running_var: array<f32>;
+@group(0) @binding(6) var<storage, read_write> e_y: array<f32>;
+
+@compute @workgroup_size(256)
+fn eval(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let i = (wg.x + wg.y * nwg.x) * 256u + li;
+    if i >= p.total { return; }
+    let c = (i / p.hw) % p.c;
+    let scale = e_gamma[c] * inverseSqrt(e_running_var[c] + p.eps);
+    e_y[i] = (e_x[i] - e_running_mean[c]) * scale + e_beta[c];
+}
+
+@group(0) @binding(1) var<storage, read> b_dy: array<f32>;
+@group(0) @binding(2) var<storage, read> b_x: array<f32>;
+@group(0) @binding(3) var<storage, read> b_gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> b_mean: array<f32>;
+@group(0) @binding(5) var<storage, read> b_invstd: array<f32>;
+@group(0) @binding(6) var<storage, read_write> b_dx: array<f32>;
+@group(0) @binding(7) var<storage, read_write> b_dgamma: array<f32>;
+@group(0) @binding(8) var<storage, read_write> b_dbeta: array<f32>;
+
+@compute @workgroup_size(64)
+fn backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) li: u32) {
+    let c = wg.x + wg.y * nwg.x;
+    if c >= p.c { return; }
+    let mean = b_mean[c];
+    let invstd = b_invstd[c];
+    var acc = vec2<f32>(0.0);
+    for (var k = li; k < p.m; k += WG) {
+        let i = index(c, k);
+        let dy = b_dy[i];
+        acc += vec2<f32>(dy, dy * (b_x[i] - mean) * invstd);
+    }
+    let sums = workgroup_sum(li, acc); // (sum dy, sum dy * xhat)
+    if li == 0u {
+        b_dbeta[c] = sums.x;
+        b_dgamma[c] = sums.y;
+    }
+    let inv_m = 1.0 / f32(p.m);
+    let k_dx = b_gamma[c] * invstd;
+    let mean_dy = sums.x * inv_m;
+    let mean_dy_xhat = sums.y * inv_m;
+    for (var k = li; k < p.m; k += WG) {
+        let i = index(c, k);
+        let xhat = (b_x[i] - mean) * invstd;
+        b_dx[i] = k_dx * (b_dy[i] - mean_dy - xhat * mean_dy_xhat);
+    }
+}
