@@ -29,4 +29,13 @@ family!(BATCHNORM, "batchnorm");
 family!(MATMUL, "matmul");
 
 /// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
-pub const ALL: &[Family] = &[ELEMENTWISE, REDUCE, MATMUL, RNG, CONV, BCE, OPTIM, BATCHNORM];
+pub const ALL: &[Family] = &[
+    ELEMENTWISE,
+    REDUCE,
+    MATMUL,
+    RNG,
+    CONV,
+    BCE,
+    OPTIM,
+    BATCHNORM,
+];
