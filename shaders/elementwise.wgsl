@@ -121,3 +121,15 @@ fn fill(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if i >= p.n { return; }
     fout[i] = p.alpha;
 }
+
+// In place: acc = acc + alpha * g (gradient accumulation into a parameter's gradient).
+@group(0) @binding(1) var<storage, read> ag: array<f32>;
+@group(0) @binding(2) var<storage, read_write> aacc: array<f32>;
+
+@compute @workgroup_size(256)
+fn accumulate(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) li: u32) {
+    let i = linear_id(wg, nwg, li);
+    if i >= p.n { return; }
+    aacc[i] = aacc[i] + p.alpha * ag[i];
+}

@@ -29,9 +29,11 @@ pub struct Stats {
     pub dispatches: u64,
 }
 
-/// A storage buffer argument of a dispatch: the buffer and the bytes bound.
+/// A storage buffer argument of a dispatch: the buffer, where the binding starts, and
+/// the bytes bound.
 pub(crate) struct Arg<'a> {
     pub buf: &'a PoolBuffer,
+    pub offset: u64,
     pub bytes: u64,
 }
 
@@ -59,7 +61,9 @@ enum Cmd {
     },
     Copy {
         src: wgpu::Buffer,
+        src_offset: u64,
         dst: wgpu::Buffer,
+        dst_offset: u64,
         bytes: u64,
     },
 }
@@ -202,6 +206,12 @@ impl Context {
     /// Largest tensor, in bytes, one storage binding can hold on this adapter.
     pub fn max_tensor_bytes(&self) -> u64 {
         (self.0.limits.max_storage_buffer_binding_size as u64).min(self.0.limits.max_buffer_size)
+    }
+
+    /// Element offsets of tensor views must be multiples of this (the adapter's storage
+    /// binding offset alignment, in f32 elements).
+    pub fn view_alignment(&self) -> usize {
+        (self.0.limits.min_storage_buffer_offset_alignment as usize / 4).max(1)
     }
 
     /// Releases pooled buffers nobody uses.
@@ -455,7 +465,7 @@ impl Context {
                 binding: 1 + i as u32,
                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                     buffer: a.buf.raw(),
-                    offset: 0,
+                    offset: a.offset,
                     size: std::num::NonZeroU64::new(a.bytes.max(4)),
                 }),
             });
@@ -474,14 +484,23 @@ impl Context {
         Ok(())
     }
 
-    /// Records a buffer-to-buffer copy in order with the dispatches.
-    pub(crate) fn copy(&self, src: &PoolBuffer, dst: &wgpu::Buffer, bytes: u64) {
+    /// Records a buffer-to-buffer copy in order with the dispatches (offsets in bytes).
+    pub(crate) fn copy(
+        &self,
+        src: &PoolBuffer,
+        src_offset: u64,
+        dst: &wgpu::Buffer,
+        dst_offset: u64,
+        bytes: u64,
+    ) {
         if bytes == 0 {
             return;
         }
         self.0.pending.lock().unwrap().cmds.push(Cmd::Copy {
             src: src.raw().clone(),
+            src_offset,
             dst: dst.clone(),
+            dst_offset,
             bytes,
         });
     }
@@ -509,9 +528,13 @@ impl Context {
         let mut cmds = pending.cmds.into_iter().peekable();
         while let Some(cmd) = cmds.next() {
             match cmd {
-                Cmd::Copy { src, dst, bytes } => {
-                    encoder.copy_buffer_to_buffer(&src, 0, &dst, 0, bytes)
-                }
+                Cmd::Copy {
+                    src,
+                    src_offset,
+                    dst,
+                    dst_offset,
+                    bytes,
+                } => encoder.copy_buffer_to_buffer(&src, src_offset, &dst, dst_offset, bytes),
                 Cmd::Dispatch {
                     pipeline,
                     bind_group,
@@ -569,7 +592,7 @@ impl Context {
     }
 
     /// Copies `bytes` of a buffer back to the host (flushes pending work).
-    pub(crate) fn read(&self, src: &PoolBuffer, bytes: u64) -> Result<Vec<u8>> {
+    pub(crate) fn read(&self, src: &PoolBuffer, offset: u64, bytes: u64) -> Result<Vec<u8>> {
         if bytes == 0 {
             return Ok(Vec::new());
         }
@@ -580,7 +603,7 @@ impl Context {
             .take(bytes, usage, self.0.limits.max_buffer_size, |size| {
                 self.create_buffer(size, usage, "gan-tensor readback")
             })?;
-        self.copy(src, staging.raw(), bytes);
+        self.copy(src, offset, staging.raw(), 0, bytes);
         let index = self.flush()?;
         let (tx, rx) = mpsc::channel();
         staging

@@ -168,6 +168,22 @@ pub fn binary(a: &Tensor, b: &Tensor, op: Binary) -> Result<Tensor> {
     Ok(out)
 }
 
+/// In place: `acc += alpha * g` (same shapes). How gradients accumulate.
+pub fn accumulate(acc: &Tensor, g: &Tensor, alpha: f32) -> Result<()> {
+    acc.same_shape(g, "accumulate")?;
+    let params = Params::flat(acc.numel(), alpha, 0.0);
+    let ctx = acc.context();
+    ctx.dispatch(Launch {
+        family: ELEMENTWISE,
+        entry: "accumulate",
+        constants: &[],
+        params: bytemuck::bytes_of(&params),
+        inputs: &[g.arg()],
+        outputs: &[acc.arg()],
+        groups: ctx.grid(acc.numel().div_ceil(256) as u64),
+    })
+}
+
 /// Sets every element of `t` to `value`.
 pub fn fill(t: &Tensor, value: f32) -> Result<()> {
     let params = Params::flat(t.numel(), value, 0.0);
@@ -250,6 +266,21 @@ impl Tensor {
     /// Gradient of leaky_relu: `self` is the forward input x, `dy` the incoming gradient.
     pub fn leaky_relu_backward(&self, dy: &Tensor, alpha: f32) -> Result<Tensor> {
         binary(self, dy, Binary::LeakyReluBackward(alpha))
+    }
+
+    /// In place: self += other (same shape).
+    pub fn add_assign(&self, other: &Tensor) -> Result<()> {
+        accumulate(self, other, 1.0)
+    }
+
+    /// In place: self += alpha * other (same shape).
+    pub fn add_assign_scaled(&self, other: &Tensor, alpha: f32) -> Result<()> {
+        accumulate(self, other, alpha)
+    }
+
+    /// In place: every element set to `value`.
+    pub fn fill_(&self, value: f32) -> Result<()> {
+        fill(self, value)
     }
 
     /// self + s

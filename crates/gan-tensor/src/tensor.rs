@@ -13,6 +13,8 @@ use crate::{Error, Result};
 pub struct Tensor {
     ctx: Context,
     buf: Arc<PoolBuffer>,
+    /// Where this tensor starts in the buffer, in elements (non-zero for views).
+    offset: usize,
     shape: Shape,
 }
 
@@ -45,6 +47,7 @@ impl Tensor {
         Ok(Tensor {
             ctx: ctx.clone(),
             buf: Arc::new(buf),
+            offset: 0,
             shape,
         })
     }
@@ -56,6 +59,7 @@ impl Tensor {
         Ok(Tensor {
             ctx: ctx.clone(),
             buf: Arc::new(buf),
+            offset: 0,
             shape,
         })
     }
@@ -74,7 +78,9 @@ impl Tensor {
 
     /// Reads the tensor back to the host (submits pending work and waits for it).
     pub fn to_vec(&self) -> Result<Vec<f32>> {
-        let bytes = self.ctx.read(&self.buf, bytes_of(self.numel()))?;
+        let bytes = self
+            .ctx
+            .read(&self.buf, bytes_of(self.offset), bytes_of(self.numel()))?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 
@@ -92,6 +98,7 @@ impl Tensor {
         Ok(Tensor {
             ctx: self.ctx.clone(),
             buf: self.buf.clone(),
+            offset: self.offset,
             shape: new,
         })
     }
@@ -125,6 +132,7 @@ impl Tensor {
     pub(crate) fn arg(&self) -> Arg<'_> {
         Arg {
             buf: &self.buf,
+            offset: bytes_of(self.offset),
             bytes: bytes_of(self.numel()),
         }
     }
@@ -148,19 +156,53 @@ impl Tensor {
         }
     }
 
+    /// A view of `dims` starting `offset` elements into this tensor, sharing its buffer
+    /// (how a model's parameters live in one flat buffer that one optimizer dispatch
+    /// updates). The start must be a multiple of [`Context::view_alignment`] elements.
+    pub fn view(&self, offset: usize, dims: &[usize]) -> Result<Tensor> {
+        let shape = Shape::new(dims)?;
+        if offset + shape.numel() > self.numel() {
+            return Err(Error::shape(
+                "view",
+                self.dims(),
+                dims,
+                &format!("a view at offset {offset} must fit inside the tensor"),
+            ));
+        }
+        let align = self.ctx.view_alignment();
+        if (self.offset + offset) % align != 0 {
+            return Err(Error::Invalid {
+                op: "view",
+                msg: format!(
+                    "offset {} is not a multiple of {align} elements, this adapter's storage \
+                     binding alignment",
+                    self.offset + offset
+                ),
+            });
+        }
+        Ok(Tensor {
+            ctx: self.ctx.clone(),
+            buf: self.buf.clone(),
+            offset: self.offset + offset,
+            shape,
+        })
+    }
+
     /// A copy in a new buffer.
     pub fn copy(&self) -> Result<Tensor> {
         let out = Tensor::uninit(&self.ctx, self.dims())?;
+        let n = bytes_of(self.numel());
         self.ctx
-            .copy(&self.buf, out.buf.raw(), bytes_of(self.numel()));
+            .copy(&self.buf, bytes_of(self.offset), out.buf.raw(), 0, n);
         Ok(out)
     }
 
     /// Overwrites this tensor's contents with `src` (same shape), in order with the kernels.
     pub fn assign(&self, src: &Tensor) -> Result<()> {
         self.same_shape(src, "assign")?;
-        self.ctx
-            .copy(&src.buf, self.buf.raw(), bytes_of(self.numel()));
+        let n = bytes_of(self.numel());
+        let (from, to) = (bytes_of(src.offset), bytes_of(self.offset));
+        self.ctx.copy(&src.buf, from, self.buf.raw(), to, n);
         Ok(())
     }
 }

@@ -126,3 +126,45 @@ fn adapter_is_described() {
     let g = c.grid(70_000);
     assert!(g[0] <= 65535 && g[1] <= 65535 && (g[0] as u64 * g[1] as u64) >= 70_000);
 }
+
+#[test]
+fn views_share_a_flat_buffer_and_respect_alignment() {
+    let c = ctx();
+    let align = c.view_alignment();
+    let flat = Tensor::zeros(&c, &[3 * align]).unwrap();
+    let w = flat.view(0, &[2, 3]).unwrap();
+    let b = flat.view(align, &[5]).unwrap();
+    let vals = Tensor::from_slice(&c, &[1.0, 2.0, 3.0, 4.0, 5.0], &[5]).unwrap();
+    b.assign(&vals).unwrap();
+    w.fill_(7.0).unwrap();
+    b.add_assign(&vals).unwrap();
+    b.add_assign_scaled(&vals, -0.5).unwrap();
+    let all = flat.to_vec().unwrap();
+    assert_eq!(&all[..6], &[7.0; 6]);
+    assert_eq!(
+        &all[6..align],
+        &vec![0.0; align - 6][..],
+        "untouched padding"
+    );
+    assert_eq!(&all[align..align + 5], &[1.5, 3.0, 4.5, 6.0, 7.5]);
+    assert_eq!(b.to_vec().unwrap(), vec![1.5, 3.0, 4.5, 6.0, 7.5]);
+    // A kernel reading a view at an offset reads the right elements.
+    assert_eq!(
+        b.relu().unwrap().sum_all().unwrap().to_vec().unwrap(),
+        vec![22.5]
+    );
+    assert_eq!(
+        b.copy().unwrap().to_vec().unwrap(),
+        vec![1.5, 3.0, 4.5, 6.0, 7.5]
+    );
+    if align > 1 {
+        assert!(flat
+            .view(1, &[2])
+            .unwrap_err()
+            .to_string()
+            .contains("multiple"));
+    }
+    assert!(flat.view(2 * align, &[align + 1]).is_err());
+    let err = b.add_assign(&w).unwrap_err().to_string();
+    assert!(err.contains("[5]") && err.contains("[2, 3]"), "{err}");
+}
