@@ -138,7 +138,7 @@ impl Tensor {
     }
 
     /// Checks that `other` lives on the same device.
-    pub(crate) fn same_device(&self, other: &Tensor, op: &'static str) -> Result<()> {
+    pub fn same_device(&self, other: &Tensor, op: &'static str) -> Result<()> {
         if self.ctx.same(&other.ctx) {
             Ok(())
         } else {
@@ -147,7 +147,7 @@ impl Tensor {
     }
 
     /// Checks that `other` has exactly this shape.
-    pub(crate) fn same_shape(&self, other: &Tensor, op: &'static str) -> Result<()> {
+    pub fn same_shape(&self, other: &Tensor, op: &'static str) -> Result<()> {
         self.same_device(other, op)?;
         if self.dims() == other.dims() {
             Ok(())

@@ -1,0 +1,272 @@
+//! Differentiable network operations on [`Var`]: matmul and linear (with fused bias and
+//! activation), convolutions, batch normalization, binary cross-entropy, dropout.
+
+use gan_tensor::batchnorm;
+use gan_tensor::bce::{self, GradScale, Targets};
+use gan_tensor::conv::{self, Conv2dParams, ConvTranspose2dParams};
+use gan_tensor::matmul::{matmul_with, Activation, MatmulOptions};
+use gan_tensor::{Error, Result, Tensor};
+
+use crate::var::Var;
+
+/// The gradient before a fused activation, from the activation's output `y`. ReLU and
+/// LeakyReLU (alpha > 0) keep the sign of their input, so `y > 0` exactly where x > 0.
+fn activation_backward(y: &Tensor, g: &Tensor, act: Activation) -> Result<Tensor> {
+    match act {
+        Activation::None => Ok(g.clone()),
+        Activation::Relu => y.relu_backward(g),
+        Activation::LeakyRelu(a) => y.leaky_relu_backward(g, a),
+        Activation::Tanh => y.tanh_backward(g),
+        Activation::Sigmoid => y.sigmoid_backward(g),
+    }
+}
+
+/// Binary cross-entropy targets for [`Var::bce_with_logits`].
+#[derive(Clone, Debug)]
+pub enum Labels {
+    /// One label for every element (1 real, 0 generated; 0.9 with label smoothing).
+    Const(f32),
+    /// A label per element, shaped like the logits.
+    Tensor(Tensor),
+}
+
+impl Var {
+    /// The matrix product self x other of 2-D values.
+    pub fn matmul(&self, other: &Var) -> Result<Var> {
+        let y = self.value().matmul(other.value())?;
+        let (a, b) = (self.value().clone(), other.value().clone());
+        Ok(Var::from_op(
+            y,
+            &[self, other],
+            Box::new(move |g| {
+                let da = matmul_with(
+                    g,
+                    &b,
+                    MatmulOptions {
+                        trans_b: true,
+                        ..Default::default()
+                    },
+                )?;
+                let db = matmul_with(
+                    &a,
+                    g,
+                    MatmulOptions {
+                        trans_a: true,
+                        ..Default::default()
+                    },
+                )?;
+                Ok(vec![Some(da), Some(db)])
+            }),
+        ))
+    }
+
+    /// A fully connected layer as in PyTorch: act(x W^T + b), x [B, in], W [out, in],
+    /// b [out]; one fused kernel forward, two matmuls and a reduction backward.
+    pub fn linear(x: &Var, w: &Var, b: Option<&Var>, act: Activation) -> Result<Var> {
+        let opts = MatmulOptions {
+            trans_b: true,
+            bias: b.map(|b| b.value()),
+            activation: act,
+            ..Default::default()
+        };
+        let y = matmul_with(x.value(), w.value(), opts)?;
+        let (xv, wv, yv) = (x.value().clone(), w.value().clone(), y.clone());
+        let has_bias = b.is_some();
+        let mut parents = vec![x, w];
+        if let Some(b) = b {
+            parents.push(b);
+        }
+        Ok(Var::from_op(
+            y,
+            &parents,
+            Box::new(move |g| {
+                let gp = activation_backward(&yv, g, act)?;
+                let dx = matmul_with(&gp, &wv, MatmulOptions::default())?;
+                let dw = matmul_with(
+                    &gp,
+                    &xv,
+                    MatmulOptions {
+                        trans_a: true,
+                        ..Default::default()
+                    },
+                )?;
+                let mut grads = vec![Some(dx), Some(dw)];
+                if has_bias {
+                    grads.push(Some(gp.sum_axis(0, false)?));
+                }
+                Ok(grads)
+            }),
+        ))
+    }
+
+    /// 2-D convolution (NCHW; weight [Cout, Cin, KH, KW]; optional bias [Cout]).
+    pub fn conv2d(x: &Var, w: &Var, b: Option<&Var>, p: Conv2dParams) -> Result<Var> {
+        let y = conv::conv2d(x.value(), w.value(), b.map(|b| b.value()), p)?;
+        let (xv, wv) = (x.value().clone(), w.value().clone());
+        let has_bias = b.is_some();
+        let mut parents = vec![x, w];
+        if let Some(b) = b {
+            parents.push(b);
+        }
+        Ok(Var::from_op(
+            y,
+            &parents,
+            Box::new(move |g| {
+                let (xd, wd) = (xv.dims(), wv.dims());
+                let dx = conv::conv2d_backward_input(g, &wv, (xd[2], xd[3]), p)?;
+                let dw = conv::conv2d_backward_weight(&xv, g, (wd[2], wd[3]), p)?;
+                let mut grads = vec![Some(dx), Some(dw)];
+                if has_bias {
+                    grads.push(Some(conv::conv_bias_backward(g)?));
+                }
+                Ok(grads)
+            }),
+        ))
+    }
+
+    /// 2-D transposed convolution (NCHW; weight [Cin, Cout, KH, KW] as in PyTorch).
+    pub fn conv_transpose2d(
+        x: &Var,
+        w: &Var,
+        b: Option<&Var>,
+        p: ConvTranspose2dParams,
+    ) -> Result<Var> {
+        let y = conv::conv_transpose2d(x.value(), w.value(), b.map(|b| b.value()), p)?;
+        let (xv, wv) = (x.value().clone(), w.value().clone());
+        let has_bias = b.is_some();
+        let mut parents = vec![x, w];
+        if let Some(b) = b {
+            parents.push(b);
+        }
+        Ok(Var::from_op(
+            y,
+            &parents,
+            Box::new(move |g| {
+                let wd = wv.dims();
+                let dx = conv::conv_transpose2d_backward_input(g, &wv, p)?;
+                let dw = conv::conv_transpose2d_backward_weight(&xv, g, (wd[2], wd[3]), p)?;
+                let mut grads = vec![Some(dx), Some(dw)];
+                if has_bias {
+                    grads.push(Some(conv::conv_bias_backward(g)?));
+                }
+                Ok(grads)
+            }),
+        ))
+    }
+
+    /// Batch normalization in training mode: batch statistics, and the running
+    /// statistics updated in place (PyTorch's momentum convention).
+    #[allow(clippy::too_many_arguments)]
+    pub fn batch_norm_train(
+        x: &Var,
+        gamma: &Var,
+        beta: &Var,
+        running_mean: &Tensor,
+        running_var: &Tensor,
+        momentum: f32,
+        eps: f32,
+    ) -> Result<Var> {
+        let out = batchnorm::batch_norm_train(
+            x.value(),
+            gamma.value(),
+            beta.value(),
+            running_mean,
+            running_var,
+            momentum,
+            eps,
+        )?;
+        let (xv, gv) = (x.value().clone(), gamma.value().clone());
+        let (mean, invstd) = (out.mean, out.invstd);
+        Ok(Var::from_op(
+            out.y,
+            &[x, gamma, beta],
+            Box::new(move |g| {
+                let (dx, dgamma, dbeta) =
+                    batchnorm::batch_norm_backward(g, &xv, &gv, &mean, &invstd)?;
+                Ok(vec![Some(dx), Some(dgamma), Some(dbeta)])
+            }),
+        ))
+    }
+
+    /// Batch normalization in eval mode (running statistics; affine part differentiable
+    /// through the input only).
+    pub fn batch_norm_eval(
+        x: &Var,
+        gamma: &Var,
+        beta: &Var,
+        running_mean: &Tensor,
+        running_var: &Tensor,
+        eps: f32,
+    ) -> Result<Var> {
+        let y = batchnorm::batch_norm_eval(
+            x.value(),
+            gamma.value(),
+            beta.value(),
+            running_mean,
+            running_var,
+            eps,
+        )?;
+        // dx = dy * gamma / sqrt(running_var + eps), per channel.
+        let scale = running_var.add_scalar(eps)?.sqrt()?;
+        let scale = gamma.value().div(&scale)?;
+        let mut cdims = vec![1; x.dims().len()];
+        cdims[1] = x.dims()[1];
+        let scale = scale.reshape(&cdims)?;
+        Ok(Var::from_op(
+            y,
+            &[x],
+            Box::new(move |g| Ok(vec![Some(g.mul(&scale)?)])),
+        ))
+    }
+
+    /// Mean binary cross-entropy of these logits against `labels`, as a [1] loss;
+    /// computed stably (logits of +-100 give a finite loss and gradient).
+    pub fn bce_with_logits(&self, labels: Labels) -> Result<Var> {
+        let targets = match &labels {
+            Labels::Const(c) => Targets::Const(*c),
+            Labels::Tensor(t) => Targets::Tensor(t),
+        };
+        let y = bce::bce_with_logits_loss(self.value(), targets)?;
+        let x = self.value().clone();
+        Ok(Var::from_op(
+            y,
+            &[self],
+            Box::new(move |g| {
+                let targets = match &labels {
+                    Labels::Const(c) => Targets::Const(*c),
+                    Labels::Tensor(t) => Targets::Tensor(t),
+                };
+                Ok(vec![Some(bce::bce_with_logits_backward(
+                    &x,
+                    targets,
+                    GradScale::Tensor(g),
+                )?)])
+            }),
+        ))
+    }
+
+    /// Inverted dropout: zeroes each element with probability `p` and scales the rest by
+    /// 1/(1-p); the mask is drawn on the GPU from (`seed`, `stream`).
+    pub fn dropout(&self, p: f32, seed: u64, stream: u64) -> Result<Var> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(Error::Invalid {
+                op: "dropout",
+                msg: format!("p = {p}; it must be in [0, 1)"),
+            });
+        }
+        if p == 0.0 {
+            return Ok(self.clone());
+        }
+        let ctx = self.value().context();
+        let u = Tensor::rand_uniform_stream(ctx, self.dims(), 0.0, 1.0, seed, stream)?;
+        // mask = 1/(1-p) where u > p, else 0: relu's backward is exactly that step.
+        let keep = Tensor::full(ctx, self.dims(), 1.0 / (1.0 - p))?;
+        let mask = u.add_scalar(-p)?.relu_backward(&keep)?;
+        let y = self.value().mul(&mask)?;
+        Ok(Var::from_op(
+            y,
+            &[self],
+            Box::new(move |g| Ok(vec![Some(g.mul(&mask)?)])),
+        ))
+    }
+}
