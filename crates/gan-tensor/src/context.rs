@@ -205,7 +205,10 @@ impl Context {
 
     /// Largest tensor, in bytes, one storage binding can hold on this adapter.
     pub fn max_tensor_bytes(&self) -> u64 {
-        (self.0.limits.max_storage_buffer_binding_size as u64).min(self.0.limits.max_buffer_size)
+        self.0
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.0.limits.max_buffer_size)
     }
 
     /// Element offsets of tensor views must be multiples of this (the adapter's storage
@@ -434,7 +437,7 @@ impl Context {
 
     /// Records one dispatch; nothing runs until a flush.
     pub(crate) fn dispatch(&self, l: Launch) -> Result<()> {
-        if l.groups.iter().any(|&g| g == 0) {
+        if l.groups.contains(&0) {
             return Ok(());
         }
         debug_assert!(l.params.len() as u64 <= UNIFORM_SLOT);

@@ -124,8 +124,8 @@ impl Tensor {
         }
         let t4 = target.dims4();
         let mut cur = self.reshape(&self.shape().dims4())?;
-        for axis in 0..4 {
-            if t4[axis] == 1 && cur.dims()[axis] != 1 {
+        for (axis, &t) in t4.iter().enumerate() {
+            if t == 1 && cur.dims()[axis] != 1 {
                 cur = cur.sum_axis(axis, true)?;
             }
         }

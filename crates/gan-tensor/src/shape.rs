@@ -100,11 +100,13 @@ mod tests {
         let b = Shape::new(&[5, 1]).unwrap();
         assert_eq!(a.broadcast(&b, "t").unwrap().dims(), &[4, 5, 3]);
         let c = Shape::new(&[2, 3]).unwrap();
-        let err = a.broadcast(&c, "add").unwrap_err().to_string();
-        assert!(err.contains("[4, 1, 3]") && err.contains("[2, 3]"), "{err}");
+        assert_eq!(a.broadcast(&c, "t").unwrap().dims(), &[4, 2, 3]);
+        let d = Shape::new(&[2, 4]).unwrap();
+        let err = a.broadcast(&d, "add").unwrap_err().to_string();
+        assert!(err.contains("[4, 1, 3]") && err.contains("[2, 4]"), "{err}");
         assert_eq!(
             a.broadcast_strides(&Shape::new(&[4, 5, 3]).unwrap()),
-            [0, 3, 0, 1]
+            [12, 3, 0, 1]
         );
     }
 

@@ -170,7 +170,7 @@ impl Tensor {
             ));
         }
         let align = self.ctx.view_alignment();
-        if (self.offset + offset) % align != 0 {
+        if !(self.offset + offset).is_multiple_of(align) {
             return Err(Error::Invalid {
                 op: "view",
                 msg: format!(

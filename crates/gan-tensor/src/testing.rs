@@ -52,7 +52,9 @@ pub fn first_mismatch(
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let tol = atol + rtol * w.abs();
         let err = (g - w).abs();
-        let bad = !(err <= tol) && !(g.is_nan() && w.is_nan()) && g != w;
+        // NaN errors count as bad unless both sides are NaN; equal infinities are fine.
+        let within = err <= tol || (g.is_nan() && w.is_nan()) || g == w;
+        let bad = !within;
         if bad {
             let excess = if err.is_nan() {
                 f32::INFINITY

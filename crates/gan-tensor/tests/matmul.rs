@@ -13,6 +13,7 @@ fn tol(k: usize) -> f32 {
     1e-5 * (k as f32).max(16.0)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn check(
     m: usize,
     k: usize,
