@@ -1,0 +1,420 @@
+//! Parameters in one flat buffer.
+//!
+//! Layers create [`Param`]s (shape, role, optional initialiser) when they are constructed;
+//! nothing is allocated yet. [`ParamStore::build`] then walks the finished model
+//! ([`Module::visit`]), names every parameter PyTorch's way (`0.weight`,
+//! `layers.1.running_mean`), lays the trainable ones out in one flat value buffer and
+//! one flat gradient buffer (each at an offset aligned to
+//! [`gan_tensor::Context::view_alignment`], padding zero), initialises them on the GPU
+//! from one seed (stream = the parameter's index), and binds each [`Param`] to a
+//! [`Var::leaf_with_grad`] over its two views. An optimizer then updates the whole model
+//! with one dispatch, and [`ParamStore::zero_grad`] is one fill.
+//!
+//! Non-trainable buffers (BatchNorm running statistics) get a tensor each (the batch-norm
+//! kernel writes both running statistics in one dispatch, so they may not share a
+//! buffer); counters (`num_batches_tracked`) live on the host.
+
+use std::cell::{Cell, OnceCell};
+use std::rc::Rc;
+
+use gan_tensor::{Context, Tensor};
+
+use crate::error::{Error, Result};
+use crate::init::{Init, InitScheme, Role};
+use crate::module::{Module, Slot};
+use crate::Var;
+
+enum Bound {
+    Trainable { var: Var },
+    Buffer(Tensor),
+    Counter,
+}
+
+struct ParamInner {
+    dims: Vec<usize>,
+    role: Role,
+    init: Cell<Option<Init>>,
+    bound: OnceCell<Bound>,
+    counter: Cell<i64>,
+}
+
+/// A parameter, buffer or counter of a layer. Cheap to clone (shared handle).
+#[derive(Clone)]
+pub struct Param(Rc<ParamInner>);
+
+impl std::fmt::Debug for Param {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Param{:?} {:?}", self.0.dims, self.0.role)
+    }
+}
+
+impl Param {
+    /// A parameter of `dims` with `role`; initialised by the store's scheme unless
+    /// [`Param::set_init`] is called before the store is built.
+    pub fn new(dims: &[usize], role: Role) -> Param {
+        Param(Rc::new(ParamInner {
+            dims: dims.to_vec(),
+            role,
+            init: Cell::new(None),
+            bound: OnceCell::new(),
+            counter: Cell::new(0),
+        }))
+    }
+
+    /// Overrides the initialiser of this parameter (before the store is built).
+    pub fn set_init(&self, init: Init) {
+        self.0.init.set(Some(init));
+    }
+
+    /// The explicit initialiser, if any.
+    pub fn init(&self) -> Option<Init> {
+        self.0.init.get()
+    }
+
+    /// The shape.
+    pub fn dims(&self) -> &[usize] {
+        &self.0.dims
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.0.dims.iter().product()
+    }
+
+    /// The role.
+    pub fn role(&self) -> Role {
+        self.0.role
+    }
+
+    /// True when the optimizer updates it.
+    pub fn is_trainable(&self) -> bool {
+        self.0.role.is_trainable()
+    }
+
+    /// True once a store has allocated it.
+    pub fn is_built(&self) -> bool {
+        self.0.bound.get().is_some()
+    }
+
+    /// The trainable parameter as a leaf `Var` whose gradient accumulates into the
+    /// store's flat gradient buffer.
+    pub fn var(&self) -> Result<Var> {
+        match self.0.bound.get() {
+            Some(Bound::Trainable { var }) => Ok(var.clone()),
+            Some(_) => Err(Error::Invalid {
+                what: "parameter use",
+                msg: format!("{:?} is a buffer, not a trainable parameter", self),
+            }),
+            None => Err(self.not_built()),
+        }
+    }
+
+    /// The value: a view into the flat value buffer, or a buffer's own tensor.
+    /// (Counters have no tensor: see [`Param::counter`].)
+    pub fn tensor(&self) -> Result<Tensor> {
+        match self.0.bound.get() {
+            Some(Bound::Trainable { var }) => Ok(var.value().clone()),
+            Some(Bound::Buffer(t)) => Ok(t.clone()),
+            Some(Bound::Counter) => Err(Error::Invalid {
+                what: "parameter use",
+                msg: "a counter lives on the host; read it with Param::counter".into(),
+            }),
+            None => Err(self.not_built()),
+        }
+    }
+
+    /// The gradient view of a trainable parameter.
+    pub fn grad(&self) -> Result<Tensor> {
+        let var = self.var()?;
+        var.grad().ok_or_else(|| self.not_built())
+    }
+
+    /// The value of a counter (`num_batches_tracked`).
+    pub fn counter(&self) -> i64 {
+        self.0.counter.get()
+    }
+
+    /// Sets a counter.
+    pub fn set_counter(&self, v: i64) {
+        self.0.counter.set(v);
+    }
+
+    fn not_built(&self) -> Error {
+        Error::NotBuilt {
+            dims: self.0.dims.clone(),
+        }
+    }
+}
+
+/// Per-layer random state (Dropout): a seed given by the store (or fixed by the user)
+/// and a step counter, so every forward pass draws a fresh stream.
+#[derive(Debug, Default)]
+pub struct RngState {
+    seed: Cell<Option<u64>>,
+    step: Cell<u64>,
+}
+
+impl RngState {
+    /// A state whose seed the store derives from its own seed and the layer's name.
+    pub fn new() -> Self {
+        RngState::default()
+    }
+
+    /// A fixed seed (the store leaves it alone).
+    pub fn with_seed(seed: u64) -> Self {
+        RngState {
+            seed: Cell::new(Some(seed)),
+            step: Cell::new(0),
+        }
+    }
+
+    /// The seed (0 until a store or the user sets one).
+    pub fn seed(&self) -> u64 {
+        self.seed.get().unwrap_or(0)
+    }
+
+    /// Sets the seed and restarts the stream counter.
+    pub fn set_seed(&self, seed: u64) {
+        self.seed.set(Some(seed));
+        self.step.set(0);
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.step.get()
+    }
+
+    /// Returns (seed, stream) for the next draw and advances the counter.
+    pub fn next(&self) -> (u64, u64) {
+        let s = self.step.get();
+        self.step.set(s + 1);
+        (self.seed(), s)
+    }
+}
+
+/// How a store is built.
+#[derive(Clone, Debug, Default)]
+pub struct StoreConfig {
+    /// Prepended to every name (`gen` gives `gen.layers.0.weight`); empty for none.
+    pub prefix: String,
+    /// Drives every initialiser and dropout seed of the model.
+    pub seed: u64,
+    /// Initialisers by role; parameters with an explicit init keep theirs.
+    pub init: InitScheme,
+}
+
+impl StoreConfig {
+    /// Default scheme (PyTorch) and no prefix, with `seed`.
+    pub fn seed(seed: u64) -> Self {
+        StoreConfig {
+            seed,
+            ..Default::default()
+        }
+    }
+
+    /// Sets the name prefix.
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_string();
+        self
+    }
+
+    /// Sets the initialisation scheme.
+    pub fn init(mut self, init: InitScheme) -> Self {
+        self.init = init;
+        self
+    }
+}
+
+/// One named entry of a store.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Full hierarchical name (PyTorch's state_dict key).
+    pub name: String,
+    /// The parameter.
+    pub param: Param,
+    /// Element offset in the flat buffers (trainable parameters only).
+    pub offset: Option<usize>,
+}
+
+struct StoreInner {
+    ctx: Context,
+    values: Tensor,
+    grads: Tensor,
+    entries: Vec<Entry>,
+    trainable_numel: usize,
+}
+
+/// The parameters of one model in one flat value buffer and one flat gradient buffer.
+/// Cheap to clone (shared handle).
+#[derive(Clone)]
+pub struct ParamStore(Rc<StoreInner>);
+
+impl std::fmt::Debug for ParamStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ParamStore({} entries, {} trainable values in {})",
+            self.0.entries.len(),
+            self.0.trainable_numel,
+            self.0.values.numel()
+        )
+    }
+}
+
+/// SplitMix64 finaliser: mixes seeds.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// FNV-1a of a name: stable across runs and platforms (unlike std's hasher).
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else if name.is_empty() {
+        prefix.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+impl ParamStore {
+    /// Allocates and initialises every parameter of `model` (see the module docs).
+    pub fn build(ctx: &Context, model: &dyn Module, cfg: &StoreConfig) -> Result<ParamStore> {
+        let mut params: Vec<(String, Param)> = Vec::new();
+        let mut visit = |name: &str, slot: Slot<'_>| match slot {
+            Slot::Param(p) => params.push((join(&cfg.prefix, name), p.clone())),
+            Slot::Rng(r) => {
+                if r.seed.get().is_none() {
+                    r.set_seed(mix(cfg.seed ^ name_hash(&join(&cfg.prefix, name))));
+                }
+            }
+        };
+        model.visit("", &mut visit);
+        for (i, (name, p)) in params.iter().enumerate() {
+            let twice = params[..i].iter().any(|(_, q)| Rc::ptr_eq(&p.0, &q.0));
+            if p.is_built() || twice {
+                return Err(Error::AlreadyBuilt { name: name.clone() });
+            }
+        }
+        let align = ctx.view_alignment();
+        let mut offset = 0usize;
+        let mut entries = Vec::with_capacity(params.len());
+        for (name, param) in params {
+            let off = if param.is_trainable() {
+                let o = offset;
+                offset += param.numel().div_ceil(align) * align;
+                Some(o)
+            } else {
+                None
+            };
+            entries.push(Entry {
+                name,
+                param,
+                offset: off,
+            });
+        }
+        let flat = offset.max(align);
+        let values = Tensor::zeros(ctx, &[flat])?;
+        let grads = Tensor::zeros(ctx, &[flat])?;
+        for (index, e) in entries.iter().enumerate() {
+            let p = &e.param;
+            let init = p.init().unwrap_or_else(|| cfg.init.init_for(p.role()));
+            let bound = match (e.offset, p.role()) {
+                (Some(off), _) => {
+                    let v = values.view(off, p.dims())?;
+                    init.fill(&v, cfg.seed, index as u64)?;
+                    let g = grads.view(off, p.dims())?;
+                    Bound::Trainable {
+                        var: Var::leaf_with_grad(v, g)?,
+                    }
+                }
+                (None, Role::Counter) => {
+                    p.set_counter(0);
+                    Bound::Counter
+                }
+                (None, _) => {
+                    let t = Tensor::zeros(ctx, p.dims())?;
+                    init.fill(&t, cfg.seed, index as u64)?;
+                    Bound::Buffer(t)
+                }
+            };
+            // Checked above: nobody else bound it.
+            let _ = p.0.bound.set(bound);
+        }
+        Ok(ParamStore(Rc::new(StoreInner {
+            ctx: ctx.clone(),
+            values,
+            grads,
+            entries,
+            trainable_numel: offset,
+        })))
+    }
+
+    /// The device.
+    pub fn context(&self) -> &Context {
+        &self.0.ctx
+    }
+
+    /// The flat value buffer of all trainable parameters (padding included).
+    pub fn values(&self) -> &Tensor {
+        &self.0.values
+    }
+
+    /// The flat gradient buffer, laid out like [`ParamStore::values`].
+    pub fn grads(&self) -> &Tensor {
+        &self.0.grads
+    }
+
+    /// Zeroes every gradient: one fill of the flat gradient buffer.
+    pub fn zero_grad(&self) -> Result<()> {
+        Ok(self.0.grads.fill_(0.0)?)
+    }
+
+    /// Every parameter, buffer and counter in module order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.0.entries
+    }
+
+    /// The names, in module order (PyTorch's `state_dict().keys()`).
+    pub fn names(&self) -> Vec<String> {
+        self.0.entries.iter().map(|e| e.name.clone()).collect()
+    }
+
+    /// Names of the trainable parameters (PyTorch's `named_parameters()`).
+    pub fn parameter_names(&self) -> Vec<String> {
+        self.0
+            .entries
+            .iter()
+            .filter(|e| e.offset.is_some())
+            .map(|e| e.name.clone())
+            .collect()
+    }
+
+    /// The entry called `name`.
+    pub fn get(&self, name: &str) -> Option<&Param> {
+        self.0
+            .entries
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| &e.param)
+    }
+
+    /// Number of trainable scalars (without padding).
+    pub fn num_parameters(&self) -> usize {
+        self.0
+            .entries
+            .iter()
+            .filter(|e| e.offset.is_some())
+            .map(|e| e.param.numel())
+            .sum()
+    }
+}
