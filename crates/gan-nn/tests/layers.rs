@@ -1,0 +1,549 @@
+//! Layers and the parameter store: PyTorch names, forward outputs against gan-tensor's
+//! CPU reference, BatchNorm running statistics, train vs eval, initialiser statistics,
+//! error naming.
+
+use std::sync::OnceLock;
+
+use gan_nn::{
+    no_grad, Activation, BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Flatten, Init,
+    InitScheme, LeakyReLU, Linear, Module, Named, NnError, ParamStore, ReLU, Reshape, Sequential,
+    Sigmoid, StoreConfig, Tanh, Var,
+};
+use gan_tensor::conv::{Conv2dParams, ConvTranspose2dParams};
+use gan_tensor::reference;
+use gan_tensor::testing::{assert_close, random};
+use gan_tensor::{Context, Tensor};
+
+fn ctx() -> Context {
+    static CTX: OnceLock<Context> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let ctx = Context::new().expect("a wgpu adapter (see README: mesa-vulkan-drivers)");
+        eprintln!("adapter: {}", ctx.adapter());
+        ctx
+    })
+    .clone()
+}
+
+fn input(seed: u64, dims: &[usize]) -> (Var, Vec<f32>) {
+    let data = random(seed, dims.iter().product(), -1.0, 1.0);
+    let t = Tensor::from_slice(&ctx(), &data, dims).unwrap();
+    (Var::constant(t), data)
+}
+
+fn build(model: &dyn Module, seed: u64) -> ParamStore {
+    ParamStore::build(&ctx(), model, &StoreConfig::seed(seed)).unwrap()
+}
+
+fn host(p: &gan_nn::Param) -> Vec<f32> {
+    p.tensor().unwrap().to_vec().unwrap()
+}
+
+/// The MLP as PyTorch would write it:
+/// `nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 8), nn.BatchNorm1d(8),
+///  nn.LeakyReLU(0.2), nn.Dropout(0.5), nn.Linear(8, 1))`
+fn mlp() -> Sequential {
+    Sequential::new()
+        .add(Linear::new(2, 8))
+        .add(ReLU)
+        .add(Linear::new(8, 8))
+        .add(BatchNorm1d::new(8))
+        .add(LeakyReLU::new(0.2))
+        .add(Dropout::new(0.5))
+        .add(Linear::new(8, 1))
+}
+
+#[test]
+fn mlp_names_match_pytorch_state_dict() {
+    let model = mlp();
+    let store = build(&model, 1);
+    // print(list(mlp.state_dict().keys())) for the nn.Sequential above:
+    let expected = [
+        "0.weight",
+        "0.bias",
+        "2.weight",
+        "2.bias",
+        "3.weight",
+        "3.bias",
+        "3.running_mean",
+        "3.running_var",
+        "3.num_batches_tracked",
+        "6.weight",
+        "6.bias",
+    ];
+    assert_eq!(store.names(), expected);
+    // [n for n, _ in mlp.named_parameters()]:
+    let params = [
+        "0.weight", "0.bias", "2.weight", "2.bias", "3.weight", "3.bias", "6.weight", "6.bias",
+    ];
+    assert_eq!(store.parameter_names(), params);
+    assert_eq!(store.get("0.weight").unwrap().dims(), &[8, 2]);
+    assert_eq!(store.get("6.weight").unwrap().dims(), &[1, 8]);
+    assert_eq!(
+        store.get("3.num_batches_tracked").unwrap().dims(),
+        &[] as &[usize]
+    );
+    assert_eq!(store.num_parameters(), 16 + 8 + 64 + 8 + 8 + 8 + 8 + 1);
+
+    // Nested like a GAN module with attributes `gen` holding `layers`:
+    // class G(nn.Module): self.layers = nn.Sequential(...); class GAN: self.gen = G()
+    let gan = Named::new().add("gen", Named::new().add("layers", mlp()));
+    let store = build(&gan, 1);
+    assert_eq!(store.names()[0], "gen.layers.0.weight");
+    assert_eq!(store.names()[8], "gen.layers.3.num_batches_tracked");
+    // A prefix does the same without wrapper modules.
+    let m = mlp();
+    let s = ParamStore::build(&ctx(), &m, &StoreConfig::seed(1).prefix("gen.layers")).unwrap();
+    assert_eq!(s.names()[10], "gen.layers.6.bias");
+}
+
+/// A small DCGAN pair (nz = 16, 16x16 single-channel images), as in PyTorch's DCGAN
+/// tutorial with `self.main = nn.Sequential(...)`.
+fn dcgan_generator() -> Named {
+    let main = Sequential::new()
+        .add(ConvTranspose2d::new(16, 32, 4).no_bias()) // 1x1 -> 4x4
+        .add(BatchNorm2d::new(32))
+        .add(ReLU)
+        .add(
+            ConvTranspose2d::new(32, 16, 4)
+                .stride(2)
+                .padding(1)
+                .no_bias(),
+        ) // -> 8x8
+        .add(BatchNorm2d::new(16))
+        .add(ReLU)
+        .add(
+            ConvTranspose2d::new(16, 1, 4)
+                .stride(2)
+                .padding(1)
+                .no_bias(),
+        ) // -> 16x16
+        .add(Tanh);
+    Named::new().add("main", main)
+}
+
+fn dcgan_discriminator() -> Named {
+    let main = Sequential::new()
+        .add(Conv2d::new(1, 16, 4).stride(2).padding(1).no_bias()) // -> 8x8
+        .add(LeakyReLU::new(0.2))
+        .add(Conv2d::new(16, 32, 4).stride(2).padding(1).no_bias()) // -> 4x4
+        .add(BatchNorm2d::new(32))
+        .add(LeakyReLU::new(0.2))
+        .add(Conv2d::new(32, 1, 4).no_bias()) // -> 1x1
+        .add(Flatten);
+    Named::new().add("main", main)
+}
+
+#[test]
+fn dcgan_names_shapes_and_forward() {
+    let g = dcgan_generator();
+    let gs = ParamStore::build(&ctx(), &g, &StoreConfig::seed(3).init(InitScheme::Dcgan)).unwrap();
+    // list(netG.state_dict().keys()):
+    let expected_g = [
+        "main.0.weight",
+        "main.1.weight",
+        "main.1.bias",
+        "main.1.running_mean",
+        "main.1.running_var",
+        "main.1.num_batches_tracked",
+        "main.3.weight",
+        "main.4.weight",
+        "main.4.bias",
+        "main.4.running_mean",
+        "main.4.running_var",
+        "main.4.num_batches_tracked",
+        "main.6.weight",
+    ];
+    assert_eq!(gs.names(), expected_g);
+    // ConvTranspose2d keeps PyTorch's [in, out, kh, kw].
+    assert_eq!(gs.get("main.0.weight").unwrap().dims(), &[16, 32, 4, 4]);
+    assert_eq!(gs.get("main.6.weight").unwrap().dims(), &[16, 1, 4, 4]);
+
+    let d = dcgan_discriminator();
+    let ds = ParamStore::build(&ctx(), &d, &StoreConfig::seed(4).init(InitScheme::Dcgan)).unwrap();
+    // list(netD.state_dict().keys()):
+    let expected_d = [
+        "main.0.weight",
+        "main.2.weight",
+        "main.3.weight",
+        "main.3.bias",
+        "main.3.running_mean",
+        "main.3.running_var",
+        "main.3.num_batches_tracked",
+        "main.5.weight",
+    ];
+    assert_eq!(ds.names(), expected_d);
+    assert_eq!(ds.get("main.2.weight").unwrap().dims(), &[32, 16, 4, 4]);
+
+    let (z, _) = input(1, &[2, 16, 1, 1]);
+    let img = g.forward(&z, true).unwrap();
+    assert_eq!(img.dims(), &[2, 1, 16, 16]);
+    let v = img.value().to_vec().unwrap();
+    assert!(v.iter().all(|x| x.abs() <= 1.0));
+    let logits = d.forward(&img, true).unwrap();
+    assert_eq!(logits.dims(), &[2, 1]);
+    // Gradients reach both models' flat gradient buffers.
+    logits.sum_all().unwrap().backward().unwrap();
+    for s in [&gs, &ds] {
+        let g = s.grads().to_vec().unwrap();
+        assert!(g.iter().any(|x| *x != 0.0));
+        assert!(g.iter().all(|x| x.is_finite()));
+    }
+}
+
+#[test]
+fn linear_forward_matches_reference_with_and_without_fusion() {
+    let lin = Linear::new(5, 3);
+    let store = build(&lin, 7);
+    let (x, xs) = input(2, &[4, 5]);
+    let (w, b) = (host(lin.weight()), host(lin.bias().unwrap()));
+    let y = lin.forward(&x, true).unwrap().value().to_vec().unwrap();
+    let want = reference::matmul::matmul(&xs, &w, Some(&b), 4, 5, 3, false, true, Activation::None);
+    assert_close("linear", &y, &want, 1e-5, 1e-5);
+    drop(store);
+
+    // Linear + Tanh in a Sequential runs fused; same result as unfused.
+    for fuse in [true, false] {
+        let seq = Sequential::new()
+            .add(Linear::new(5, 3))
+            .add(Tanh)
+            .add(Linear::new(3, 2))
+            .add(Sigmoid)
+            .fuse(fuse);
+        let _s = build(&seq, 8);
+        let y = seq.forward(&x, true).unwrap().value().to_vec().unwrap();
+        let p = |n: &str| host(_s.get(n).unwrap());
+        let h = reference::matmul::matmul(
+            &xs,
+            &p("0.weight"),
+            Some(&p("0.bias")),
+            4,
+            5,
+            3,
+            false,
+            true,
+            Activation::Tanh,
+        );
+        let want = reference::matmul::matmul(
+            &h,
+            &p("2.weight"),
+            Some(&p("2.bias")),
+            4,
+            3,
+            2,
+            false,
+            true,
+            Activation::Sigmoid,
+        );
+        assert_close(&format!("mlp fuse={fuse}"), &y, &want, 1e-5, 1e-5);
+    }
+}
+
+#[test]
+fn convolutions_match_reference() {
+    let conv = Conv2d::new(3, 4, 3).stride(2).padding(1);
+    let _s = build(&conv, 9);
+    let (x, xs) = input(3, &[2, 3, 7, 6]);
+    let y = conv.forward(&x, true).unwrap();
+    let (want, dims) = reference::conv::conv2d_forward(
+        &xs,
+        [2, 3, 7, 6],
+        &host(conv.weight()),
+        [4, 3, 3, 3],
+        Some(&host(conv.bias().unwrap())),
+        Conv2dParams::new(2, 1),
+    );
+    assert_eq!(y.dims(), dims);
+    assert_close("conv2d", &y.value().to_vec().unwrap(), &want, 1e-5, 1e-5);
+
+    let up = ConvTranspose2d::new(3, 2, 4)
+        .stride(2)
+        .padding(1)
+        .output_padding(1);
+    let _s = build(&up, 10);
+    let y = up.forward(&x, true).unwrap();
+    let p = ConvTranspose2dParams {
+        output_padding: (1, 1),
+        ..ConvTranspose2dParams::new(2, 1)
+    };
+    let (want, dims) = reference::conv::conv_transpose2d_forward(
+        &xs,
+        [2, 3, 7, 6],
+        &host(up.weight()),
+        [3, 2, 4, 4],
+        Some(&host(up.bias().unwrap())),
+        p,
+    );
+    assert_eq!(y.dims(), dims);
+    assert_close(
+        "conv_transpose2d",
+        &y.value().to_vec().unwrap(),
+        &want,
+        1e-5,
+        1e-5,
+    );
+}
+
+#[test]
+fn batchnorm_train_eval_and_running_stats_follow_pytorch() {
+    let bn = BatchNorm2d::new(3);
+    let _s = ParamStore::build(&ctx(), &bn, &StoreConfig::seed(5).init(InitScheme::Dcgan)).unwrap();
+    let (gamma, beta) = (host(bn.weight()), host(bn.bias()));
+    assert_eq!(host(bn.running_mean()), vec![0.0; 3]);
+    assert_eq!(host(bn.running_var()), vec![1.0; 3]);
+    let dims = [4, 3, 2, 5];
+    let (mut rm, mut rv) = (vec![0.0f32; 3], vec![1.0f32; 3]);
+    for step in 0..3u64 {
+        let (x, xs) = input(20 + step, &dims);
+        let y = bn.forward(&x, true).unwrap().value().to_vec().unwrap();
+        // running = (1 - 0.1) running + 0.1 batch (unbiased variance), as PyTorch.
+        let (want, _, _) = reference::batchnorm::batch_norm_train(
+            &xs, &dims, &gamma, &beta, &mut rm, &mut rv, 0.1, 1e-5,
+        );
+        assert_close("bn train", &y, &want, 1e-4, 1e-5);
+        assert_close("running_mean", &host(bn.running_mean()), &rm, 1e-5, 1e-6);
+        assert_close("running_var", &host(bn.running_var()), &rv, 1e-5, 1e-6);
+    }
+    assert_eq!(bn.num_batches_tracked(), 3);
+
+    // Eval uses the running statistics and leaves them (and the counter) alone.
+    let (x, xs) = input(40, &dims);
+    let y_eval = bn.forward(&x, false).unwrap().value().to_vec().unwrap();
+    let want = reference::batchnorm::batch_norm_eval(&xs, &dims, &gamma, &beta, &rm, &rv, 1e-5);
+    assert_close("bn eval", &y_eval, &want, 1e-5, 1e-5);
+    assert_eq!(bn.num_batches_tracked(), 3);
+    assert_close("rm unchanged", &host(bn.running_mean()), &rm, 1e-5, 1e-6);
+    let y_train = bn.forward(&x, true).unwrap().value().to_vec().unwrap();
+    assert!(y_train
+        .iter()
+        .zip(&y_eval)
+        .any(|(a, b)| (a - b).abs() > 1e-3));
+
+    // BatchNorm1d on [N, C], checking the formula by hand for one channel.
+    let bn1 = BatchNorm1d::new(2);
+    let _s1 = build(&bn1, 6);
+    let x = Tensor::from_slice(
+        &ctx(),
+        &[1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 6.0, 40.0],
+        &[4, 2],
+    )
+    .unwrap();
+    bn1.forward(&Var::constant(x), true).unwrap();
+    // channel 0: mean 3, unbiased var ((4 + 1 + 0 + 9) / 3) = 14/3
+    let rm = host(bn1.running_mean());
+    let rv = host(bn1.running_var());
+    assert!((rm[0] - 0.3).abs() < 1e-6, "{rm:?}");
+    assert!((rv[0] - (0.9 + 0.1 * 14.0 / 3.0)).abs() < 1e-5, "{rv:?}");
+}
+
+#[test]
+fn dropout_differs_per_step_and_is_identity_in_eval() {
+    let p = 0.25;
+    let model = Sequential::new().add(Dropout::new(p));
+    let _s = build(&model, 11);
+    let x = Var::constant(Tensor::full(&ctx(), &[64, 64], 1.0).unwrap());
+    let a = model.forward(&x, true).unwrap().value().to_vec().unwrap();
+    let b = model.forward(&x, true).unwrap().value().to_vec().unwrap();
+    assert_ne!(a, b, "a new mask every step");
+    let scale = 1.0 / (1.0 - p);
+    assert!(a.iter().all(|v| *v == 0.0 || (v - scale).abs() < 1e-6));
+    let dropped = a.iter().filter(|v| **v == 0.0).count() as f32 / a.len() as f32;
+    assert!((dropped - p).abs() < 0.03, "dropped fraction {dropped}");
+    let e = model.forward(&x, false).unwrap().value().to_vec().unwrap();
+    assert!(e.iter().all(|v| *v == 1.0), "eval is the identity");
+
+    // Same store seed: the same masks in the same order; another seed: others.
+    let again = Sequential::new().add(Dropout::new(p));
+    let _s2 = build(&again, 11);
+    assert_eq!(
+        again.forward(&x, true).unwrap().value().to_vec().unwrap(),
+        a
+    );
+    let other = Sequential::new().add(Dropout::new(p));
+    let _s3 = build(&other, 12);
+    assert_ne!(
+        other.forward(&x, true).unwrap().value().to_vec().unwrap(),
+        a
+    );
+}
+
+fn mean_std(v: &[f32]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().map(|x| *x as f64).sum::<f64>() / n;
+    let var = v.iter().map(|x| (*x as f64 - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+#[track_caller]
+fn check_stats(case: &str, v: &[f32], mean: f64, std: f64) {
+    assert!(v.len() >= 100_000, "{case}: {} draws", v.len());
+    let (m, s) = mean_std(v);
+    // 1e5 draws: the sample mean is within ~4 standard errors, the std within 1.5 %.
+    let se = std / (v.len() as f64).sqrt();
+    assert!(
+        (m - mean).abs() < 5.0 * se + 1e-7,
+        "{case}: mean {m}, want {mean}"
+    );
+    assert!((s - std).abs() < 0.015 * std, "{case}: std {s}, want {std}");
+}
+
+#[test]
+fn initialiser_statistics() {
+    // PyTorch default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias.
+    let lin = Linear::new(400, 250);
+    let _s = build(&lin, 21);
+    let w = host(lin.weight());
+    let bound = 1.0 / 400f32.sqrt();
+    assert!(w.iter().all(|x| x.abs() <= bound));
+    check_stats("default weight", &w, 0.0, bound as f64 / 3f64.sqrt());
+    let b = host(lin.bias().unwrap());
+    assert!(b.iter().all(|x| x.abs() <= bound) && b.iter().any(|x| *x != 0.0));
+
+    // DCGAN: conv weights N(0, 0.02), BatchNorm weight N(1, 0.02), bias 0.
+    let model = Sequential::new()
+        .add(Conv2d::new(64, 64, 5))
+        .add(BatchNorm2d::new(100_000));
+    let s = ParamStore::build(
+        &ctx(),
+        &model,
+        &StoreConfig::seed(22).init(InitScheme::Dcgan),
+    )
+    .unwrap();
+    check_stats("dcgan conv", &host(s.get("0.weight").unwrap()), 0.0, 0.02);
+    assert!(host(s.get("0.bias").unwrap()).iter().all(|x| *x == 0.0));
+    check_stats(
+        "dcgan bn weight",
+        &host(s.get("1.weight").unwrap()),
+        1.0,
+        0.02,
+    );
+    assert!(host(s.get("1.bias").unwrap()).iter().all(|x| *x == 0.0));
+
+    // Xavier and He on a [250, 400] weight (fan_in 400, fan_out 250).
+    let cases = [
+        (
+            InitScheme::XavierUniform { gain: 1.0 },
+            (6.0f64 / 650.0).sqrt() / 3f64.sqrt(),
+        ),
+        (
+            InitScheme::XavierNormal { gain: 2.0 },
+            2.0 * (2.0f64 / 650.0).sqrt(),
+        ),
+        (
+            InitScheme::KaimingNormal { a: 0.0 },
+            (2.0f64 / 400.0).sqrt(),
+        ),
+    ];
+    for (scheme, std) in cases {
+        let lin = Linear::new(400, 250);
+        let _s = ParamStore::build(&ctx(), &lin, &StoreConfig::seed(23).init(scheme)).unwrap();
+        check_stats(&format!("{scheme:?}"), &host(lin.weight()), 0.0, std);
+        assert!(host(lin.bias().unwrap()).iter().all(|x| *x == 0.0));
+    }
+
+    // A per-layer override wins over the scheme.
+    let lin = Linear::new(400, 250).weight_init(Init::Const(0.5));
+    let _s = build(&lin, 24);
+    assert!(host(lin.weight()).iter().all(|x| *x == 0.5));
+}
+
+#[test]
+fn store_layout_seeding_padding_and_zero_grad() {
+    let a = mlp();
+    let sa = build(&a, 31);
+    let align = ctx().view_alignment();
+    let flat = sa.values().to_vec().unwrap();
+    let mut used = vec![false; flat.len()];
+    for e in sa.entries() {
+        if let Some(off) = e.offset {
+            assert_eq!(off % align, 0, "{} at {off}", e.name);
+            used[off..off + e.param.numel()]
+                .iter_mut()
+                .for_each(|u| *u = true);
+        }
+    }
+    assert!(
+        flat.iter().zip(&used).all(|(v, u)| *u || *v == 0.0),
+        "padding is zero"
+    );
+    // Same seed, same values; another seed, other values.
+    let b = mlp();
+    assert_eq!(build(&b, 31).values().to_vec().unwrap(), flat);
+    let c = mlp();
+    assert_ne!(build(&c, 32).values().to_vec().unwrap(), flat);
+
+    // Gradients accumulate into the flat buffer until zero_grad (one fill).
+    let (x, _) = input(5, &[6, 2]);
+    for _ in 0..2 {
+        a.forward(&x, true)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+    }
+    let g = sa.grads().to_vec().unwrap();
+    assert!(g.iter().any(|v| *v != 0.0));
+    assert!(
+        g.iter().zip(&used).all(|(v, u)| *u || *v == 0.0),
+        "padding grads stay 0"
+    );
+    sa.zero_grad().unwrap();
+    assert!(sa.grads().to_vec().unwrap().iter().all(|v| *v == 0.0));
+}
+
+#[test]
+fn shape_errors_name_the_layer() {
+    let model = Named::new().add(
+        "gen",
+        Named::new().add(
+            "layers",
+            Sequential::new()
+                .add(Linear::new(2, 8))
+                .add(ReLU)
+                .add(Linear::new(4, 1)),
+        ),
+    );
+    let _s = build(&model, 41);
+    let (x, _) = input(1, &[3, 2]);
+    let err = model.forward(&x, true).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("`gen.layers.2`"), "{msg}");
+    assert!(
+        msg.contains("Linear(in_features=4, out_features=1"),
+        "{msg}"
+    );
+    assert!(msg.contains("[3, 8]"), "{msg}");
+    assert!(matches!(err.root(), NnError::InputShape { .. }), "{err:?}");
+
+    let conv = Sequential::new()
+        .add(Conv2d::new(3, 4, 3))
+        .add(Reshape::new(&[4]));
+    let _s = build(&conv, 42);
+    let (x, _) = input(1, &[1, 2, 5, 5]);
+    let msg = conv.forward(&x, true).unwrap_err().to_string();
+    assert!(msg.contains("`0`") && msg.contains("Conv2d(3, 4"), "{msg}");
+    let (x, _) = input(1, &[1, 3, 5, 5]);
+    let msg = conv.forward(&x, true).unwrap_err().to_string();
+    assert!(msg.contains("`1`") && msg.contains("Reshape"), "{msg}");
+
+    // Using a layer before its store exists, or in two stores, is an error.
+    let lone = Linear::new(2, 2);
+    let (x, _) = input(1, &[1, 2]);
+    assert!(matches!(
+        lone.forward(&x, false).unwrap_err(),
+        NnError::NotBuilt { .. }
+    ));
+    let _s = build(&lone, 1);
+    let again = ParamStore::build(&ctx(), &lone, &StoreConfig::seed(1));
+    assert!(matches!(again.unwrap_err(), NnError::AlreadyBuilt { .. }));
+}
+
+#[test]
+fn no_grad_inference_records_nothing() {
+    let model = mlp();
+    let s = build(&model, 51);
+    let (x, _) = input(1, &[4, 2]);
+    let y = no_grad(|| model.forward(&x, false)).unwrap();
+    assert!(!y.requires_grad());
+    assert!(s.grads().to_vec().unwrap().iter().all(|v| *v == 0.0));
+}
