@@ -8,7 +8,8 @@
 //!   (so the model file stays loadable with `strict=True`): `optim.<buffer>.<name>` per
 //!   parameter (`optim.m.gen.0.weight`, `optim.v....`; SGD: `optim.velocity....`) shaped
 //!   like the parameter, and `optim.step` (I64 scalar). [`optimizer_path`] derives the
-//!   conventional name (`g.safetensors` -> `g.optim.safetensors`).
+//!   conventional name (`g.safetensors` -> `g.optim.safetensors`). Its metadata
+//!   `optimizer` records the kind and hyperparameters (informational only).
 //!
 //! Loading checks everything before changing anything: a missing tensor, an extra
 //! tensor, or a wrong shape or dtype fails naming the tensor and both shapes; an
@@ -153,11 +154,12 @@ pub fn save_optimizer(path: impl AsRef<Path>, opt: &dyn Optimizer) -> Result<()>
             }
         }
     }
-    let meta = HashMap::from([
-        ("format".to_string(), "pt".to_string()),
-        ("optimizer".to_string(), opt.kind().to_string()),
-        ("config".to_string(), opt.config_string()),
-    ]);
+    // One metadata key: safetensors writes a HashMap's keys in iteration order, and a
+    // single key keeps the file byte-for-byte reproducible.
+    let meta = HashMap::from([(
+        "optimizer".to_string(),
+        format!("{}: {}", opt.kind(), opt.config_string()),
+    )]);
     let bytes = serialize(path, tensors, meta)?;
     write_atomic(path, &bytes)
 }

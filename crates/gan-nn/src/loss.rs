@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::{Labels, Var};
 
 /// Mean binary cross-entropy of `logits` against `labels` (`nn.BCEWithLogitsLoss()`),
-/// a [1] loss computed stably on the GPU.
+/// a `[1]` loss computed stably on the GPU.
 pub fn bce_with_logits(logits: &Var, labels: Labels) -> Result<Var> {
     Ok(logits.bce_with_logits(labels)?)
 }

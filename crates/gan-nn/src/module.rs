@@ -98,7 +98,8 @@ impl Sequential {
         }
     }
 
-    /// Appends a layer (builder style).
+    /// Appends a layer (builder style, as candle's `seq().add(..)`).
+    #[allow(clippy::should_implement_trait)]
     pub fn add(mut self, layer: impl Module + 'static) -> Self {
         self.layers.push(Box::new(layer));
         self

@@ -30,7 +30,7 @@ fn check_input(layer: &dyn Module, x: &Var, channels: usize) -> Result<()> {
 }
 
 /// `nn.Conv2d(in, out, kernel_size, stride, padding, bias)`: weight [out, in, kh, kw],
-/// bias [out].
+/// bias `[out]`.
 pub struct Conv2d {
     in_channels: usize,
     out_channels: usize,
@@ -89,7 +89,7 @@ impl Conv2d {
         &self.weight
     }
 
-    /// The bias [out].
+    /// The bias `[out]`.
     pub fn bias(&self) -> Option<&Param> {
         self.bias.as_ref()
     }
@@ -122,7 +122,7 @@ impl Module for Conv2d {
 }
 
 /// `nn.ConvTranspose2d(in, out, kernel_size, stride, padding, output_padding, bias)`:
-/// weight [in, out, kh, kw] (PyTorch's layout), bias [out].
+/// weight [in, out, kh, kw] (PyTorch's layout), bias `[out]`.
 pub struct ConvTranspose2d {
     in_channels: usize,
     out_channels: usize,
@@ -187,7 +187,7 @@ impl ConvTranspose2d {
         &self.weight
     }
 
-    /// The bias [out].
+    /// The bias `[out]`.
     pub fn bias(&self) -> Option<&Param> {
         self.bias.as_ref()
     }

@@ -10,7 +10,7 @@ use crate::params::Param;
 use crate::Var;
 
 /// `nn.Linear(in_features, out_features, bias)`: y = x W^T + b with W [out, in] and b
-/// [out], on x [N, in]. An activation may be fused into the kernel
+/// `[out]`, on x `[N, in]`. An activation may be fused into the kernel
 /// ([`Linear::activation`], or automatically by [`crate::Sequential`]).
 pub struct Linear {
     in_features: usize,
@@ -64,7 +64,7 @@ impl Linear {
         &self.weight
     }
 
-    /// The bias [out].
+    /// The bias `[out]`.
     pub fn bias(&self) -> Option<&Param> {
         self.bias.as_ref()
     }

@@ -101,22 +101,22 @@ macro_rules! batch_norm {
                 self
             }
 
-            /// The scale (gamma) [C].
+            /// The scale (gamma) `[C]`.
             pub fn weight(&self) -> &Param {
                 &self.0.weight
             }
 
-            /// The shift (beta) [C].
+            /// The shift (beta) `[C]`.
             pub fn bias(&self) -> &Param {
                 &self.0.bias
             }
 
-            /// The running mean [C].
+            /// The running mean `[C]`.
             pub fn running_mean(&self) -> &Param {
                 &self.0.running_mean
             }
 
-            /// The running (unbiased) variance [C].
+            /// The running (unbiased) variance `[C]`.
             pub fn running_var(&self) -> &Param {
                 &self.0.running_var
             }
