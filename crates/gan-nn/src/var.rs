@@ -156,7 +156,9 @@ impl Var {
         match &*slot {
             Some(existing) => existing.add_assign(&g),
             None => {
-                *slot = Some(g);
+                // A copy: `g` may be another leaf's gradient or the caller's seed (ops
+                // like add pass the gradient through unchanged).
+                *slot = Some(g.copy()?);
                 Ok(())
             }
         }

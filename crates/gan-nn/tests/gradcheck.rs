@@ -905,7 +905,6 @@ fn backward_twice_accumulates_into_leaves() {
 // share one buffer; the second backward then accumulates twice into it (a and b read
 // [3, 3] instead of [2, 2]). Fix: store `g.copy()?` there. Un-ignore once fixed.
 #[test]
-#[ignore = "bug: owned leaf gradients alias each other (Var::accumulate_leaf stores g itself)"]
 fn leaf_gradients_do_not_share_buffers() {
     // z = a + b hands the same incoming gradient to both leaves; a second backward must
     // still give each exactly twice the first, and a reshape must not leave the leaf's
@@ -938,7 +937,6 @@ fn leaf_gradients_do_not_share_buffers() {
 // operands in one buffer, which wgpu rejects (conflicting STORAGE_READ_ONLY /
 // STORAGE_READ_WRITE usages), surfacing as a GPU validation error at the next readback.
 #[test]
-#[ignore = "bug: a leaf's gradient aliases the backward seed (Var::accumulate_leaf stores g itself)"]
 fn leaf_gradient_does_not_alias_the_seed() {
     let x = Var::leaf(tensor(&[1.0, 2.0, 3.0, 4.0], &[2, 2]));
     let y = x.reshape(&[4]).unwrap();

@@ -25,6 +25,7 @@ pub mod reference;
 pub mod rng;
 pub mod shaders;
 mod shape;
+pub mod softmax;
 mod tensor;
 pub mod testing;
 

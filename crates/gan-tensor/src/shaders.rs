@@ -27,12 +27,14 @@ family!(BCE, "bce");
 family!(OPTIM, "optim");
 family!(BATCHNORM, "batchnorm");
 family!(MATMUL, "matmul");
+family!(SOFTMAX, "softmax");
 
 /// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
 pub const ALL: &[Family] = &[
     ELEMENTWISE,
     REDUCE,
     MATMUL,
+    SOFTMAX,
     RNG,
     CONV,
     BCE,

@@ -9,6 +9,7 @@ pub mod matmul;
 pub mod optim;
 pub mod reduce;
 pub mod rng;
+pub mod softmax;
 
 /// Row-major strides of `dims`.
 pub fn strides(dims: &[usize]) -> Vec<usize> {
