@@ -5,6 +5,7 @@ use gan_tensor::batchnorm;
 use gan_tensor::bce::{self, GradScale, Targets};
 use gan_tensor::conv::{self, Conv2dParams, ConvTranspose2dParams};
 use gan_tensor::matmul::{matmul_with, Activation, MatmulOptions};
+use gan_tensor::softmax;
 use gan_tensor::{Error, Result, Tensor};
 
 use crate::var::Var;
@@ -242,6 +243,18 @@ impl Var {
                     GradScale::Tensor(g),
                 )?)])
             }),
+        ))
+    }
+
+    /// Mean cross-entropy of [rows, classes] logits against class labels ([rows] class
+    /// indices as f32), as a [1] loss (PyTorch's `CrossEntropyLoss`).
+    pub fn cross_entropy(&self, labels: &Tensor) -> Result<Var> {
+        let y = softmax::cross_entropy(self.value(), labels)?;
+        let (x, l) = (self.value().clone(), labels.clone());
+        Ok(Var::from_op(
+            y,
+            &[self],
+            Box::new(move |g| Ok(vec![Some(softmax::cross_entropy_backward(&x, &l, g)?)])),
         ))
     }
 

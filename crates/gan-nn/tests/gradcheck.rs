@@ -1114,3 +1114,26 @@ fn leaf_with_grad_accumulates_into_the_given_buffer() {
     assert_eq!(&g[..n1], &[4.0; 3]);
     assert!(g[off2..].iter().all(|&v| v == 0.0));
 }
+
+#[test]
+fn cross_entropy_of_class_labels() {
+    use gan_tensor::reference::softmax as sm_ref;
+    for (i, &(rows, classes)) in [(1usize, 2usize), (5, 10), (17, 3)].iter().enumerate() {
+        let labels: Vec<usize> = (0..rows).map(|r| (r * 7 + i) % classes).collect();
+        let lt = Tensor::from_slice(
+            &ctx(),
+            &labels.iter().map(|&l| l as f32).collect::<Vec<_>>(),
+            &[rows],
+        )
+        .unwrap();
+        let x = input(900 + i as u64, &[rows, classes], -4.0, 4.0);
+        let l2 = labels.clone();
+        gradcheck(
+            &format!("cross_entropy rows={rows} classes={classes}"),
+            &[x],
+            |v| v[0].cross_entropy(&lt),
+            move |x| vec![sm_ref::cross_entropy(&x[0], &l2, classes)],
+            Tol::DEFAULT,
+        );
+    }
+}
