@@ -1,0 +1,381 @@
+//! The training configuration: every parameter of a run with its default, read from and
+//! written to `config.toml`.
+
+use std::path::{Path, PathBuf};
+
+use gan_data::{Dataset, FolderOptions, Source, ToyDistribution};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TrainError};
+
+/// Network family of both players.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    /// Fully connected players (Goodfellow et al. 2014); the only choice for 2-D toy data.
+    Mlp,
+    /// Convolutional players (Radford et al. 2015) for 28x28 or 32x32 images.
+    Dcgan,
+}
+
+/// The prior P(z) of the latent code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prior {
+    /// U[-1, 1) per coordinate.
+    Uniform,
+    /// N(0, 1) per coordinate.
+    Normal,
+}
+
+/// The generator's objective.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GLoss {
+    /// Minimise log(1 - D(G(z))) = -BCE(D_logit(G(z)), 0): the game as written.
+    Minimax,
+    /// Minimise -log D(G(z)) = BCE(D_logit(G(z)), 1): stronger gradients early on.
+    NonSaturating,
+}
+
+impl std::fmt::Display for Arch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Arch::Mlp => "mlp",
+            Arch::Dcgan => "dcgan",
+        })
+    }
+}
+
+impl std::fmt::Display for Prior {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Prior::Uniform => "uniform",
+            Prior::Normal => "normal",
+        })
+    }
+}
+
+impl std::fmt::Display for GLoss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GLoss::Minimax => "minimax",
+            GLoss::NonSaturating => "non-saturating",
+        })
+    }
+}
+
+/// Every parameter of a training run. `Config::default()` is the default job (the MLP GAN
+/// on the vendored MNIST). Serialized as the `[config]` table of `config.toml`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `mnist` (vendored), `mnist:DIR`, `idx:DIR`, `cifar10:DIR`, `folder:DIR` (32x32 RGB),
+    /// `ring8`, `ring8_wide`, `grid25`.
+    pub dataset: String,
+    /// Use only the first `limit` training items (0: all; toy data: 0 means 10000 points).
+    pub limit: usize,
+    /// Network family.
+    pub arch: Arch,
+    /// Dimension of z.
+    pub latent_dim: usize,
+    /// P(z).
+    pub prior: Prior,
+    /// Hidden widths of the MLP generator (empty: 256,512,1024 for images, 128,128 for 2-D).
+    pub g_hidden: Vec<usize>,
+    /// Hidden widths of the MLP discriminator (empty: 512,256 for images, 128,128 for 2-D).
+    pub d_hidden: Vec<usize>,
+    /// Dropout probability after each hidden layer of the MLP discriminator.
+    pub dropout: f64,
+    /// Negative slope of the LeakyReLUs.
+    pub leaky_slope: f64,
+    /// DCGAN generator width (channels of the last hidden layer; doubled per layer up).
+    pub ngf: usize,
+    /// DCGAN discriminator width (channels of the first layer; doubled per layer down).
+    pub ndf: usize,
+    /// Generator objective.
+    pub loss: GLoss,
+    /// Discriminator steps per generator step.
+    pub k: usize,
+    /// One-sided label smoothing: real label = 1 - label_smoothing (0.1 gives 0.9).
+    pub label_smoothing: f64,
+    /// PacGAN packing: the discriminator judges `pack` samples at once (1: off).
+    pub pack: usize,
+    /// Real (and generated) items per discriminator step.
+    pub batch_size: usize,
+    /// Adam learning rate of G.
+    pub lr_g: f64,
+    /// Adam learning rate of D.
+    pub lr_d: f64,
+    /// Adam beta1 (both players).
+    pub beta1: f64,
+    /// Adam beta2 (both players).
+    pub beta2: f64,
+    /// Training length in epochs of real data; used when `steps` is 0.
+    pub epochs: u64,
+    /// Training length in generator steps (each with `k` discriminator steps); wins over
+    /// `epochs` when not 0.
+    pub steps: u64,
+    /// Drives initialisation, data order, latent draws and dropout.
+    pub seed: u64,
+    /// Read metrics back (and write a metrics.csv row) every this many steps.
+    pub log_every: u64,
+    /// Write a sample grid every this many steps (0: at the end of every epoch).
+    pub sample_every: u64,
+    /// Write a checkpoint every this many steps (0: at the end of every epoch).
+    pub checkpoint_every: u64,
+    /// Number of fixed latents drawn for the sample grids (toy data: points plotted).
+    pub samples: usize,
+    /// The run directory.
+    pub out_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            dataset: "mnist".into(),
+            limit: 0,
+            arch: Arch::Mlp,
+            latent_dim: 100,
+            prior: Prior::Normal,
+            g_hidden: Vec::new(),
+            d_hidden: Vec::new(),
+            dropout: 0.3,
+            leaky_slope: 0.2,
+            ngf: 32,
+            ndf: 32,
+            loss: GLoss::NonSaturating,
+            k: 1,
+            label_smoothing: 0.0,
+            pack: 1,
+            batch_size: 64,
+            lr_g: 2e-4,
+            lr_d: 2e-4,
+            beta1: 0.5,
+            beta2: 0.999,
+            epochs: 0,
+            steps: 6000,
+            seed: 1,
+            log_every: 50,
+            sample_every: 0,
+            checkpoint_every: 0,
+            samples: 64,
+            out_dir: PathBuf::from("runs/gan"),
+        }
+    }
+}
+
+/// Fields that do not change the numbers a run computes: a resumed run may change them.
+const NON_NUMERIC: &[&str] = &[
+    "out_dir",
+    "log_every",
+    "sample_every",
+    "checkpoint_every",
+    "steps",
+    "epochs",
+    "samples",
+];
+
+/// Where the data come from, parsed from [`Config::dataset`].
+#[derive(Clone, Debug)]
+pub enum DataSpec {
+    /// Images from a [`Source`].
+    Images(Source),
+    /// A 2-D toy mixture.
+    Toy(ToyDistribution),
+}
+
+impl DataSpec {
+    /// Parses a dataset name (see [`Config::dataset`]).
+    pub fn parse(name: &str) -> Result<DataSpec> {
+        let (kind, dir) = match name.split_once(':') {
+            Some((k, d)) => (k, Some(PathBuf::from(d))),
+            None => (name, None),
+        };
+        let need_dir = |dir: Option<PathBuf>| {
+            dir.ok_or_else(|| {
+                TrainError::Config(format!("dataset `{kind}` needs a directory: `{kind}:DIR`"))
+            })
+        };
+        Ok(match kind {
+            "mnist" => DataSpec::Images(Source::Mnist(dir)),
+            "idx" => DataSpec::Images(Source::Idx(need_dir(dir)?)),
+            "cifar10" => DataSpec::Images(Source::Cifar10(need_dir(dir)?)),
+            "folder" => {
+                let mut opts = FolderOptions::new(32);
+                opts.progress = false;
+                DataSpec::Images(Source::Folder(need_dir(dir)?, opts))
+            }
+            "ring8" => DataSpec::Toy(ToyDistribution::ring8()),
+            "ring8_wide" => DataSpec::Toy(ToyDistribution::ring8_wide()),
+            "grid25" => DataSpec::Toy(ToyDistribution::grid25()),
+            other => {
+                return Err(TrainError::Config(format!(
+                    "unknown dataset `{other}`; expected mnist, mnist:DIR, idx:DIR, \
+                     cifar10:DIR, folder:DIR, ring8, ring8_wide or grid25"
+                )))
+            }
+        })
+    }
+
+    /// True for 2-D toy data.
+    pub fn is_toy(&self) -> bool {
+        matches!(self, DataSpec::Toy(_))
+    }
+}
+
+/// Loads the training data a config names (first `limit` items when `limit` is set).
+pub fn load_dataset(cfg: &Config) -> Result<Dataset> {
+    match DataSpec::parse(&cfg.dataset)? {
+        DataSpec::Toy(dist) => {
+            let n = if cfg.limit == 0 { 10_000 } else { cfg.limit };
+            Ok(dist.sample_dataset(n, cfg.seed ^ 0x7075_6e6b)?)
+        }
+        DataSpec::Images(source) => {
+            let data = source.load(gan_data::Split::Train)?;
+            if cfg.limit > 0 && cfg.limit < data.len() {
+                let idx: Vec<usize> = (0..cfg.limit).collect();
+                Ok(data.subset(&idx)?)
+            } else {
+                Ok(data)
+            }
+        }
+    }
+}
+
+impl Config {
+    /// Reads a config from TOML text: either a bare table of fields or the `[config]`
+    /// table of a run's `config.toml`. Missing fields take their defaults.
+    pub fn from_toml(text: &str) -> Result<Config> {
+        let value: toml::Table =
+            toml::from_str(text).map_err(|e| TrainError::Config(e.to_string()))?;
+        let table = match value.get("config") {
+            Some(toml::Value::Table(t)) => t.clone(),
+            _ => value,
+        };
+        table
+            .try_into()
+            .map_err(|e: toml::de::Error| TrainError::Config(e.to_string()))
+    }
+
+    /// Reads a config file (see [`Config::from_toml`]).
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+        Config::from_toml(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// The config as a TOML table.
+    pub fn to_table(&self) -> toml::Table {
+        toml::Table::try_from(self).expect("a Config always serializes")
+    }
+
+    /// Checks the values that do not depend on the data.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(TrainError::Config(m));
+        if self.batch_size == 0 {
+            return bad("batch_size must be at least 1".into());
+        }
+        if self.pack == 0 || self.batch_size % self.pack != 0 {
+            return bad(format!(
+                "pack = {} must be at least 1 and divide batch_size = {}",
+                self.pack, self.batch_size
+            ));
+        }
+        if self.k == 0 {
+            return bad("k (discriminator steps per generator step) must be at least 1".into());
+        }
+        if self.latent_dim == 0 {
+            return bad("latent_dim must be at least 1".into());
+        }
+        if !(0.0..0.5).contains(&self.label_smoothing) {
+            return bad(format!(
+                "label_smoothing = {} must be in [0, 0.5)",
+                self.label_smoothing
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("dropout = {} must be in [0, 1)", self.dropout));
+        }
+        for (n, v) in [("lr_g", self.lr_g), ("lr_d", self.lr_d)] {
+            if !(v > 0.0 && v.is_finite()) {
+                return bad(format!("{n} = {v} must be positive"));
+            }
+        }
+        for (n, v) in [("beta1", self.beta1), ("beta2", self.beta2)] {
+            if !(0.0..1.0).contains(&v) {
+                return bad(format!("{n} = {v} must be in [0, 1)"));
+            }
+        }
+        if self.steps == 0 && self.epochs == 0 {
+            return bad("set steps or epochs above 0".into());
+        }
+        if self.log_every == 0 {
+            return bad("log_every must be at least 1".into());
+        }
+        if self.arch == Arch::Dcgan && (self.ngf == 0 || self.ndf == 0) {
+            return bad("ngf and ndf must be at least 1".into());
+        }
+        if self.g_hidden.contains(&0) || self.d_hidden.contains(&0) {
+            return bad("hidden widths must be at least 1".into());
+        }
+        let spec = DataSpec::parse(&self.dataset)?;
+        if spec.is_toy() && self.arch != Arch::Mlp {
+            return bad(format!(
+                "dataset {} is 2-D points: use arch = \"mlp\"",
+                self.dataset
+            ));
+        }
+        Ok(())
+    }
+
+    /// The config with every automatic value made explicit (hidden widths), as written
+    /// to `config.toml`.
+    pub fn resolved(&self) -> Result<Config> {
+        self.validate()?;
+        let toy = DataSpec::parse(&self.dataset)?.is_toy();
+        let mut c = self.clone();
+        if c.g_hidden.is_empty() {
+            c.g_hidden = if toy {
+                vec![128, 128]
+            } else {
+                vec![256, 512, 1024]
+            };
+        }
+        if c.d_hidden.is_empty() {
+            c.d_hidden = if toy { vec![128, 128] } else { vec![512, 256] };
+        }
+        Ok(c)
+    }
+
+    /// Differences in the fields that change a run's numbers, as `key: a -> b`.
+    pub fn numeric_diffs(&self, other: &Config) -> Vec<String> {
+        let (a, b) = (self.to_table(), other.to_table());
+        let mut out = Vec::new();
+        for (key, va) in &a {
+            if NON_NUMERIC.contains(&key.as_str()) {
+                continue;
+            }
+            let vb = b.get(key);
+            if vb != Some(va) {
+                let vb = vb
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "(missing)".into());
+                out.push(format!("{key}: {va} -> {vb}"));
+            }
+        }
+        out
+    }
+
+    /// A stable 64-bit hash (FNV-1a) of the fields that change a run's numbers, in hex.
+    pub fn numeric_hash(&self) -> String {
+        let mut t = self.to_table();
+        for k in NON_NUMERIC {
+            t.remove(*k);
+        }
+        let text = toml::to_string(&t).expect("a table serializes");
+        let h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        format!("{h:016x}")
+    }
+}

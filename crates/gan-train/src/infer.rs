@@ -1,0 +1,114 @@
+//! Using a trained run: generate items from its generator, judge items with its
+//! discriminator (what `gan generate` and `gan discriminate` call).
+
+use std::path::Path;
+
+use gan_data::ImageShape;
+use gan_nn::{Module, Var};
+use gan_tensor::{Context, Tensor};
+
+use crate::config::Prior;
+use crate::error::{Result, TrainError};
+use crate::models::ItemShape;
+use crate::rundir;
+use crate::trainer::{build_players, item_shape, pack, sample_prior, Players};
+
+/// Items made by [`generate`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Generated {
+    /// Values, item after item, row-major (C, H, W); images in [-1, 1].
+    pub values: Vec<f32>,
+    /// Shape of one item (2-D points: 2 x 1 x 1).
+    pub shape: ImageShape,
+    /// Number of items.
+    pub count: usize,
+}
+
+/// Items per forward pass at inference.
+const CHUNK: usize = 256;
+
+fn open(ctx: &Context, run_dir: &Path) -> Result<(crate::Config, ItemShape, Players)> {
+    let cfg = rundir::read_config(run_dir)?;
+    let info = rundir::read_run_info(run_dir)?;
+    let state = rundir::read_latest(run_dir)?;
+    let [c, h, w] = info.item_shape;
+    let item = item_shape(
+        &cfg,
+        ImageShape {
+            channels: c,
+            height: h,
+            width: w,
+        },
+    );
+    let players = build_players(ctx, &cfg, item)?;
+    rundir::load_checkpoint(
+        &run_dir.join(&state.checkpoint),
+        &players.gs,
+        &players.ds,
+        None,
+    )?;
+    Ok((cfg, item, players))
+}
+
+/// `count` items from the latest checkpoint's generator (eval mode: BatchNorm uses its
+/// running statistics), with latents drawn from `prior` (None: the run's) under `seed`.
+pub fn generate(
+    ctx: &Context,
+    run_dir: &Path,
+    count: usize,
+    seed: u64,
+    prior: Option<Prior>,
+) -> Result<Generated> {
+    let (cfg, item, players) = open(ctx, run_dir)?;
+    let prior = prior.unwrap_or(cfg.prior);
+    let mut values = Vec::with_capacity(count * item.numel());
+    for (i, start) in (0..count).step_by(CHUNK).enumerate() {
+        let n = CHUNK.min(count - start);
+        let z = sample_prior(ctx, prior, n, cfg.latent_dim, seed, i as u64)?;
+        let out = gan_nn::no_grad(|| players.g.forward(&Var::constant(z), false))?;
+        values.extend(out.value().to_vec()?);
+    }
+    Ok(Generated {
+        values,
+        shape: item.image_shape(),
+        count,
+    })
+}
+
+/// D(x) = sigmoid(logit) of the latest checkpoint's discriminator (eval mode) for
+/// `items` (values item after item, shaped like the run's data). With PacGAN packing
+/// `pack` > 1 the discriminator judges `pack` consecutive items at once and one value
+/// comes back per group, so the count must be a multiple of `pack`.
+pub fn discriminate(ctx: &Context, run_dir: &Path, items: &[f32]) -> Result<Vec<f32>> {
+    let (cfg, item, players) = open(ctx, run_dir)?;
+    let per = item.numel();
+    if items.is_empty() || items.len() % per != 0 {
+        return Err(TrainError::Config(format!(
+            "{} values do not make whole items of {:?} ({per} values each)",
+            items.len(),
+            item.image_shape()
+        )));
+    }
+    let count = items.len() / per;
+    let m = cfg.pack;
+    if count % m != 0 {
+        return Err(TrainError::Config(format!(
+            "the run packs {m} items per judgement (PacGAN); {count} items is not a multiple"
+        )));
+    }
+    let chunk = (CHUNK / m).max(1) * m;
+    let mut out = Vec::with_capacity(count / m);
+    for start in (0..count).step_by(chunk) {
+        let n = chunk.min(count - start);
+        let x = Tensor::from_slice(
+            ctx,
+            &items[start * per..(start + n) * per],
+            &item.batch_dims(n),
+        )?;
+        let logits = gan_nn::no_grad(|| -> Result<Var> {
+            Ok(players.d.forward(&pack(&Var::constant(x), m)?, false)?)
+        })?;
+        out.extend(logits.value().sigmoid()?.to_vec()?);
+    }
+    Ok(out)
+}

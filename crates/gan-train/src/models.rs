@@ -1,0 +1,186 @@
+//! The two players, built from a [`Config`] and the data's item shape.
+//!
+//! Both are `Sequential`s whose stores are built with the prefixes `gen` and `disc`, so
+//! the checkpoint keys are those of `self.gen = nn.Sequential(...)` /
+//! `self.disc = nn.Sequential(...)` in PyTorch (`gen.0.weight`, `disc.3.running_mean`).
+//! The generator maps z `[B, latent_dim]` to items `[B, C, H, W]` (2-D toy data:
+//! `[B, 2]`); the discriminator maps items packed `pack` at a time
+//! (`[B/pack, pack*C, H, W]`, toy `[B/pack, 2*pack]`) to logits `[B/pack, 1]`.
+
+use gan_data::ImageShape;
+use gan_nn::{
+    BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Flatten, LeakyReLU, Linear, ReLU, Reshape,
+    Sequential, Tanh,
+};
+
+use crate::config::{Arch, Config};
+use crate::error::{Result, TrainError};
+
+/// What the players generate and judge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemShape {
+    /// Images (C, H, W), values in [-1, 1].
+    Image(ImageShape),
+    /// 2-D points.
+    Point2,
+}
+
+impl ItemShape {
+    /// Values per item.
+    pub fn numel(&self) -> usize {
+        match self {
+            ItemShape::Image(s) => s.channels * s.height * s.width,
+            ItemShape::Point2 => 2,
+        }
+    }
+
+    /// Dims of a batch of `n` items as the players see them.
+    pub fn batch_dims(&self, n: usize) -> Vec<usize> {
+        match self {
+            ItemShape::Image(s) => vec![n, s.channels, s.height, s.width],
+            ItemShape::Point2 => vec![n, 2],
+        }
+    }
+
+    /// The shape as gan-data names it (points: 2 x 1 x 1).
+    pub fn image_shape(&self) -> ImageShape {
+        match self {
+            ItemShape::Image(s) => *s,
+            ItemShape::Point2 => ImageShape {
+                channels: 2,
+                height: 1,
+                width: 1,
+            },
+        }
+    }
+}
+
+/// The generator for `cfg` (resolved) and items of `item`.
+pub fn generator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
+    let slope = cfg.leaky_slope as f32;
+    match (cfg.arch, item) {
+        (Arch::Mlp, _) => {
+            let mut g = Sequential::new();
+            let mut width = cfg.latent_dim;
+            for &h in &cfg.g_hidden {
+                g.push(Linear::new(width, h));
+                g.push(LeakyReLU::new(slope));
+                width = h;
+            }
+            g.push(Linear::new(width, item.numel()));
+            if let ItemShape::Image(s) = item {
+                g.push(Tanh);
+                g.push(Reshape::new(&[s.channels, s.height, s.width]));
+            }
+            Ok(g)
+        }
+        (Arch::Dcgan, ItemShape::Image(s)) => {
+            let (z, f, c) = (cfg.latent_dim, cfg.ngf, s.channels);
+            let mut g = Sequential::new().add(Reshape::new(&[z, 1, 1]));
+            match (s.height, s.width) {
+                (28, 28) => {
+                    // 1 -> 7 -> 14 -> 28
+                    g.push(ConvTranspose2d::new(z, 2 * f, 7).no_bias());
+                    g.push(BatchNorm2d::new(2 * f));
+                    g.push(ReLU);
+                    g.push(
+                        ConvTranspose2d::new(2 * f, f, 4)
+                            .stride(2)
+                            .padding(1)
+                            .no_bias(),
+                    );
+                    g.push(BatchNorm2d::new(f));
+                    g.push(ReLU);
+                    g.push(ConvTranspose2d::new(f, c, 4).stride(2).padding(1).no_bias());
+                }
+                (32, 32) => {
+                    // 1 -> 4 -> 8 -> 16 -> 32
+                    g.push(ConvTranspose2d::new(z, 4 * f, 4).no_bias());
+                    g.push(BatchNorm2d::new(4 * f));
+                    g.push(ReLU);
+                    g.push(
+                        ConvTranspose2d::new(4 * f, 2 * f, 4)
+                            .stride(2)
+                            .padding(1)
+                            .no_bias(),
+                    );
+                    g.push(BatchNorm2d::new(2 * f));
+                    g.push(ReLU);
+                    g.push(
+                        ConvTranspose2d::new(2 * f, f, 4)
+                            .stride(2)
+                            .padding(1)
+                            .no_bias(),
+                    );
+                    g.push(BatchNorm2d::new(f));
+                    g.push(ReLU);
+                    g.push(ConvTranspose2d::new(f, c, 4).stride(2).padding(1).no_bias());
+                }
+                (h, w) => return Err(dcgan_size(h, w)),
+            }
+            g.push(Tanh);
+            Ok(g)
+        }
+        (Arch::Dcgan, ItemShape::Point2) => Err(TrainError::Config(
+            "dcgan needs images; use arch = \"mlp\" for 2-D data".into(),
+        )),
+    }
+}
+
+fn dcgan_size(h: usize, w: usize) -> TrainError {
+    TrainError::Config(format!(
+        "dcgan is sized for 28x28 or 32x32 images, the data are {h}x{w}; use arch = \"mlp\" \
+         or resize the images"
+    ))
+}
+
+/// The discriminator for `cfg` (resolved) and items of `item` (logits out).
+pub fn discriminator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
+    let slope = cfg.leaky_slope as f32;
+    let m = cfg.pack;
+    match (cfg.arch, item) {
+        (Arch::Mlp, _) => {
+            let mut d = Sequential::new();
+            if let ItemShape::Image(_) = item {
+                d.push(Flatten);
+            }
+            let mut width = item.numel() * m;
+            for &h in &cfg.d_hidden {
+                d.push(Linear::new(width, h));
+                d.push(LeakyReLU::new(slope));
+                if cfg.dropout > 0.0 {
+                    d.push(Dropout::new(cfg.dropout as f32));
+                }
+                width = h;
+            }
+            d.push(Linear::new(width, 1));
+            Ok(d)
+        }
+        (Arch::Dcgan, ItemShape::Image(s)) => {
+            let (f, c) = (cfg.ndf, s.channels * m);
+            let mut d = Sequential::new();
+            d.push(Conv2d::new(c, f, 4).stride(2).padding(1).no_bias());
+            d.push(LeakyReLU::new(slope));
+            d.push(Conv2d::new(f, 2 * f, 4).stride(2).padding(1).no_bias());
+            d.push(BatchNorm2d::new(2 * f));
+            d.push(LeakyReLU::new(slope));
+            match (s.height, s.width) {
+                // 28 -> 14 -> 7 -> 1
+                (28, 28) => d.push(Conv2d::new(2 * f, 1, 7).no_bias()),
+                // 32 -> 16 -> 8 -> 4 -> 1
+                (32, 32) => {
+                    d.push(Conv2d::new(2 * f, 4 * f, 4).stride(2).padding(1).no_bias());
+                    d.push(BatchNorm2d::new(4 * f));
+                    d.push(LeakyReLU::new(slope));
+                    d.push(Conv2d::new(4 * f, 1, 4).no_bias());
+                }
+                (h, w) => return Err(dcgan_size(h, w)),
+            }
+            d.push(Flatten);
+            Ok(d)
+        }
+        (Arch::Dcgan, ItemShape::Point2) => Err(TrainError::Config(
+            "dcgan needs images; use arch = \"mlp\" for 2-D data".into(),
+        )),
+    }
+}
