@@ -4,6 +4,8 @@
 //!   table with the adapter name and writes the same rows to `target/bench/summary.json`.
 
 mod bench;
+mod classifier;
+mod gen_matmul;
 
 use anyhow::{bail, Result};
 
@@ -11,6 +13,8 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => bench::run(&args[1..]),
+        Some("classifier") => classifier::run(&args[1..]),
+        Some("gen-matmul") => gen_matmul::run(&args[1..]),
         Some(other) => bail!("unknown task {other:?}\n{USAGE}"),
         None => {
             println!("{USAGE}");
@@ -21,4 +25,6 @@ fn main() -> Result<()> {
 
 const USAGE: &str = "usage: cargo xtask <task>
 tasks:
-  bench [--quick] [FILTER]   run the kernel benchmarks, print a table, write target/bench/summary.json";
+  bench [--quick] [FILTER]   run the kernel benchmarks, print a table, write target/bench/summary.json
+  gen-matmul [--check]       regenerate shaders/matmul.wgsl and shaders/matmul_subgroup.wgsl
+  classifier [--epochs N] ...  train the MNIST LeNet classifier, save data/classifier/ (xtask/src/classifier.rs)";

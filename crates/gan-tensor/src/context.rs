@@ -183,6 +183,11 @@ impl Context {
         &self.0.limits
     }
 
+    /// The optional wgpu features the device was opened with (subgroups where offered).
+    pub fn features(&self) -> wgpu::Features {
+        self.0.device.features()
+    }
+
     /// The wgpu device, for users who want to add their own kernels.
     pub fn device(&self) -> &wgpu::Device {
         &self.0.device

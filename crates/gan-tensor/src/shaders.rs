@@ -27,6 +27,7 @@ family!(BCE, "bce");
 family!(OPTIM, "optim");
 family!(BATCHNORM, "batchnorm");
 family!(MATMUL, "matmul");
+family!(MATMUL_SUBGROUP, "matmul_subgroup");
 family!(SOFTMAX, "softmax");
 
 /// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
@@ -34,6 +35,7 @@ pub const ALL: &[Family] = &[
     ELEMENTWISE,
     REDUCE,
     MATMUL,
+    MATMUL_SUBGROUP,
     SOFTMAX,
     RNG,
     CONV,

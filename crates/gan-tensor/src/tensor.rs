@@ -137,6 +137,18 @@ impl Tensor {
         }
     }
 
+    /// This tensor bound with its byte size rounded up to `multiple` (for kernels that
+    /// read vec4s). The pool's size classes are multiples of 16 bytes and views start at
+    /// aligned offsets, so the rounded range stays inside the buffer; the extra elements
+    /// are never used by the kernel's results.
+    pub(crate) fn arg_padded(&self, multiple: u64) -> Arg<'_> {
+        Arg {
+            buf: &self.buf,
+            offset: bytes_of(self.offset),
+            bytes: bytes_of(self.numel()).max(1).next_multiple_of(multiple),
+        }
+    }
+
     /// Checks that `other` lives on the same device.
     pub fn same_device(&self, other: &Tensor, op: &'static str) -> Result<()> {
         if self.ctx.same(&other.ctx) {

@@ -45,7 +45,7 @@ fn check(
 #[test]
 fn awkward_shapes_all_variants_and_transposes() {
     let mut seed = 0;
-    for kernel in MatmulKernel::ALL {
+    for kernel in MatmulKernel::available(&ctx()) {
         for (i, &m) in AWKWARD.iter().enumerate() {
             let k = AWKWARD[(i + 3) % AWKWARD.len()];
             let n = AWKWARD[(i + 5) % AWKWARD.len()];
@@ -66,7 +66,7 @@ fn fused_bias_and_activations() {
         Activation::Tanh,
         Activation::Sigmoid,
     ];
-    for kernel in MatmulKernel::ALL {
+    for kernel in MatmulKernel::available(&ctx()) {
         for (i, act) in acts.iter().enumerate() {
             check(
                 65,
@@ -87,7 +87,7 @@ fn fused_bias_and_activations() {
 #[test]
 fn gan_layer_shapes() {
     // Generator 100-256-512-1024-784 at batch 64: forward, and the two gradients.
-    for kernel in MatmulKernel::ALL {
+    for kernel in MatmulKernel::available(&ctx()) {
         for &(k, n) in &[(100, 256), (1024, 784)] {
             check(
                 64,
@@ -125,7 +125,7 @@ fn large_square() {
 
 #[test]
 fn tiny_and_degenerate_shapes() {
-    for kernel in MatmulKernel::ALL {
+    for kernel in MatmulKernel::available(&ctx()) {
         check(1, 1, 1, false, false, true, Activation::None, kernel, 5000);
         check(
             1,
@@ -183,4 +183,50 @@ fn shape_errors_name_both_operands() {
     };
     let err = matmul_with(&a, &w, o).unwrap_err().to_string();
     assert!(err.contains("bias"), "{err}");
+}
+
+#[test]
+fn operands_may_be_views_into_a_flat_buffer() {
+    // Parameters live in one flat buffer; the vec4 bindings must respect view offsets.
+    let c = ctx();
+    let align = c.view_alignment();
+    let (m, k, n): (usize, usize, usize) = (5, 12, 8);
+    let w_off = (m * k).next_multiple_of(align);
+    let mut flat = vec![0f32; w_off + k * n];
+    let av = gan_tensor::testing::random(1, m * k, -1.0, 1.0);
+    let bv = gan_tensor::testing::random(2, k * n, -1.0, 1.0);
+    flat[..m * k].copy_from_slice(&av);
+    flat[w_off..].copy_from_slice(&bv);
+    let t = Tensor::from_slice(&c, &flat, &[flat.len()]).unwrap();
+    let (a, b) = (t.view(0, &[m, k]).unwrap(), t.view(w_off, &[k, n]).unwrap());
+    for kernel in MatmulKernel::available(&c) {
+        let o = MatmulOptions {
+            kernel: Some(kernel),
+            ..Default::default()
+        };
+        let got = matmul_with(&a, &b, o).unwrap().to_vec().unwrap();
+        let want = reference::matmul(&av, &bv, None, m, k, n, false, false, Activation::None);
+        assert_close(&format!("{kernel:?} on views"), &got, &want, 1e-4, 1e-4);
+    }
+}
+
+#[test]
+fn the_default_kernel_is_supported_and_unsupported_ones_are_refused() {
+    let c = ctx();
+    let chosen = MatmulKernel::for_adapter(&c);
+    assert!(chosen.supported(&c));
+    eprintln!(
+        "adapter {} uses {chosen:?}; available {:?}",
+        c.adapter(),
+        MatmulKernel::available(&c)
+    );
+    let a = Tensor::zeros(&c, &[2, 2]).unwrap();
+    for kernel in MatmulKernel::ALL.into_iter().filter(|k| !k.supported(&c)) {
+        let o = MatmulOptions {
+            kernel: Some(kernel),
+            ..Default::default()
+        };
+        let err = matmul_with(&a, &a, o).unwrap_err().to_string();
+        assert!(err.contains("subgroup"), "{err}");
+    }
 }
