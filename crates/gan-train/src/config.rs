@@ -275,7 +275,7 @@ impl Config {
         if self.batch_size == 0 {
             return bad("batch_size must be at least 1".into());
         }
-        if self.pack == 0 || self.batch_size % self.pack != 0 {
+        if self.pack == 0 || !self.batch_size.is_multiple_of(self.pack) {
             return bad(format!(
                 "pack = {} must be at least 1 and divide batch_size = {}",
                 self.pack, self.batch_size

@@ -82,7 +82,7 @@ pub fn generate(
 pub fn discriminate(ctx: &Context, run_dir: &Path, items: &[f32]) -> Result<Vec<f32>> {
     let (cfg, item, players) = open(ctx, run_dir)?;
     let per = item.numel();
-    if items.is_empty() || items.len() % per != 0 {
+    if items.is_empty() || !items.len().is_multiple_of(per) {
         return Err(TrainError::Config(format!(
             "{} values do not make whole items of {:?} ({per} values each)",
             items.len(),
@@ -91,7 +91,7 @@ pub fn discriminate(ctx: &Context, run_dir: &Path, items: &[f32]) -> Result<Vec<
     }
     let count = items.len() / per;
     let m = cfg.pack;
-    if count % m != 0 {
+    if !count.is_multiple_of(m) {
         return Err(TrainError::Config(format!(
             "the run packs {m} items per judgement (PacGAN); {count} items is not a multiple"
         )));

@@ -102,6 +102,9 @@ pub struct RunSummary {
     pub run_dir: PathBuf,
 }
 
+/// A callback receiving the metrics each time they are read back.
+type LogFn = Box<dyn FnMut(&Metrics)>;
+
 const NUM_METRICS: usize = 5;
 const METRIC_NAMES: [&str; NUM_METRICS] = ["d_loss", "g_loss", "d_real", "d_fake", "value"];
 
@@ -131,7 +134,7 @@ pub struct Trainer {
     elapsed_before: f64,
     rows: Vec<MetricsRow>,
     last_checkpoint: u64,
-    on_log: Option<Box<dyn FnMut(&Metrics)>>,
+    on_log: Option<LogFn>,
 }
 
 /// The players of a run, built and initialised (used by training and by
@@ -371,6 +374,13 @@ impl Trainer {
         self.on_log = Some(Box::new(f));
     }
 
+    /// Changes both learning rates for the rest of this session (e.g. a schedule). Not
+    /// recorded: a resumed run starts again from the config's rates.
+    pub fn set_learning_rates(&mut self, lr_g: f32, lr_d: f32) {
+        self.opt_g.cfg.lr = lr_g;
+        self.opt_d.cfg.lr = lr_d;
+    }
+
     /// The resolved configuration in use.
     pub fn config(&self) -> &Config {
         &self.cfg
@@ -551,12 +561,12 @@ impl Trainer {
             if every == 0 {
                 epoch_end || last
             } else {
-                next % every == 0 || last
+                next.is_multiple_of(every) || last
             }
         };
         let sample = due(self.cfg.sample_every);
         let ckpt = due(self.cfg.checkpoint_every);
-        let log = next % self.cfg.log_every == 0 || next == 1 || sample || ckpt || last;
+        let log = next.is_multiple_of(self.cfg.log_every) || next == 1 || sample || ckpt || last;
         let metrics = self.train_step(log)?;
         if let Some(mm) = &metrics {
             self.rows.push(MetricsRow::from(mm));
@@ -565,7 +575,8 @@ impl Trainer {
                 f(mm);
             }
         }
-        if sample {
+        // The last step of a run that ends mid-epoch gets only the final grid.
+        if sample && (self.cfg.sample_every != 0 || epoch_end) {
             let name = if self.cfg.sample_every == 0 {
                 format!("epoch-{:04}", self.epoch_of_step(next).max(1))
             } else {
