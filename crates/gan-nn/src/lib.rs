@@ -15,6 +15,7 @@
 //! (`?` converts) and adds layer names, tensor names and file paths.
 
 pub mod checkpoint;
+pub mod classifier;
 pub mod error;
 pub mod init;
 pub mod layers;
