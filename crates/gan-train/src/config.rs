@@ -65,8 +65,12 @@ impl std::fmt::Display for GLoss {
     }
 }
 
-/// Every parameter of a training run. `Config::default()` is the default job (the MLP GAN
-/// on the vendored MNIST). Serialized as the `[config]` table of `config.toml`.
+/// Every parameter of a training run. `Config::default()` is the default job: the MLP GAN
+/// (100-256-512-1024-784 / 784-512-256-1) on the vendored MNIST, batch 128, 4000 steps
+/// (8.5 epochs; about 10 minutes at ~150 ms/step on 2-core lavapipe, recognisable but
+/// noisy digits). Serialized as the `[config]` table of `config.toml`. For the 2-D toy
+/// sets, lr_g = lr_d = 1e-3 and dropout = 0 learn ring8 in ~2000 steps (at 2e-4 the
+/// small players barely move from the N(0, 0.02) init in that time).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -148,13 +152,13 @@ impl Default for Config {
             k: 1,
             label_smoothing: 0.0,
             pack: 1,
-            batch_size: 64,
+            batch_size: 128,
             lr_g: 2e-4,
             lr_d: 2e-4,
             beta1: 0.5,
             beta2: 0.999,
             epochs: 0,
-            steps: 6000,
+            steps: 4000,
             seed: 1,
             log_every: 50,
             sample_every: 0,

@@ -16,7 +16,7 @@ fn defaults_round_trip_through_toml() {
     assert_eq!(Config::from_toml(&text).unwrap(), c);
     // A partial file takes defaults; a [config] table (config.toml) works too.
     let p = Config::from_toml("arch = \"dcgan\"\nk = 2").unwrap();
-    assert_eq!((p.arch, p.k, p.batch_size), (Arch::Dcgan, 2, 64));
+    assert_eq!((p.arch, p.k, p.batch_size), (Arch::Dcgan, 2, 128));
     let q = Config::from_toml("[config]\nprior = \"uniform\"\n[run]\nadapter = \"x\"").unwrap();
     assert_eq!(q.prior, Prior::Uniform);
 }
