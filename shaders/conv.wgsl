@@ -1,6 +1,10 @@
 // 2-D convolution, NCHW, direct gather form: one invocation per output element, looping
 // over its receptive field. Barrier-free and atomic-free, which suits CPU adapters.
 //
+// The direct kernels (conv2d_forward, conv2d_backward_input, conv2d_backward_weight) are
+// the fallback; the fast path (conv.rs, im2col.rs) lowers each convolution to one matmul
+// between a column matrix and the weight, with the layout kernels at the end of this file.
+//
 // Every entry point is phrased in the geometry of one conv2d:
 //   x  [n, cin, h, w]       the convolution's input
 //   wt [cout, cin, kh, kw]  its weight (PyTorch Conv2d layout)
@@ -32,8 +36,8 @@ struct Params {
     sw: u32,
     ph: u32,
     pw: u32,
-    _pad0: u32,
-    _pad1: u32,
+    kp: u32,      // im2col layout: row length of the column matrix (cin*kh*kw rounded up)
+    cp: u32,      // im2col layout: row length of the channel-last matrix (cout or more)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -49,6 +53,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx_bias: array<f32>;
+
+// im2col layout kernels: src -> dst (col2im_bias: src, bias_c[cin] -> dx)
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<storage, read> bias_c: array<f32>;
 
 // conv2d_backward_weight: x, dy -> dw (dy sits at binding 2 here)
 @group(0) @binding(2) var<storage, read> dy_w: array<f32>;
@@ -202,4 +211,145 @@ fn conv2d_backward_weight(@builtin(workgroup_id) wg: vec3<u32>,
         }
     }
     dw[id] = acc;
+}
+
+// ---- im2col layout kernels --------------------------------------------------------------
+// cols [n * oh * ow, kp]: row (n, oh, ow), column (ci, kh, kw) < cin * kh * kw holds the
+// input under that tap (0 in the padding), columns from cin * kh * kw to kp are 0 (they
+// keep matmul's rows a multiple of 4 long). Channel-last matrices [n * oh * ow, cp] hold
+// y or dy with row (n, oh, ow), column co < cout; columns from cout to cp are 0.
+
+// x -> cols [n * oh * ow, kp]
+@compute @workgroup_size(64)
+fn im2col(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let col = id % p.kp;
+    let row = id / p.kp;
+    var v = 0.0;
+    if col < p.cin * p.kh * p.kw {
+        let kw = col % p.kw;
+        var r = col / p.kw;
+        let kh = r % p.kh;
+        let ci = r / p.kh;
+        let ow = row % p.ow;
+        r = row / p.ow;
+        let oh = r % p.oh;
+        let n = r / p.oh;
+        let ih = oh * p.sh + kh; // input row + ph
+        let iw = ow * p.sw + kw;
+        if ih >= p.ph && ih - p.ph < p.h && iw >= p.pw && iw - p.pw < p.w {
+            v = x[((n * p.cin + ci) * p.h + ih - p.ph) * p.w + iw - p.pw];
+        }
+    }
+    dst[id] = v;
+}
+
+// The sum, for input pixel `id` of [n, cin, h, w], of every cols entry that im2col copies
+// from it: the gather adjoint of im2col (no atomics). Same tap ranges as
+// backward_input_sum.
+fn col2im_sum(id: u32) -> f32 {
+    let iw = id % p.w;
+    var r = id / p.w;
+    let ih = r % p.h;
+    r = r / p.h;
+    let ci = r % p.cin;
+    let n = r / p.cin;
+    let th = ih + p.ph;
+    let tw = iw + p.pw;
+    let reach_h = (p.oh - 1u) * p.sh;
+    let reach_w = (p.ow - 1u) * p.sw;
+    let kh_lo = select(th % p.sh, th - reach_h, th >= reach_h);
+    let kw_lo = select(tw % p.sw, tw - reach_w, tw >= reach_w);
+    let kh_hi = min(p.kh, th + 1u);
+    let kw_hi = min(p.kw, tw + 1u);
+    let rowc = n * p.oh;
+    let colc = ci * p.kh;
+    var acc = 0.0;
+    for (var kh = kh_lo; kh < kh_hi; kh += p.sh) {
+        let row = (rowc + (th - kh) / p.sh) * p.ow;
+        let col = (colc + kh) * p.kw;
+        for (var kw = kw_lo; kw < kw_hi; kw += p.sw) {
+            acc += src[(row + (tw - kw) / p.sw) * p.kp + col + kw];
+        }
+    }
+    return acc;
+}
+
+// cols [n * oh * ow, kp] -> dx [n, cin, h, w]
+@compute @workgroup_size(64)
+fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    dst[id] = col2im_sum(id);
+}
+
+// cols, bias_c[cin] -> dx (conv_transpose2d with bias)
+@compute @workgroup_size(64)
+fn col2im_bias(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let ci = (id / (p.h * p.w)) % p.cin;
+    dx[id] = col2im_sum(id) + bias_c[ci];
+}
+
+// channel-last src [n * oh * ow, cp] -> y [n, cout, oh, ow]
+@compute @workgroup_size(64)
+fn rows_to_nchw(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let s = p.oh * p.ow;
+    let sp = id % s;
+    let r = id / s;
+    let co = r % p.cout;
+    let n = r / p.cout;
+    dst[id] = src[(n * s + sp) * p.cp + co];
+}
+
+// dy [n, cout, oh, ow] -> channel-last [n * oh * ow, cp]
+@compute @workgroup_size(64)
+fn nchw_to_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let co = id % p.cp;
+    let row = id / p.cp;
+    let s = p.oh * p.ow;
+    let sp = row % s;
+    let n = row / s;
+    var v = 0.0;
+    if co < p.cout {
+        v = src[(n * p.cout + co) * s + sp];
+    }
+    dst[id] = v;
+}
+
+// wt [cout, cin * kh * kw] -> [rows, kp], zero outside (rows = total / kp >= cout)
+@compute @workgroup_size(64)
+fn pad_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let k = p.cin * p.kh * p.kw;
+    let col = id % p.kp;
+    let row = id / p.kp;
+    var v = 0.0;
+    if row < p.cout && col < k {
+        v = src[row * k + col];
+    }
+    dst[id] = v;
+}
+
+// [rows, kp] -> dw [cout, cin * kh * kw]: the top-left block
+@compute @workgroup_size(64)
+fn crop_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let k = p.cin * p.kh * p.kw;
+    dst[id] = src[(id / k) * p.kp + id % k];
 }

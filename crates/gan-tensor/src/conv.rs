@@ -26,6 +26,41 @@ use crate::context::{Arg, Launch};
 use crate::shaders::CONV;
 use crate::{Error, Result, Tensor};
 
+mod im2col;
+
+/// How a convolution is computed. Both give the same results up to f32 rounding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvAlgo {
+    /// The direct gather kernels of conv.wgsl: one invocation per output element.
+    Direct,
+    /// Lowered to one matmul per batch chunk: an im2col column matrix
+    /// [N * OH * OW, Cin * KH * KW] times the weight. The batch is split so that each
+    /// chunk's matrices hold at most `max_bytes` (and fit one storage binding); when not
+    /// even one image fits, or chunk boundaries would break view alignment, it falls
+    /// back to `Direct`.
+    Im2col {
+        /// Byte budget of one chunk's column (or channel-last) matrix.
+        max_bytes: u64,
+    },
+}
+
+impl ConvAlgo {
+    /// im2col with the default chunk budget, 64 MiB.
+    pub const IM2COL: ConvAlgo = ConvAlgo::Im2col {
+        max_bytes: 64 << 20,
+    };
+}
+
+impl Default for ConvAlgo {
+    /// [`ConvAlgo::IM2COL`], or what `GAN_CONV_ALGO=direct|im2col` asks for.
+    fn default() -> Self {
+        match std::env::var("GAN_CONV_ALGO").as_deref() {
+            Ok("direct") => ConvAlgo::Direct,
+            _ => ConvAlgo::IM2COL,
+        }
+    }
+}
+
 /// Stride and zero padding of a 2-D convolution, as (height, width).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Conv2dParams {
@@ -170,7 +205,8 @@ struct Params {
     sw: u32,
     ph: u32,
     pw: u32,
-    _pad: [u32; 2],
+    kp: u32,
+    cp: u32,
 }
 
 /// Every extent the shader adds up stays below this, so its u32 arithmetic is exact.
@@ -233,8 +269,30 @@ impl Geometry {
         Ok(())
     }
 
+    /// Columns of the im2col matrix that hold taps: cin * kh * kw.
+    fn k(&self) -> usize {
+        self.cin * self.kh * self.kw
+    }
+
+    /// Row length of the im2col matrix: `k` rounded up to a multiple of 4, so matmul reads
+    /// it (and the weight padded alike) as vec4s.
+    fn kp(&self) -> usize {
+        self.k().next_multiple_of(4)
+    }
+
     /// Records one kernel of conv.wgsl writing all of `out` (`total` = its elements).
     fn launch(&self, entry: &'static str, inputs: &[Arg], out: &Tensor) -> Result<()> {
+        self.launch_ld(entry, inputs, out, self.cout)
+    }
+
+    /// [`Geometry::launch`] with `cp`, the row length of a channel-last matrix.
+    fn launch_ld(
+        &self,
+        entry: &'static str,
+        inputs: &[Arg],
+        out: &Tensor,
+        cp: usize,
+    ) -> Result<()> {
         let u = |v: usize| v as u32; // every value was bounded by `check` or a tensor size
         let total = out.numel();
         let params = Params {
@@ -252,7 +310,8 @@ impl Geometry {
             sw: u(self.p.stride.1),
             ph: u(self.p.padding.0),
             pw: u(self.p.padding.1),
-            _pad: [0; 2],
+            kp: u(self.kp()),
+            cp: u(cp),
         };
         let ctx = out.context();
         ctx.dispatch(Launch {
@@ -264,6 +323,58 @@ impl Geometry {
             outputs: &[out.arg()],
             groups: ctx.grid(total.div_ceil(64) as u64),
         })
+    }
+
+    /// y = x (*) wt (+ bias[cout]).
+    fn forward(
+        &self,
+        x: &Tensor,
+        wt: &Tensor,
+        bias: Option<&Tensor>,
+        algo: ConvAlgo,
+    ) -> Result<Tensor> {
+        if let Some(chunk) = im2col::plan(self, x.context(), algo) {
+            return im2col::forward(self, x, wt, bias, chunk);
+        }
+        let out = Tensor::uninit(x.context(), &self.output())?;
+        match bias {
+            Some(b) => self.launch("conv2d_forward_bias", &[x.arg(), wt.arg(), b.arg()], &out)?,
+            None => self.launch("conv2d_forward", &[x.arg(), wt.arg()], &out)?,
+        }
+        Ok(out)
+    }
+
+    /// dx from dy and wt (+ bias[cin], for conv_transpose2d).
+    fn backward_input(
+        &self,
+        dy: &Tensor,
+        wt: &Tensor,
+        bias: Option<&Tensor>,
+        algo: ConvAlgo,
+    ) -> Result<Tensor> {
+        if let Some(chunk) = im2col::plan(self, dy.context(), algo) {
+            return im2col::backward_input(self, dy, wt, bias, chunk);
+        }
+        let dx = Tensor::uninit(dy.context(), &self.input())?;
+        match bias {
+            Some(b) => self.launch(
+                "conv2d_backward_input_bias",
+                &[dy.arg(), wt.arg(), b.arg()],
+                &dx,
+            )?,
+            None => self.launch("conv2d_backward_input", &[dy.arg(), wt.arg()], &dx)?,
+        }
+        Ok(dx)
+    }
+
+    /// dw from x and dy.
+    fn backward_weight(&self, x: &Tensor, dy: &Tensor, algo: ConvAlgo) -> Result<Tensor> {
+        if let Some(chunk) = im2col::plan(self, x.context(), algo) {
+            return im2col::backward_weight(self, x, dy, chunk);
+        }
+        let dw = Tensor::uninit(x.context(), &self.weight())?;
+        self.launch("conv2d_backward_weight", &[x.arg(), dy.arg()], &dw)?;
+        Ok(dw)
     }
 }
 
@@ -356,6 +467,17 @@ pub fn conv2d(
     bias: Option<&Tensor>,
     p: Conv2dParams,
 ) -> Result<Tensor> {
+    conv2d_with(x, weight, bias, p, ConvAlgo::default())
+}
+
+/// [`conv2d`] computed by `algo`.
+pub fn conv2d_with(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    p: Conv2dParams,
+    algo: ConvAlgo,
+) -> Result<Tensor> {
     const OP: &str = "conv2d";
     x.same_device(weight, OP)?;
     let [n, cin, h, w] = nchw(OP, x, "input [N, Cin, H, W]")?;
@@ -387,16 +509,7 @@ pub fn conv2d(
     if let Some(b) = bias {
         check_bias(OP, b, x, weight.dims(), cout)?;
     }
-    let out = Tensor::uninit(x.context(), &g.output())?;
-    match bias {
-        Some(b) => g.launch(
-            "conv2d_forward_bias",
-            &[x.arg(), weight.arg(), b.arg()],
-            &out,
-        )?,
-        None => g.launch("conv2d_forward", &[x.arg(), weight.arg()], &out)?,
-    }
-    Ok(out)
+    g.forward(x, weight, bias, algo)
 }
 
 /// Gradient of [`conv2d`] with respect to its input: dy `[N, Cout, OH, OW]` and weight
@@ -407,6 +520,17 @@ pub fn conv2d_backward_input(
     weight: &Tensor,
     input_hw: (usize, usize),
     p: Conv2dParams,
+) -> Result<Tensor> {
+    conv2d_backward_input_with(dy, weight, input_hw, p, ConvAlgo::default())
+}
+
+/// [`conv2d_backward_input`] computed by `algo`.
+pub fn conv2d_backward_input_with(
+    dy: &Tensor,
+    weight: &Tensor,
+    input_hw: (usize, usize),
+    p: Conv2dParams,
+    algo: ConvAlgo,
 ) -> Result<Tensor> {
     const OP: &str = "conv2d_backward_input";
     dy.same_device(weight, OP)?;
@@ -449,9 +573,7 @@ pub fn conv2d_backward_input(
         p,
     };
     g.check(OP)?;
-    let dx = Tensor::uninit(dy.context(), &g.input())?;
-    g.launch("conv2d_backward_input", &[dy.arg(), weight.arg()], &dx)?;
-    Ok(dx)
+    g.backward_input(dy, weight, None, algo)
 }
 
 /// Gradient of [`conv2d`] with respect to its weight: x `[N, Cin, H, W]` and dy
@@ -461,6 +583,17 @@ pub fn conv2d_backward_weight(
     dy: &Tensor,
     kernel_hw: (usize, usize),
     p: Conv2dParams,
+) -> Result<Tensor> {
+    conv2d_backward_weight_with(x, dy, kernel_hw, p, ConvAlgo::default())
+}
+
+/// [`conv2d_backward_weight`] computed by `algo`.
+pub fn conv2d_backward_weight_with(
+    x: &Tensor,
+    dy: &Tensor,
+    kernel_hw: (usize, usize),
+    p: Conv2dParams,
+    algo: ConvAlgo,
 ) -> Result<Tensor> {
     const OP: &str = "conv2d_backward_weight";
     x.same_device(dy, OP)?;
@@ -502,9 +635,7 @@ pub fn conv2d_backward_weight(
         p,
     };
     g.check(OP)?;
-    let dw = Tensor::uninit(x.context(), &g.weight())?;
-    g.launch("conv2d_backward_weight", &[x.arg(), dy.arg()], &dw)?;
-    Ok(dw)
+    g.backward_weight(x, dy, algo)
 }
 
 /// Checks stride and output padding (each output padding smaller than its stride, as
@@ -556,6 +687,17 @@ pub fn conv_transpose2d(
     bias: Option<&Tensor>,
     p: ConvTranspose2dParams,
 ) -> Result<Tensor> {
+    conv_transpose2d_with(x, weight, bias, p, ConvAlgo::default())
+}
+
+/// [`conv_transpose2d`] computed by `algo`.
+pub fn conv_transpose2d_with(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    p: ConvTranspose2dParams,
+    algo: ConvAlgo,
+) -> Result<Tensor> {
     const OP: &str = "conv_transpose2d";
     x.same_device(weight, OP)?;
     let [n, cin, h, w] = nchw(OP, x, "input [N, Cin, H, W]")?;
@@ -588,16 +730,7 @@ pub fn conv_transpose2d(
     if let Some(b) = bias {
         check_bias(OP, b, x, weight.dims(), cout)?;
     }
-    let out = Tensor::uninit(x.context(), &g.input())?;
-    match bias {
-        Some(b) => g.launch(
-            "conv2d_backward_input_bias",
-            &[x.arg(), weight.arg(), b.arg()],
-            &out,
-        )?,
-        None => g.launch("conv2d_backward_input", &[x.arg(), weight.arg()], &out)?,
-    }
-    Ok(out)
+    g.backward_input(x, weight, bias, algo)
 }
 
 /// Gradient of [`conv_transpose2d`] with respect to its input: dy `[N, Cout, OH, OW]` and
@@ -606,6 +739,16 @@ pub fn conv_transpose2d_backward_input(
     dy: &Tensor,
     weight: &Tensor,
     p: ConvTranspose2dParams,
+) -> Result<Tensor> {
+    conv_transpose2d_backward_input_with(dy, weight, p, ConvAlgo::default())
+}
+
+/// [`conv_transpose2d_backward_input`] computed by `algo`.
+pub fn conv_transpose2d_backward_input_with(
+    dy: &Tensor,
+    weight: &Tensor,
+    p: ConvTranspose2dParams,
+    algo: ConvAlgo,
 ) -> Result<Tensor> {
     const OP: &str = "conv_transpose2d_backward_input";
     dy.same_device(weight, OP)?;
@@ -649,9 +792,7 @@ pub fn conv_transpose2d_backward_input(
         p: p.conv(),
     };
     g.check(OP)?;
-    let dx = Tensor::uninit(dy.context(), &g.output())?;
-    g.launch("conv2d_forward", &[dy.arg(), weight.arg()], &dx)?;
-    Ok(dx)
+    g.forward(dy, weight, None, algo)
 }
 
 /// Gradient of [`conv_transpose2d`] with respect to its weight: x `[N, Cin, H, W]` and dy
@@ -661,6 +802,17 @@ pub fn conv_transpose2d_backward_weight(
     dy: &Tensor,
     kernel_hw: (usize, usize),
     p: ConvTranspose2dParams,
+) -> Result<Tensor> {
+    conv_transpose2d_backward_weight_with(x, dy, kernel_hw, p, ConvAlgo::default())
+}
+
+/// [`conv_transpose2d_backward_weight`] computed by `algo`.
+pub fn conv_transpose2d_backward_weight_with(
+    x: &Tensor,
+    dy: &Tensor,
+    kernel_hw: (usize, usize),
+    p: ConvTranspose2dParams,
+    algo: ConvAlgo,
 ) -> Result<Tensor> {
     const OP: &str = "conv_transpose2d_backward_weight";
     x.same_device(dy, OP)?;
@@ -704,9 +856,7 @@ pub fn conv_transpose2d_backward_weight(
         p: p.conv(),
     };
     g.check(OP)?;
-    let dw = Tensor::uninit(x.context(), &g.weight())?;
-    g.launch("conv2d_backward_weight", &[dy.arg(), x.arg()], &dw)?;
-    Ok(dw)
+    g.backward_weight(dy, x, algo)
 }
 
 /// Gradient of the bias of [`conv2d`] or [`conv_transpose2d`]: dy `[N, C, OH, OW]` summed
