@@ -282,15 +282,17 @@ impl Geometry {
 
     /// Records one kernel of conv.wgsl writing all of `out` (`total` = its elements).
     fn launch(&self, entry: &'static str, inputs: &[Arg], out: &Tensor) -> Result<()> {
-        self.launch_ld(entry, inputs, out, self.cout)
+        self.launch_layout(entry, inputs, out, self.kp(), self.cout)
     }
 
-    /// [`Geometry::launch`] with `cp`, the row length of a channel-last matrix.
-    fn launch_ld(
+    /// [`Geometry::launch`] with the row lengths of the column matrix (`kp`) and of the
+    /// channel-last matrix (`cp`) that the im2col layout kernels use.
+    fn launch_layout(
         &self,
         entry: &'static str,
         inputs: &[Arg],
         out: &Tensor,
+        kp: usize,
         cp: usize,
     ) -> Result<()> {
         let u = |v: usize| v as u32; // every value was bounded by `check` or a tensor size
@@ -310,7 +312,7 @@ impl Geometry {
             sw: u(self.p.stride.1),
             ph: u(self.p.padding.0),
             pw: u(self.p.padding.1),
-            kp: u(self.kp()),
+            kp: u(kp),
             cp: u(cp),
         };
         let ctx = out.context();
@@ -857,6 +859,85 @@ pub fn conv_transpose2d_backward_weight_with(
     };
     g.check(OP)?;
     g.backward_weight(dy, x, algo)
+}
+
+/// The im2col matrix of x `[N, Cin, H, W]` for a conv2d with kernel `kernel_hw`:
+/// `[N * OH * OW, Cin * KH * KW]`, row (n, oh, ow) and column (ci, kh, kw) holding the
+/// input under that tap, 0 where it falls in the padding. conv2d is this matrix times the
+/// weight `[Cout, Cin * KH * KW]` transposed (the Im2col algorithm pads its columns to a
+/// multiple of 4 internally).
+pub fn im2col(x: &Tensor, kernel_hw: (usize, usize), p: Conv2dParams) -> Result<Tensor> {
+    const OP: &str = "im2col";
+    let [n, cin, h, w] = nchw(OP, x, "input [N, Cin, H, W]")?;
+    let (kh, kw) = kernel_hw;
+    check_stride(OP, p.stride)?;
+    check_nonzero(OP, x.dims(), &[kh, kw], &[cin, h, w, kh, kw])?;
+    let (oh, ow) = conv_out(OP, (x.dims(), &[kh, kw]), (h, w), (kh, kw), p)?;
+    let g = Geometry {
+        n,
+        cin,
+        h,
+        w,
+        cout: 1,
+        oh,
+        ow,
+        kh,
+        kw,
+        p,
+    };
+    g.check(OP)?;
+    let cols = Tensor::uninit(x.context(), &[n * oh * ow, g.k()])?;
+    g.launch_layout("im2col", &[x.arg()], &cols, g.k(), 1)?;
+    Ok(cols)
+}
+
+/// The adjoint of [`im2col`]: cols `[N * OH * OW, Cin * KH * KW]` summed back onto the
+/// input pixels each entry was copied from, giving `[N, Cin, H, W]` for the input size
+/// `input_hw` (the input gradient of a conv2d is col2im of dy times the weight).
+pub fn col2im(
+    cols: &Tensor,
+    channels: usize,
+    input_hw: (usize, usize),
+    kernel_hw: (usize, usize),
+    p: Conv2dParams,
+) -> Result<Tensor> {
+    const OP: &str = "col2im";
+    let (h, w) = input_hw;
+    let (kh, kw) = kernel_hw;
+    let want = [channels, h, w, kh, kw];
+    check_stride(OP, p.stride)?;
+    check_nonzero(OP, cols.dims(), &want, &want)?;
+    let (oh, ow) = conv_out(OP, (cols.dims(), &want), (h, w), (kh, kw), p)?;
+    let k = channels * kh * kw;
+    let n = match *cols.dims() {
+        [rows, cols_k] if cols_k == k && rows % (oh * ow) == 0 => rows / (oh * ow),
+        _ => {
+            return Err(Error::shape(
+                OP,
+                cols.dims(),
+                &want,
+                &format!(
+                    "cols must be [N * {oh} * {ow}, {k}] for these channels, sizes and kernel"
+                ),
+            ))
+        }
+    };
+    let g = Geometry {
+        n,
+        cin: channels,
+        h,
+        w,
+        cout: 1,
+        oh,
+        ow,
+        kh,
+        kw,
+        p,
+    };
+    g.check(OP)?;
+    let x = Tensor::uninit(cols.context(), &g.input())?;
+    g.launch_layout("col2im", &[cols.arg()], &x, k, 1)?;
+    Ok(x)
 }
 
 /// Gradient of the bias of [`conv2d`] or [`conv_transpose2d`]: dy `[N, C, OH, OW]` summed

@@ -8,7 +8,7 @@
 
 mod common;
 use common::{ctx, rand_tensor};
-use gan_tensor::conv::{self, Conv2dParams, ConvTranspose2dParams};
+use gan_tensor::conv::{self, Conv2dParams, ConvAlgo, ConvTranspose2dParams};
 use gan_tensor::reference::conv as reference;
 use gan_tensor::testing::{assert_close, Rng};
 use gan_tensor::{Error, Tensor};
@@ -86,7 +86,7 @@ impl Case {
 }
 
 /// conv2d forward (with and without bias), input, weight and bias gradients vs reference.
-fn check_conv2d(c: Case, seed: u64) {
+fn check_conv2d(c: Case, seed: u64, algo: ConvAlgo) {
     let p = c.conv();
     let (x_dims, w_dims) = (c.x_dims(), [c.cout, c.cin, c.k.0, c.k.1]);
     let (x, xs) = rand_tensor(seed, &x_dims, -1.0, 1.0);
@@ -94,20 +94,20 @@ fn check_conv2d(c: Case, seed: u64) {
     let (b, bs) = rand_tensor(seed + 2, &[c.cout], -1.0, 1.0);
 
     let (want, y_dims) = reference::conv2d_forward(&xs, x_dims, &ws, w_dims, Some(&bs), p);
-    let y = conv::conv2d(&x, &w, Some(&b), p).unwrap();
-    assert_eq!(dims4(&y), y_dims, "{c:?}");
+    let y = conv::conv2d_with(&x, &w, Some(&b), p, algo).unwrap();
+    assert_eq!(dims4(&y), y_dims, "{algo:?} {c:?}");
     let (rt, at) = tol(c.cin * c.k.0 * c.k.1);
     assert_close(
-        &format!("conv2d {c:?}"),
+        &format!("conv2d {algo:?} {c:?}"),
         &y.to_vec().unwrap(),
         &want,
         rt,
         at,
     );
     let (want, _) = reference::conv2d_forward(&xs, x_dims, &ws, w_dims, None, p);
-    let y = conv::conv2d(&x, &w, None, p).unwrap();
+    let y = conv::conv2d_with(&x, &w, None, p, algo).unwrap();
     assert_close(
-        &format!("conv2d no bias {c:?}"),
+        &format!("conv2d no bias {algo:?} {c:?}"),
         &y.to_vec().unwrap(),
         &want,
         rt,
@@ -115,24 +115,24 @@ fn check_conv2d(c: Case, seed: u64) {
     );
 
     let (dy, dys) = rand_tensor(seed + 3, &y_dims, -1.0, 1.0);
-    let dx = conv::conv2d_backward_input(&dy, &w, c.hw, p).unwrap();
+    let dx = conv::conv2d_backward_input_with(&dy, &w, c.hw, p, algo).unwrap();
     assert_eq!(dims4(&dx), x_dims);
     let want = reference::conv2d_backward_input(&dys, y_dims, &ws, w_dims, c.hw, p);
     let (rt, at) = tol(c.cout * c.k.0 * c.k.1);
     assert_close(
-        &format!("conv2d dx {c:?}"),
+        &format!("conv2d dx {algo:?} {c:?}"),
         &dx.to_vec().unwrap(),
         &want,
         rt,
         at,
     );
 
-    let dw = conv::conv2d_backward_weight(&x, &dy, c.k, p).unwrap();
+    let dw = conv::conv2d_backward_weight_with(&x, &dy, c.k, p, algo).unwrap();
     assert_eq!(dims4(&dw), w_dims);
     let want = reference::conv2d_backward_weight(&xs, x_dims, &dys, y_dims, c.k, p);
     let (rt, at) = tol(c.n * y_dims[2] * y_dims[3]);
     assert_close(
-        &format!("conv2d dw {c:?}"),
+        &format!("conv2d dw {algo:?} {c:?}"),
         &dw.to_vec().unwrap(),
         &want,
         rt,
@@ -142,7 +142,7 @@ fn check_conv2d(c: Case, seed: u64) {
     let db = conv::conv_bias_backward(&dy).unwrap();
     let want = reference::conv_bias_backward(&dys, y_dims);
     assert_close(
-        &format!("conv2d db {c:?}"),
+        &format!("conv2d db {algo:?} {c:?}"),
         &db.to_vec().unwrap(),
         &want,
         rt,
@@ -151,7 +151,7 @@ fn check_conv2d(c: Case, seed: u64) {
 }
 
 /// conv_transpose2d forward (with and without bias), input, weight and bias gradients.
-fn check_transpose(c: Case, seed: u64) {
+fn check_transpose(c: Case, seed: u64, algo: ConvAlgo) {
     let p = c.transpose();
     let (x_dims, w_dims) = (c.x_dims(), [c.cin, c.cout, c.k.0, c.k.1]);
     let (x, xs) = rand_tensor(seed, &x_dims, -1.0, 1.0);
@@ -160,37 +160,40 @@ fn check_transpose(c: Case, seed: u64) {
 
     let (want, y_dims) =
         reference::conv_transpose2d_forward(&xs, x_dims, &ws, w_dims, Some(&bs), p);
-    let y = conv::conv_transpose2d(&x, &w, Some(&b), p).unwrap();
-    assert_eq!(dims4(&y), y_dims, "{c:?}");
+    let y = conv::conv_transpose2d_with(&x, &w, Some(&b), p, algo).unwrap();
+    assert_eq!(dims4(&y), y_dims, "{algo:?} {c:?}");
     let (rt, at) = tol(c.cin * c.k.0 * c.k.1);
-    let name = format!("conv_transpose2d {c:?}");
+    let name = format!("conv_transpose2d {algo:?} {c:?}");
     assert_close(&name, &y.to_vec().unwrap(), &want, rt, at);
     let (want, _) = reference::conv_transpose2d_forward(&xs, x_dims, &ws, w_dims, None, p);
-    let y = conv::conv_transpose2d(&x, &w, None, p).unwrap();
-    let name = format!("conv_transpose2d no bias {c:?}");
+    let y = conv::conv_transpose2d_with(&x, &w, None, p, algo).unwrap();
+    let name = format!("conv_transpose2d no bias {algo:?} {c:?}");
     assert_close(&name, &y.to_vec().unwrap(), &want, rt, at);
 
     let (dy, dys) = rand_tensor(seed + 3, &y_dims, -1.0, 1.0);
-    let dx = conv::conv_transpose2d_backward_input(&dy, &w, p).unwrap();
+    let dx = conv::conv_transpose2d_backward_input_with(&dy, &w, p, algo).unwrap();
     assert_eq!(dims4(&dx), x_dims);
     let want = reference::conv_transpose2d_backward_input(&dys, y_dims, &ws, w_dims, c.hw, p);
     let (rt, at) = tol(c.cout * c.k.0 * c.k.1);
-    let name = format!("conv_transpose2d dx {c:?}");
+    let name = format!("conv_transpose2d dx {algo:?} {c:?}");
     assert_close(&name, &dx.to_vec().unwrap(), &want, rt, at);
 
-    let dw = conv::conv_transpose2d_backward_weight(&x, &dy, c.k, p).unwrap();
+    let dw = conv::conv_transpose2d_backward_weight_with(&x, &dy, c.k, p, algo).unwrap();
     assert_eq!(dims4(&dw), w_dims);
     let want = reference::conv_transpose2d_backward_weight(&xs, x_dims, &dys, y_dims, c.k, p);
     let (rt, at) = tol(c.n * c.hw.0 * c.hw.1);
-    let name = format!("conv_transpose2d dw {c:?}");
+    let name = format!("conv_transpose2d dw {algo:?} {c:?}");
     assert_close(&name, &dw.to_vec().unwrap(), &want, rt, at);
 
     let db = conv::conv_bias_backward(&dy).unwrap();
     let want = reference::conv_bias_backward(&dys, y_dims);
     let (rt, at) = tol(c.n * y_dims[2] * y_dims[3]);
-    let name = format!("conv_transpose2d db {c:?}");
+    let name = format!("conv_transpose2d db {algo:?} {c:?}");
     assert_close(&name, &db.to_vec().unwrap(), &want, rt, at);
 }
+
+/// Both algorithms, each compared with the reference on its own.
+const ALGOS: [ConvAlgo; 2] = [ConvAlgo::Direct, ConvAlgo::IM2COL];
 
 /// Odd sizes, 1x1 to 5x5 kernels, strides 1 to 3, padding 0 to 2, rectangular geometry.
 const AWKWARD_CASES: &[Case] = &[
@@ -209,33 +212,41 @@ const AWKWARD_CASES: &[Case] = &[
 
 #[test]
 fn conv2d_matches_reference_on_awkward_shapes() {
-    for (i, &c) in AWKWARD_CASES.iter().enumerate() {
-        check_conv2d(c, 100 * i as u64);
+    for algo in ALGOS {
+        for (i, &c) in AWKWARD_CASES.iter().enumerate() {
+            check_conv2d(c, 100 * i as u64, algo);
+        }
     }
 }
 
 #[test]
 fn conv_transpose2d_matches_reference_on_awkward_shapes() {
-    for (i, &c) in AWKWARD_CASES.iter().enumerate() {
-        check_transpose(c, 100 * i as u64 + 7);
+    for algo in ALGOS {
+        for (i, &c) in AWKWARD_CASES.iter().enumerate() {
+            check_transpose(c, 100 * i as u64 + 7, algo);
+        }
     }
 }
 
 #[test]
 fn conv2d_dcgan_discriminator_shapes() {
-    // 28x28 -> 14x14 -> 7x7 with 4x4 kernels, stride 2, padding 1.
-    check_conv2d(sq(3, 1, 64, 28, 4, 2, 1), 1);
-    check_conv2d(sq(2, 64, 128, 14, 4, 2, 1), 2);
-    // The final 7x7 valid convolution to one logit.
-    check_conv2d(sq(2, 128, 1, 7, 7, 1, 0), 3);
+    for algo in ALGOS {
+        // 28x28 -> 14x14 -> 7x7 with 4x4 kernels, stride 2, padding 1.
+        check_conv2d(sq(3, 1, 64, 28, 4, 2, 1), 1, algo);
+        check_conv2d(sq(2, 64, 128, 14, 4, 2, 1), 2, algo);
+        // The final 7x7 valid convolution to one logit.
+        check_conv2d(sq(2, 128, 1, 7, 7, 1, 0), 3, algo);
+    }
 }
 
 #[test]
 fn conv_transpose2d_dcgan_generator_shapes() {
     // The latent projection 1x1 -> 7x7, then 7x7 -> 14x14 -> 28x28 (4x4, stride 2, pad 1).
-    check_transpose(sq(2, 100, 128, 1, 7, 1, 0), 4);
-    check_transpose(sq(2, 128, 64, 7, 4, 2, 1), 5);
-    check_transpose(sq(3, 64, 1, 14, 4, 2, 1), 6);
+    for algo in ALGOS {
+        check_transpose(sq(2, 100, 128, 1, 7, 1, 0), 4, algo);
+        check_transpose(sq(2, 128, 64, 7, 4, 2, 1), 5, algo);
+        check_transpose(sq(3, 64, 1, 14, 4, 2, 1), 6, algo);
+    }
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -422,6 +433,143 @@ fn output_over_65535_workgroups_is_fully_written() {
     let (want, _) =
         reference::conv2d_forward(&xs, c.x_dims(), &ws, [1, 1, 1, 1], Some(&bs), c.conv());
     assert_close("folded conv2d", &y.to_vec().unwrap(), &want, 1e-6, 1e-6);
+}
+
+/// im2col by plain loops: [n oh ow, cin kh kw], 0 in the padding.
+fn im2col_cpu(
+    x: &[f32],
+    [n, cin, h, w]: [usize; 4],
+    k: (usize, usize),
+    p: Conv2dParams,
+) -> Vec<f32> {
+    let (oh, ow) = p.output_hw((h, w), k).unwrap();
+    let mut cols = Vec::with_capacity(n * oh * ow * cin * k.0 * k.1);
+    for b in 0..n {
+        for i in 0..oh {
+            for j in 0..ow {
+                for ci in 0..cin {
+                    for a in 0..k.0 {
+                        for c in 0..k.1 {
+                            let ih = (i * p.stride.0 + a) as isize - p.padding.0 as isize;
+                            let iw = (j * p.stride.1 + c) as isize - p.padding.1 as isize;
+                            let inside =
+                                (0..h as isize).contains(&ih) && (0..w as isize).contains(&iw);
+                            cols.push(if inside {
+                                x[((b * cin + ci) * h + ih as usize) * w + iw as usize]
+                            } else {
+                                0.0
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    cols
+}
+
+/// col2im by plain loops: scatter-add every entry back onto the pixel it came from.
+fn col2im_cpu(
+    cols: &[f32],
+    [n, cin, h, w]: [usize; 4],
+    k: (usize, usize),
+    p: Conv2dParams,
+) -> Vec<f32> {
+    let (oh, ow) = p.output_hw((h, w), k).unwrap();
+    let mut x = vec![0.0f64; n * cin * h * w];
+    let mut e = 0;
+    for b in 0..n {
+        for i in 0..oh {
+            for j in 0..ow {
+                for ci in 0..cin {
+                    for a in 0..k.0 {
+                        for c in 0..k.1 {
+                            let ih = (i * p.stride.0 + a) as isize - p.padding.0 as isize;
+                            let iw = (j * p.stride.1 + c) as isize - p.padding.1 as isize;
+                            if (0..h as isize).contains(&ih) && (0..w as isize).contains(&iw) {
+                                x[((b * cin + ci) * h + ih as usize) * w + iw as usize] +=
+                                    cols[e] as f64;
+                            }
+                            e += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    x.into_iter().map(|v| v as f32).collect()
+}
+
+#[test]
+fn im2col_and_col2im_match_plain_loops() {
+    for (i, c) in AWKWARD_CASES.iter().enumerate() {
+        let p = c.conv();
+        let (x, xs) = rand_tensor(900 + i as u64, &c.x_dims(), -1.0, 1.0);
+        let cols = conv::im2col(&x, c.k, p).unwrap();
+        let want = im2col_cpu(&xs, c.x_dims(), c.k, p);
+        assert_eq!(cols.numel(), want.len(), "{c:?}");
+        assert_eq!(cols.to_vec().unwrap(), want, "im2col {c:?}");
+        let (d, ds) = rand_tensor(950 + i as u64, cols.dims(), -1.0, 1.0);
+        let back = conv::col2im(&d, c.cin, c.hw, c.k, p).unwrap();
+        assert_eq!(back.dims(), c.x_dims());
+        let want = col2im_cpu(&ds, c.x_dims(), c.k, p);
+        let (rt, at) = tol(c.k.0 * c.k.1);
+        assert_close(
+            &format!("col2im {c:?}"),
+            &back.to_vec().unwrap(),
+            &want,
+            rt,
+            at,
+        );
+    }
+    let bad = Tensor::zeros(&ctx(), &[7, 9]).unwrap();
+    assert!(conv::col2im(&bad, 1, (5, 5), (3, 3), Conv2dParams::new(1, 1)).is_err());
+}
+
+#[test]
+fn im2col_over_65535_workgroups_is_fully_written() {
+    // 1100 x 1100 input, 2x2 taps: 1099^2 * 4 = 4.8M entries, 75_492 workgroups of 64.
+    let dims = [1, 1, 1100, 1100];
+    let (x, xs) = rand_tensor(81, &dims, -1.0, 1.0);
+    let p = Conv2dParams::default();
+    let cols = conv::im2col(&x, (2, 2), p).unwrap();
+    assert_eq!(cols.to_vec().unwrap(), im2col_cpu(&xs, dims, (2, 2), p));
+    // The same through conv2d's im2col path (one chunk of 1.2M matmul rows).
+    let (w, ws) = rand_tensor(82, &[1, 1, 2, 2], -1.0, 1.0);
+    let y = conv::conv2d_with(&x, &w, None, p, ConvAlgo::IM2COL).unwrap();
+    let (want, _) = reference::conv2d_forward(&xs, dims, &ws, [1, 1, 2, 2], None, p);
+    assert_close(
+        "folded im2col conv2d",
+        &y.to_vec().unwrap(),
+        &want,
+        1e-5,
+        4e-6,
+    );
+}
+
+#[test]
+fn im2col_in_batch_chunks_matches_reference() {
+    // Budgets of a few images split the batch (into aligned chunks: 5x5 images of one
+    // channel need chunk starts at multiples of the view alignment); a budget below one
+    // image falls back to the direct kernels. Every gradient goes through the same plan.
+    let tiny = |images: u64, bytes_per_image: u64| ConvAlgo::Im2col {
+        max_bytes: images * bytes_per_image,
+    };
+    // conv2d: rows per image oh*ow, width max(kp, cp).
+    let c = sq(9, 1, 3, 5, 3, 1, 1); // 25 rows of width 12 per image
+                                     // With lavapipe's alignment of 8 elements: 2 images fall back, 8 give chunks 8 + 1.
+    for algo in [tiny(2, 25 * 12 * 4), tiny(8, 25 * 12 * 4), tiny(1, 10)] {
+        check_conv2d(c, 1200, algo);
+    }
+    let c = sq(7, 2, 3, 8, 4, 2, 1); // 16 rows of width 32 per image
+    for algo in [tiny(1, 16 * 32 * 4), tiny(3, 16 * 32 * 4)] {
+        check_conv2d(c, 1300, algo);
+    }
+    // conv_transpose2d 8x8 -> 16x16 is a conv2d 16x16 -> 8x8 of 3 channels: 64 rows of
+    // width 48 per image.
+    for algo in [tiny(1, 64 * 48 * 4), tiny(3, 64 * 48 * 4)] {
+        check_transpose(c, 1400, algo);
+    }
 }
 
 /// The error's message, checked to name every given shape.

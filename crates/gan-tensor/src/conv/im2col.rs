@@ -95,7 +95,7 @@ fn cols(c: &Geometry, x: &Tensor) -> Result<Tensor> {
 /// dy [m, cout, oh, ow] as a channel-last matrix [m oh ow, ld].
 fn rows(c: &Geometry, dy: &Tensor, ld: usize) -> Result<Tensor> {
     let out = Tensor::uninit(dy.context(), &[c.n * c.oh * c.ow, ld])?;
-    c.launch_ld("nchw_to_rows", &[dy.arg()], &out, ld)?;
+    c.launch_layout("nchw_to_rows", &[dy.arg()], &out, c.kp(), ld)?;
     Ok(out)
 }
 
