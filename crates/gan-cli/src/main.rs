@@ -1,10 +1,9 @@
 //! `gan`: the command-line front of the framework. Each subcommand parses its flags and
 //! calls into the library crates; no training logic lives here.
 
-mod dataset;
-
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
+use gan_cli::{dataset, discriminate, generate, train};
 use gan_data::{Split, Summary};
 
 #[derive(Parser)]
@@ -31,11 +30,23 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         size: u32,
     },
+    /// Train a GAN: flags and/or --config FILE.toml (flags win); --resume RUN_DIR continues
+    /// a run exactly. Writes a run directory (config.toml, metrics.csv, samples/,
+    /// plots/, checkpoints/, report.md).
+    Train(train::TrainArgs),
+    /// Generate images from a run's latest checkpoint (PNGs or IDX, manifest, grid,
+    /// interpolation).
+    Generate(generate::GenerateArgs),
+    /// D(x) of a run's discriminator for real images, against as many generated ones.
+    Discriminate(discriminate::DiscriminateArgs),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Info => info(),
+        Command::Train(args) => train::run(&args),
+        Command::Generate(args) => generate::run(&args),
+        Command::Discriminate(args) => discriminate::run(&args),
         Command::Data {
             dataset,
             split,
@@ -79,6 +90,10 @@ fn info() -> Result<()> {
     println!(
         "matmul kernel: {:?}",
         gan_tensor::matmul::MatmulKernel::for_adapter(&ctx)
+    );
+    println!(
+        "conv algorithm: {:?} (GAN_CONV_ALGO=direct|im2col)",
+        gan_tensor::conv::ConvAlgo::default()
     );
     Ok(())
 }

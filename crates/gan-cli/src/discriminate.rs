@@ -1,0 +1,180 @@
+//! `gan discriminate`: D(x) of a run's latest discriminator for every given image, as CSV,
+//! with a summary comparing them to as many generated images.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use gan_data::{ColorMode, Dataset, FolderOptions, ImageShape, Source, Split};
+use gan_tensor::Context;
+
+/// Flags of `gan discriminate`.
+#[derive(Args, Debug, Clone)]
+pub struct DiscriminateArgs {
+    /// A run directory written by `gan train`.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub run: PathBuf,
+    /// `mnist-test` (vendored MNIST test split), `mnist-train`, a folder of PNG/JPEG
+    /// images, a directory or file of IDX images (e.g. `gan generate --format idx`), or a
+    /// dataset name such as idx:DIR / cifar10:DIR (test split).
+    #[arg(long, value_name = "DIR|mnist-test")]
+    pub images: String,
+    /// Judge only the first N images (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+    /// Write `index,source,d` rows here (real images, then the generated ones).
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
+    /// Seed of the generated images' latents.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+fn err(e: gan_train::TrainError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+fn is_idx_name(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.contains("idx3-ubyte") || n.contains("idx4-ubyte"))
+}
+
+/// Loads the images `spec` names, shaped like `shape` (folders are resized to it).
+pub fn load_images(spec: &str, shape: ImageShape) -> Result<Dataset> {
+    let data = match spec {
+        "mnist-test" => gan_data::load_vendored_mnist(Split::Test)?,
+        "mnist-train" => gan_data::load_vendored_mnist(Split::Train)?,
+        s if s.contains(':') => crate::dataset::parse(s, shape.height as u32)?
+            .load(Split::Test)
+            .with_context(|| format!("loading {s}"))?,
+        s => {
+            let path = Path::new(s);
+            if !path.exists() {
+                bail!("{s}: no such file or directory (expected a directory of images, an IDX file, or mnist-test)");
+            }
+            if path.is_file() {
+                gan_data::idx::load_files(path, None)?
+            } else if let Some(f) = std::fs::read_dir(path)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| is_idx_name(p))
+            {
+                gan_data::idx::load_files(&f, None)?
+            } else {
+                let mut opts = FolderOptions::new(shape.height as u32);
+                opts.width = shape.width as u32;
+                opts.color = if shape.channels == 1 {
+                    ColorMode::Gray
+                } else {
+                    ColorMode::Rgb
+                };
+                opts.progress = false;
+                Source::Folder(path.to_path_buf(), opts).load(Split::Train)?
+            }
+        }
+    };
+    if data.shape() != shape {
+        bail!(
+            "{spec}: images are {}, the run's discriminator judges {}",
+            data.shape(),
+            shape
+        );
+    }
+    Ok(data)
+}
+
+/// Mean and a 10-bin text histogram of values in [0, 1].
+pub fn histogram(values: &[f32]) -> (f64, [usize; 10]) {
+    let mut bins = [0usize; 10];
+    for &v in values {
+        bins[((v.clamp(0.0, 1.0) * 10.0) as usize).min(9)] += 1;
+    }
+    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / values.len().max(1) as f64;
+    (mean, bins)
+}
+
+/// `gan discriminate`.
+pub fn run(args: &DiscriminateArgs) -> Result<()> {
+    let ctx = Context::new().context("opening the GPU adapter")?;
+    println!("adapter: {}", ctx.adapter());
+    let cfg = gan_train::read_config(&args.run).map_err(err)?;
+    gan_train::read_latest(&args.run).map_err(err)?;
+    let info = gan_train::rundir::read_run_info(&args.run).map_err(err)?;
+    let [c, h, w] = info.item_shape;
+    let shape = ImageShape {
+        channels: c,
+        height: h,
+        width: w,
+    };
+    if gan_train::DataSpec::parse(&cfg.dataset).is_ok_and(|s| s.is_toy()) {
+        bail!(
+            "{} was trained on 2-D points ({}); gan discriminate judges images",
+            args.run.display(),
+            cfg.dataset
+        );
+    }
+    let data = load_images(&args.images, shape)?;
+    let mut n = data.len();
+    if args.limit > 0 {
+        n = n.min(args.limit);
+    }
+    n -= n % cfg.pack; // PacGAN: whole groups only
+    if n == 0 {
+        bail!("{}: no image to judge", args.images);
+    }
+    let real = &data.images()[..n * shape.len()];
+    let d_real = gan_train::discriminate(&ctx, &args.run, real).map_err(err)?;
+    let fake = gan_train::generate(&ctx, &args.run, n, args.seed, None).map_err(err)?;
+    let d_fake = gan_train::discriminate(&ctx, &args.run, &fake.values).map_err(err)?;
+    let per = if cfg.pack > 1 {
+        format!(" (one value per group of {} images, PacGAN)", cfg.pack)
+    } else {
+        String::new()
+    };
+    println!(
+        "D(x) of {n} images from {} and {n} generated (seed {}){per}",
+        args.images, args.seed
+    );
+    if let Some(out) = &args.out {
+        let mut csv = String::from("index,source,d\n");
+        for (i, d) in d_real.iter().enumerate() {
+            writeln!(csv, "{i},real,{d}")?;
+        }
+        for (i, d) in d_fake.iter().enumerate() {
+            writeln!(csv, "{i},generated,{d}")?;
+        }
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(out, csv).with_context(|| format!("writing {}", out.display()))?;
+        println!("wrote {}", out.display());
+    }
+    print!("{}", summary(&d_real, &d_fake));
+    Ok(())
+}
+
+/// The text summary: means, and the two histograms side by side.
+pub fn summary(real: &[f32], fake: &[f32]) -> String {
+    let (mr, hr) = histogram(real);
+    let (mf, hf) = histogram(fake);
+    let mut s = String::new();
+    let _ = writeln!(s, "mean D(x): real {mr:.4}, generated {mf:.4}");
+    let _ = writeln!(s, "D(x) bin     real                           generated");
+    let max = hr.iter().chain(&hf).copied().max().unwrap_or(1).max(1);
+    let bar = |k: usize| "#".repeat((k * 24).div_ceil(max));
+    for b in 0..10 {
+        let _ = writeln!(
+            s,
+            "[{:.1}, {:.1}{} {:>6} {:<24} {:>6} {}",
+            b as f64 / 10.0,
+            (b + 1) as f64 / 10.0,
+            if b == 9 { "]" } else { ")" },
+            hr[b],
+            bar(hr[b]),
+            hf[b],
+            bar(hf[b])
+        );
+    }
+    s
+}

@@ -1,0 +1,237 @@
+//! `gan generate`: images from a run's latest checkpoint, as PNG files or one IDX file,
+//! with a manifest to regenerate each; a sample sheet; an interpolation between two
+//! latents.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use gan_data::{Dataset, GridOptions, ImageShape};
+use gan_nn::{InitScheme, Module, ParamStore, StoreConfig, Var};
+use gan_tensor::{Context, Tensor};
+use gan_train::{DataSpec, ItemShape, Prior};
+
+/// Flags of `gan generate`.
+#[derive(Args, Debug, Clone)]
+pub struct GenerateArgs {
+    /// A run directory written by `gan train`.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub run: PathBuf,
+    /// Number of images.
+    #[arg(long, default_value_t = 64)]
+    pub count: usize,
+    /// Output directory (created).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// png: one file per image; idx: one IDX file (`generated-images-idx3-ubyte`).
+    #[arg(long, value_parser = ["png", "idx"], default_value = "png")]
+    pub format: String,
+    /// Also write all images as one sample sheet, `grid.png`.
+    #[arg(long)]
+    pub grid: bool,
+    /// Latent prior [default: the run's].
+    #[arg(long, value_parser = ["uniform", "normal"])]
+    pub prior: Option<String>,
+    /// Seed of the latent draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Instead: STEPS images on the line between two latents drawn from the prior,
+    /// written as one row, `interpolation.png` (and the frames).
+    #[arg(long, value_name = "STEPS")]
+    pub interpolate: Option<usize>,
+}
+
+/// Name of the IDX file `--format idx` writes.
+pub const IDX_FILE: &str = "generated-images-idx3-ubyte";
+
+fn err(e: gan_train::TrainError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+/// `gan generate`.
+pub fn run(args: &GenerateArgs) -> Result<()> {
+    let ctx = Context::new().context("opening the GPU adapter")?;
+    println!("adapter: {}", ctx.adapter());
+    let prior = args.prior.as_deref().map(crate::train::prior).transpose()?;
+    if let Some(steps) = args.interpolate {
+        return interpolate(&ctx, args, steps, prior);
+    }
+    if args.count == 0 {
+        bail!("--count must be at least 1");
+    }
+    let g = gan_train::generate(&ctx, &args.run, args.count, args.seed, prior).map_err(err)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let prior_name = match prior {
+        Some(p) => p.to_string(),
+        None => gan_train::read_config(&args.run)
+            .map_err(err)?
+            .prior
+            .to_string(),
+    };
+    let toy = g.shape.channels == 2 && g.shape.height == 1 && g.shape.width == 1;
+    let mut manifest = String::from("file,seed,prior,latent_index\n");
+    if toy {
+        let mut csv = String::from("x,y\n");
+        for p in g.values.chunks_exact(2) {
+            writeln!(csv, "{},{}", p[0], p[1])?;
+        }
+        let path = args.out.join("points.csv");
+        std::fs::write(&path, csv)?;
+        for i in 0..g.count {
+            writeln!(
+                manifest,
+                "points.csv:{},{},{prior_name},{i}",
+                i + 2,
+                args.seed
+            )?;
+        }
+        println!("wrote {} 2-D points to {}", g.count, path.display());
+    } else if args.format == "idx" {
+        let data = Dataset::new(g.values.clone(), g.shape, None, 0)?;
+        let path = args.out.join(IDX_FILE);
+        gan_data::write_idx_dataset(&data, &path, None)?;
+        for i in 0..g.count {
+            writeln!(manifest, "{IDX_FILE}[{i}],{},{prior_name},{i}", args.seed)?;
+        }
+        println!(
+            "wrote {} images ({}) to {}",
+            g.count,
+            g.shape,
+            path.display()
+        );
+    } else {
+        let paths = gan_data::write_pngs(&args.out, "gen-", &g.values, g.shape)?;
+        for (i, p) in paths.iter().enumerate() {
+            let name = p.file_name().unwrap().to_string_lossy();
+            writeln!(manifest, "{name},{},{prior_name},{i}", args.seed)?;
+        }
+        println!(
+            "wrote {} PNG images ({}) to {}",
+            g.count,
+            g.shape,
+            args.out.display()
+        );
+    }
+    let mpath = args.out.join("manifest.csv");
+    std::fs::write(&mpath, manifest)?;
+    println!(
+        "manifest: {} (image i = latent i of `gan generate --seed {} --prior {prior_name}`)",
+        mpath.display(),
+        args.seed
+    );
+    if args.grid && !toy {
+        let path = args.out.join("grid.png");
+        let columns = (g.count as f64).sqrt().ceil() as usize;
+        gan_data::write_grid(
+            &path,
+            &g.values,
+            g.shape,
+            GridOptions {
+                columns,
+                ..GridOptions::default()
+            },
+        )?;
+        println!("sample sheet: {}", path.display());
+    }
+    Ok(())
+}
+
+/// The generator of a run's latest checkpoint, with its store (kept alive beside it).
+pub struct LoadedGenerator {
+    /// The generator network (eval mode use).
+    pub g: gan_nn::Sequential,
+    /// Its parameters, loaded from the checkpoint.
+    pub store: ParamStore,
+    /// The run's configuration.
+    pub cfg: gan_train::Config,
+    /// What it generates.
+    pub item: ItemShape,
+}
+
+/// Builds the generator of `run_dir` (gan_train::models::generator) and loads the latest
+/// checkpoint's `g.safetensors` into it.
+pub fn load_generator(ctx: &Context, run_dir: &Path) -> Result<LoadedGenerator> {
+    let cfg = gan_train::read_config(run_dir).map_err(err)?;
+    let info = gan_train::rundir::read_run_info(run_dir).map_err(err)?;
+    let latest = gan_train::read_latest(run_dir).map_err(err)?;
+    let [c, h, w] = info.item_shape;
+    let item = if DataSpec::parse(&cfg.dataset).is_ok_and(|s| s.is_toy()) {
+        ItemShape::Point2
+    } else {
+        ItemShape::Image(ImageShape {
+            channels: c,
+            height: h,
+            width: w,
+        })
+    };
+    let g = gan_train::models::generator(&cfg, item).map_err(err)?;
+    let store = ParamStore::build(
+        ctx,
+        &g,
+        &StoreConfig::seed(0).prefix("gen").init(InitScheme::Dcgan),
+    )?;
+    let path = run_dir.join(&latest.checkpoint).join("g.safetensors");
+    gan_nn::checkpoint::load(&path, &store).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: corrupt or incompatible checkpoint: {e}",
+            path.display()
+        )
+    })?;
+    Ok(LoadedGenerator {
+        g,
+        store,
+        cfg,
+        item,
+    })
+}
+
+fn interpolate(
+    ctx: &Context,
+    args: &GenerateArgs,
+    steps: usize,
+    prior: Option<Prior>,
+) -> Result<()> {
+    if steps < 2 {
+        bail!("--interpolate needs at least 2 steps");
+    }
+    let lg = load_generator(ctx, &args.run)?;
+    let ItemShape::Image(shape) = lg.item else {
+        bail!("--interpolate writes images; this run generates 2-D points");
+    };
+    let prior = prior.unwrap_or(lg.cfg.prior);
+    let dim = lg.cfg.latent_dim;
+    let ends = gan_train::sample_prior(ctx, prior, 2, dim, args.seed, 0)
+        .map_err(err)?
+        .to_vec()?;
+    let (a, b) = ends.split_at(dim);
+    let mut z = Vec::with_capacity(steps * dim);
+    for s in 0..steps {
+        let t = s as f32 / (steps - 1) as f32;
+        z.extend(a.iter().zip(b).map(|(x, y)| (1.0 - t) * x + t * y));
+    }
+    let z = Tensor::from_slice(ctx, &z, &[steps, dim])?;
+    let out = gan_nn::no_grad(|| lg.g.forward(&Var::constant(z), false))?;
+    let values = out.value().to_vec()?;
+    std::fs::create_dir_all(&args.out)?;
+    let path = args.out.join("interpolation.png");
+    gan_data::write_grid(
+        &path,
+        &values,
+        shape,
+        GridOptions {
+            columns: steps,
+            ..GridOptions::default()
+        },
+    )?;
+    gan_data::write_pngs(&args.out, "interp-", &values, shape)?;
+    drop(lg.store);
+    println!(
+        "wrote {steps} images from z0 to z1 (latents 0 and 1 of --seed {} --prior {prior}) as \
+         one row: {} (frames interp-NNNNN.png)",
+        args.seed,
+        path.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! The `gan` command's subcommands as a library, so that `cargo xtask train` runs the very
+//! same code as `gan train` (one parser, one implementation).
+//!
+//! - [`train`]: `gan train` (flags and/or `--config FILE.toml`, `--resume RUN_DIR`).
+//! - [`generate`]: `gan generate` (PNGs, IDX, sample sheet, interpolation, manifest).
+//! - [`discriminate`]: `gan discriminate` (D(x) of real vs generated images).
+//! - [`dataset`]: dataset names of `gan data`.
+
+pub mod dataset;
+pub mod discriminate;
+pub mod generate;
+pub mod train;
