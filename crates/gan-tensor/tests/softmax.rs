@@ -121,6 +121,9 @@ fn rows_over_65535_workgroups() {
     let rows = 65535 * 64 + 3;
     let (x, xv) = rand_tensor(8, &[rows, 2], -3.0, 3.0);
     let y = softmax(&x).unwrap().to_vec().unwrap();
-    let want: Vec<f32> = reference::softmax(&f64s(&xv), 2).iter().map(|&v| v as f32).collect();
+    let want: Vec<f32> = reference::softmax(&f64s(&xv), 2)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
     assert_close("folded softmax", &y, &want, 1e-5, 1e-7);
 }
