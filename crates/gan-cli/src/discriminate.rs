@@ -98,6 +98,7 @@ pub fn histogram(values: &[f32]) -> (f64, [usize; 10]) {
 pub fn run(args: &DiscriminateArgs) -> Result<()> {
     let ctx = Context::new().context("opening the GPU adapter")?;
     println!("adapter: {}", ctx.adapter());
+    crate::generate::check_run_dir(&args.run)?;
     let cfg = gan_train::read_config(&args.run).map_err(err)?;
     gan_train::read_latest(&args.run).map_err(err)?;
     let info = gan_train::rundir::read_run_info(&args.run).map_err(err)?;

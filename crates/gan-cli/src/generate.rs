@@ -49,10 +49,25 @@ fn err(e: gan_train::TrainError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
+/// Fails clearly when `dir` is not a run directory written by `gan train`.
+pub fn check_run_dir(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        bail!("{}: no such run directory", dir.display());
+    }
+    if !dir.join("config.toml").exists() {
+        bail!(
+            "{}: not a run directory (no config.toml); pass the --out directory of `gan train`",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// `gan generate`.
 pub fn run(args: &GenerateArgs) -> Result<()> {
     let ctx = Context::new().context("opening the GPU adapter")?;
     println!("adapter: {}", ctx.adapter());
+    check_run_dir(&args.run)?;
     let prior = args.prior.as_deref().map(crate::train::prior).transpose()?;
     if let Some(steps) = args.interpolate {
         return interpolate(&ctx, args, steps, prior);

@@ -1,0 +1,299 @@
+//! The `gan` binary end to end on tiny runs: train, resume, generate, discriminate, and
+//! the errors a user sees for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn gan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gan"))
+        .args(args)
+        .output()
+        .expect("running gan")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = gan(args);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "gan {args:?} failed:\n{text}");
+    text
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = gan(args);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "gan {args:?} should fail:\n{text}");
+    text
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn tmp() -> PathBuf {
+    tempfile::tempdir().unwrap().keep()
+}
+
+/// A 5-step MLP run on 256 MNIST images, shared by the tests that only read it.
+fn mnist_run() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = tmp().join("run");
+        let text = ok(&[
+            "train",
+            "mnist",
+            "--limit",
+            "256",
+            "--steps",
+            "5",
+            "--batch-size",
+            "64",
+            "--log-every",
+            "5",
+            "--no-progress",
+            "--out",
+            s(&dir),
+        ]);
+        assert!(text.contains("final metrics (step 5"), "{text}");
+        assert!(text.contains("report.md"), "{text}");
+        dir
+    })
+}
+
+/// A 20-step ring8 run in its own directory.
+fn ring_run(steps: &str) -> PathBuf {
+    let dir = tmp().join("ring");
+    let text = ok(&[
+        "train",
+        "ring8",
+        "--steps",
+        steps,
+        "--log-every",
+        "10",
+        "--no-progress",
+        "--out",
+        s(&dir),
+    ]);
+    assert!(text.contains("toy defaults applied"), "{text}");
+    dir
+}
+
+#[test]
+fn bad_names_explain() {
+    let t = fails(&["train", "celeba", "--steps", "1"]);
+    assert!(t.contains("unknown dataset") && t.contains("ring8"), "{t}");
+    let t = fails(&["train", "--arch", "resnet", "--steps", "1"]);
+    assert!(t.contains("resnet") && t.contains("dcgan"), "{t}");
+    let t = fails(&["train", "stacked-mnist", "--steps", "1"]);
+    assert!(t.contains("not supported"), "{t}");
+    let t = fails(&["train", "idx", "--steps", "1"]);
+    assert!(t.contains("idx:DIR"), "{t}");
+    let t = fails(&["train", "ring8", "--arch", "dcgan"]);
+    assert!(t.contains("mlp"), "{t}");
+}
+
+#[test]
+fn config_file_and_flags() {
+    let dir = tmp();
+    let file = dir.join("c.toml");
+    std::fs::write(
+        &file,
+        "dataset = \"ring8\"\nlr_g = 5e-4\nsteps = 3\nseed = 7\n",
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let t = ok(&[
+        "train",
+        "--config",
+        s(&file),
+        "--seed",
+        "9",
+        "--no-progress",
+        "--out",
+        s(&out),
+    ]);
+    // lr_g from the file, lr_d and dropout from the toy defaults, seed from the flag.
+    let cfg = gan_train::read_config(&out).unwrap();
+    assert_eq!(
+        (cfg.lr_g, cfg.lr_d, cfg.dropout, cfg.seed),
+        (5e-4, 1e-3, 0.0, 9)
+    );
+    assert!(
+        t.contains("lr_d = 1e-3") && !t.contains("lr_g = 1e-3"),
+        "{t}"
+    );
+    let t = fails(&["train", "--config", s(&dir.join("missing.toml"))]);
+    assert!(t.contains("missing.toml"), "{t}");
+}
+
+#[test]
+fn resume_continues_and_refuses_other_configs() {
+    let dir = ring_run("10");
+    let t = fails(&["train", "ring8", "--steps", "10", "--out", s(&dir)]);
+    assert!(t.contains("--resume"), "{t}");
+    let t = fails(&["train", "--resume", s(&dir), "--lr-g", "0.5"]);
+    assert!(
+        t.contains("another configuration") && t.contains("lr_g"),
+        "{t}"
+    );
+    let t = ok(&[
+        "train",
+        "--resume",
+        s(&dir),
+        "--steps",
+        "20",
+        "--no-progress",
+    ]);
+    assert!(t.contains("resuming") && t.contains("step 20"), "{t}");
+    assert_eq!(gan_train::read_latest(&dir).unwrap().step, 20);
+    // Toy runs generate points.
+    let out = tmp();
+    ok(&[
+        "generate",
+        "--run",
+        s(&dir),
+        "--count",
+        "5",
+        "--out",
+        s(&out),
+    ]);
+    let pts = std::fs::read_to_string(out.join("points.csv")).unwrap();
+    assert_eq!(pts.lines().count(), 6);
+}
+
+#[test]
+fn generate_idx_loads_back_with_gan_data() {
+    let run = mnist_run();
+    let out = tmp();
+    let t = ok(&[
+        "generate",
+        "--run",
+        s(run),
+        "--count",
+        "10",
+        "--out",
+        s(&out),
+        "--format",
+        "idx",
+        "--seed",
+        "3",
+    ]);
+    assert!(t.contains("manifest"), "{t}");
+    let data = gan_data::idx::load_files(&out.join(gan_cli::generate::IDX_FILE), None).unwrap();
+    assert_eq!(data.len(), 10);
+    assert_eq!(data.shape(), gan_data::ImageShape::new(1, 28, 28));
+    let manifest = std::fs::read_to_string(out.join("manifest.csv")).unwrap();
+    assert_eq!(manifest.lines().count(), 11);
+    assert!(
+        manifest.lines().nth(4).unwrap().ends_with(",3,normal,3"),
+        "{manifest}"
+    );
+}
+
+#[test]
+fn generate_pngs_grid_and_interpolation() {
+    let run = mnist_run();
+    let out = tmp();
+    ok(&[
+        "generate",
+        "--run",
+        s(run),
+        "--count",
+        "4",
+        "--out",
+        s(&out),
+        "--grid",
+    ]);
+    for f in ["gen-00000.png", "gen-00003.png", "grid.png", "manifest.csv"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let out = tmp();
+    ok(&[
+        "generate",
+        "--run",
+        s(run),
+        "--out",
+        s(&out),
+        "--interpolate",
+        "5",
+    ]);
+    assert!(out.join("interpolation.png").exists());
+    assert!(out.join("interp-00004.png").exists());
+}
+
+#[test]
+fn discriminate_writes_csv_and_summary() {
+    let run = mnist_run();
+    let csv = tmp().join("d.csv");
+    let t = ok(&[
+        "discriminate",
+        "--run",
+        s(run),
+        "--images",
+        "mnist-test",
+        "--limit",
+        "32",
+        "--out",
+        s(&csv),
+    ]);
+    assert!(
+        t.contains("mean D(x): real") && t.contains("[0.9, 1.0]"),
+        "{t}"
+    );
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(rows.lines().count(), 65);
+    assert!(rows.contains(",generated,"));
+    let t = fails(&["discriminate", "--run", s(run), "--images", "/no/such/dir"]);
+    assert!(t.contains("/no/such/dir"), "{t}");
+}
+
+#[test]
+fn missing_and_corrupt_checkpoints_explain() {
+    let run = mnist_run();
+    // A run directory with its config but no checkpoint.
+    let bare = tmp();
+    std::fs::copy(run.join("config.toml"), bare.join("config.toml")).unwrap();
+    let out = tmp();
+    let t = fails(&["generate", "--run", s(&bare), "--out", s(&out)]);
+    assert!(t.contains("no checkpoint"), "{t}");
+    let t = fails(&["generate", "--run", s(&tmp()), "--out", s(&out)]);
+    assert!(t.contains("config.toml"), "{t}");
+    // A copy whose generator weights are garbage.
+    let bad = tmp();
+    copy_dir(run, &bad);
+    let latest = gan_train::read_latest(&bad).unwrap();
+    std::fs::write(bad.join(&latest.checkpoint).join("g.safetensors"), b"junk").unwrap();
+    let t = fails(&["generate", "--run", s(&bad), "--out", s(&out)]);
+    assert!(t.contains("corrupt"), "{t}");
+    let t = fails(&[
+        "generate",
+        "--run",
+        s(&bad),
+        "--out",
+        s(&out),
+        "--interpolate",
+        "3",
+    ]);
+    assert!(t.contains("corrupt"), "{t}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dst = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dst);
+        } else {
+            std::fs::copy(&p, &dst).unwrap();
+        }
+    }
+}
