@@ -101,6 +101,10 @@ fn read_result(dir: &Path, since: SystemTime, adapter: &str) -> Result<Option<Ro
     let function = bench["function_id"].as_str().unwrap_or_default();
     let shape = bench["value_str"].as_str().unwrap_or_default().to_string();
     let (value, unit) = match &bench["throughput"] {
+        // Whole training steps count images (Elements = batch), not FLOPs.
+        t if t["Elements"].is_u64() && group == "train_step" => {
+            (t["Elements"].as_f64().unwrap() / ns * 1e9, "images/s")
+        }
         t if t["Elements"].is_u64() => (t["Elements"].as_f64().unwrap() / ns, "GFLOP/s"),
         t if t["Bytes"].is_u64() => (t["Bytes"].as_f64().unwrap() / ns, "GB/s"),
         _ => (ns / 1e6, "ms"),
