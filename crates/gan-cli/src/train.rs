@@ -383,7 +383,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
     });
     let summary = trainer.train();
-    bar.finish();
+    bar.finish_and_clear();
     let summary = summary.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
         "done: {} steps in {:.1} s ({:.1} ms/step)",
