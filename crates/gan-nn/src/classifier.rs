@@ -63,6 +63,8 @@
 //! Training ([`train_epoch`]) and evaluation ([`evaluate`]) take batches already on the
 //! device ([`ClassBatch`]) and work for any [`Module`] that maps its input to logits.
 
+use std::path::Path;
+
 use gan_tensor::matmul::{matmul_with, Activation, MatmulOptions};
 use gan_tensor::{Context, Tensor};
 
@@ -71,8 +73,34 @@ use crate::init::Role;
 use crate::layers::{BatchNorm1d, Linear};
 use crate::module::{child_name, Module, Slot};
 use crate::optim::Optimizer;
-use crate::params::Param;
+use crate::params::{Param, ParamStore, StoreConfig};
 use crate::var::{no_grad, Var};
+
+/// Where the committed MNIST classifier weights live, relative to the workspace root.
+pub const DEFAULT_CLASSIFIER_PATH: &str = "data/classifier/mnist_lenet.safetensors";
+
+/// Builds a [`LeNet`] with [`LeNetConfig::default`] and loads trained weights from `path`
+/// (usually the workspace root joined with [`DEFAULT_CLASSIFIER_PATH`]).
+///
+/// A missing file fails naming it and saying how to get it; a corrupt file or one with
+/// other tensors fails naming the file and the tensor (see [`crate::checkpoint::load`]).
+pub fn load_mnist_classifier(ctx: &Context, path: &Path) -> Result<(LeNet, ParamStore)> {
+    if !path.is_file() {
+        return Err(Error::Invalid {
+            what: "MNIST classifier weights",
+            msg: format!(
+                "{} is not a file; the weights are committed at {DEFAULT_CLASSIFIER_PATH} \
+                 (relative to the workspace root), or retrain them with \
+                 `cargo xtask classifier`",
+                path.display()
+            ),
+        });
+    }
+    let model = LeNet::new(LeNetConfig::default());
+    let store = ParamStore::build(ctx, &model, &StoreConfig::seed(0))?;
+    crate::checkpoint::load(path, &store)?;
+    Ok((model, store))
+}
 
 /// Shape of a [`LeNet`].
 #[derive(Clone, Debug, PartialEq, Eq)]
