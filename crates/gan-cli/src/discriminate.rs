@@ -29,6 +29,14 @@ pub struct DiscriminateArgs {
     /// Seed of the generated images' latents.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Judge with the checkpoint of this step instead of the latest (runs trained with
+    /// --keep-checkpoints keep them all).
+    #[arg(long, value_name = "N", conflicts_with = "all_steps")]
+    pub step: Option<u64>,
+    /// Judge with every checkpoint the run kept and print one line per step: how the
+    /// gap between real and generated images evolves through training.
+    #[arg(long)]
+    pub all_steps: bool,
 }
 
 fn err(e: gan_train::TrainError) -> anyhow::Error {
@@ -125,9 +133,10 @@ pub fn run(args: &DiscriminateArgs) -> Result<()> {
         bail!("{}: no image to judge", args.images);
     }
     let real = &data.images()[..n * shape.len()];
-    let d_real = gan_train::discriminate(&ctx, &args.run, real).map_err(err)?;
-    let fake = gan_train::generate(&ctx, &args.run, n, args.seed, None).map_err(err)?;
-    let d_fake = gan_train::discriminate(&ctx, &args.run, &fake.values).map_err(err)?;
+    if args.all_steps {
+        return all_steps(&ctx, args, real, n);
+    }
+    let (d_real, d_fake) = judge(&ctx, args, args.step, real, n)?;
     let per = if cfg.pack > 1 {
         format!(" (one value per group of {} images, PacGAN)", cfg.pack)
     } else {
@@ -152,6 +161,54 @@ pub fn run(args: &DiscriminateArgs) -> Result<()> {
         println!("wrote {}", out.display());
     }
     print!("{}", summary(&d_real, &d_fake));
+    Ok(())
+}
+
+/// D(x) of the real images and of `n` generated ones, with the checkpoint of `step`.
+fn judge(
+    ctx: &Context,
+    args: &DiscriminateArgs,
+    step: Option<u64>,
+    real: &[f32],
+    n: usize,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    let d_real = gan_train::discriminate_at(ctx, &args.run, step, real).map_err(err)?;
+    let fake = gan_train::generate_at(ctx, &args.run, step, n, args.seed, None).map_err(err)?;
+    let d_fake = gan_train::discriminate_at(ctx, &args.run, step, &fake.values).map_err(err)?;
+    Ok((d_real, d_fake))
+}
+
+fn mean(v: &[f32]) -> f64 {
+    v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64
+}
+
+/// `--all-steps`: one line per kept checkpoint.
+fn all_steps(ctx: &Context, args: &DiscriminateArgs, real: &[f32], n: usize) -> Result<()> {
+    let steps = gan_train::checkpoint_steps(&args.run).map_err(err)?;
+    println!(
+        "D(x) of {n} images from {} and {n} generated (seed {}) at each of {} checkpoints",
+        args.images,
+        args.seed,
+        steps.len()
+    );
+    let mut csv = String::from("step,d_real,d_generated,gap\n");
+    println!(
+        "{:>8}  {:>10}  {:>12}  {:>8}",
+        "step", "real D(x)", "generated", "gap"
+    );
+    for step in steps {
+        let (r, f) = judge(ctx, args, Some(step), real, n)?;
+        let (mr, mf) = (mean(&r), mean(&f));
+        println!("{step:>8}  {mr:>10.4}  {mf:>12.4}  {:>8.4}", mr - mf);
+        writeln!(csv, "{step},{mr},{mf},{}", mr - mf)?;
+    }
+    if let Some(out) = &args.out {
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(out, csv).with_context(|| format!("writing {}", out.display()))?;
+        println!("wrote {}", out.display());
+    }
     Ok(())
 }
 

@@ -106,6 +106,9 @@ pub struct TrainArgs {
     /// Latents in the sample grids [default: 64].
     #[arg(long)]
     pub samples: Option<usize>,
+    /// Keep every checkpoint, not only the latest (for `gan discriminate --step N`).
+    #[arg(long)]
+    pub keep_checkpoints: bool,
     /// No progress bar; print a line per logged step instead.
     #[arg(long)]
     pub no_progress: bool,
@@ -171,15 +174,8 @@ fn file_keys(path: &Path) -> Result<(Config, Vec<String>)> {
     Ok((cfg, table.keys().cloned().collect()))
 }
 
-/// Which dataset names gan-train cannot train on, with the reason.
+/// Checks a dataset name before anything is loaded.
 fn check_dataset(name: &str) -> Result<()> {
-    if name == "stacked-mnist" || name.starts_with("stacked-mnist:") {
-        bail!(
-            "dataset `stacked-mnist` is not supported by gan train yet: gan-train's Config \
-             takes mnist, mnist:DIR, idx:DIR, cifar10:DIR, folder:DIR, ring8, ring8_wide or \
-             grid25 (`gan data stacked-mnist` can still summarise it)"
-        );
-    }
     DataSpec::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
 }
@@ -232,6 +228,9 @@ pub fn build_config(args: &TrainArgs, base: Option<Config>) -> Result<(Config, V
         checkpoint_every,
         samples
     );
+    if args.keep_checkpoints {
+        cfg.keep_checkpoints = true;
+    }
     match (args.steps, args.epochs) {
         (Some(s), Some(e)) => {
             cfg.steps = s;

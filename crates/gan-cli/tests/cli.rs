@@ -92,8 +92,8 @@ fn bad_names_explain() {
     assert!(t.contains("unknown dataset") && t.contains("ring8"), "{t}");
     let t = fails(&["train", "--arch", "resnet", "--steps", "1"]);
     assert!(t.contains("resnet") && t.contains("dcgan"), "{t}");
-    let t = fails(&["train", "stacked-mnist", "--steps", "1"]);
-    assert!(t.contains("not supported"), "{t}");
+    let t = fails(&["train", "stacked-mnist:/tmp", "--steps", "1"]);
+    assert!(t.contains("no directory") && t.contains("limit"), "{t}");
     let t = fails(&["train", "idx", "--steps", "1"]);
     assert!(t.contains("idx:DIR"), "{t}");
     let t = fails(&["train", "ring8", "--arch", "dcgan"]);
@@ -296,4 +296,114 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&p, &dst).unwrap();
         }
     }
+}
+
+/// Stacked MNIST trains: 3-channel 28x28 items drawn from the vendored MNIST, a colour
+/// sample grid, and D judges generated 3-channel images.
+#[test]
+fn stacked_mnist_trains_with_dcgan() {
+    let dir = tmp().join("stacked");
+    let t = ok(&[
+        "train",
+        "stacked-mnist",
+        "--arch",
+        "dcgan",
+        "--limit",
+        "128",
+        "--steps",
+        "2",
+        "--batch-size",
+        "32",
+        "--log-every",
+        "1",
+        "--no-progress",
+        "--out",
+        s(&dir),
+    ]);
+    assert!(t.contains("final metrics (step 2"), "{t}");
+    let cfg = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(cfg.contains("dataset = \"stacked-mnist\""), "{cfg}");
+    let grid = image::open(dir.join("samples/final.png")).unwrap();
+    assert_eq!(grid.color().channel_count(), 3, "a colour grid");
+    let out = tmp().join("gen");
+    ok(&[
+        "generate",
+        "--run",
+        s(&dir),
+        "--count",
+        "4",
+        "--format",
+        "idx",
+        "--out",
+        s(&out),
+    ]);
+}
+
+/// With --keep-checkpoints every checkpoint stays, and `discriminate --all-steps` judges
+/// with each; `--step` picks one and names the kept steps when asked for a missing one.
+#[test]
+fn discriminate_at_every_kept_checkpoint() {
+    let dir = tmp().join("kept");
+    ok(&[
+        "train",
+        "mnist",
+        "--limit",
+        "256",
+        "--steps",
+        "6",
+        "--batch-size",
+        "32",
+        "--checkpoint-every",
+        "2",
+        "--keep-checkpoints",
+        "--no-progress",
+        "--out",
+        s(&dir),
+    ]);
+    let csv = tmp().join("gap.csv");
+    let t = ok(&[
+        "discriminate",
+        "--run",
+        s(&dir),
+        "--images",
+        "mnist-test",
+        "--limit",
+        "16",
+        "--all-steps",
+        "--out",
+        s(&csv),
+    ]);
+    assert!(t.contains("at each of 3 checkpoints"), "{t}");
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    let steps: Vec<&str> = rows
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(steps, ["2", "4", "6"], "{rows}");
+    let t = ok(&[
+        "discriminate",
+        "--run",
+        s(&dir),
+        "--images",
+        "mnist-test",
+        "--limit",
+        "16",
+        "--step",
+        "4",
+    ]);
+    assert!(t.contains("mean D(x): real"), "{t}");
+    let t = fails(&[
+        "discriminate",
+        "--run",
+        s(&dir),
+        "--images",
+        "mnist-test",
+        "--step",
+        "3",
+    ]);
+    assert!(
+        t.contains("no checkpoint of step 3") && t.contains("[2, 4, 6]"),
+        "{t}"
+    );
 }

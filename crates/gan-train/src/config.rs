@@ -75,9 +75,10 @@ impl std::fmt::Display for GLoss {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// `mnist` (vendored), `mnist:DIR`, `idx:DIR`, `cifar10:DIR`, `folder:DIR` (32x32 RGB),
-    /// `ring8`, `ring8_wide`, `grid25`.
+    /// `ring8`, `ring8_wide`, `grid25`, `stacked-mnist` (3x28x28, 1000 modes).
     pub dataset: String,
-    /// Use only the first `limit` training items (0: all; toy data: 0 means 10000 points).
+    /// Use only the first `limit` training items (0: all; toy data: 0 means 10000 points;
+    /// stacked-mnist: the number of images drawn, 0 means 60000).
     pub limit: usize,
     /// Network family.
     pub arch: Arch,
@@ -130,6 +131,9 @@ pub struct Config {
     pub checkpoint_every: u64,
     /// Number of fixed latents drawn for the sample grids (toy data: points plotted).
     pub samples: usize,
+    /// Keep every checkpoint (to judge the game at several points with
+    /// `gan discriminate --step`); false keeps only the latest.
+    pub keep_checkpoints: bool,
     /// The run directory.
     pub out_dir: PathBuf,
 }
@@ -164,6 +168,7 @@ impl Default for Config {
             sample_every: 0,
             checkpoint_every: 0,
             samples: 64,
+            keep_checkpoints: false,
             out_dir: PathBuf::from("runs/gan"),
         }
     }
@@ -178,6 +183,7 @@ const NON_NUMERIC: &[&str] = &[
     "steps",
     "epochs",
     "samples",
+    "keep_checkpoints",
 ];
 
 /// Where the data come from, parsed from [`Config::dataset`].
@@ -187,6 +193,9 @@ pub enum DataSpec {
     Images(Source),
     /// A 2-D toy mixture.
     Toy(ToyDistribution),
+    /// Stacked MNIST (VEEGAN, PacGAN): three MNIST digits as the R, G, B channels,
+    /// 1000 classes, drawn from the vendored MNIST with the run's seed.
+    StackedMnist,
 }
 
 impl DataSpec {
@@ -213,10 +222,20 @@ impl DataSpec {
             "ring8" => DataSpec::Toy(ToyDistribution::ring8()),
             "ring8_wide" => DataSpec::Toy(ToyDistribution::ring8_wide()),
             "grid25" => DataSpec::Toy(ToyDistribution::grid25()),
+            "stacked-mnist" => {
+                if dir.is_some() {
+                    return Err(TrainError::Config(
+                        "dataset `stacked-mnist` is built from the vendored MNIST and takes \
+                         no directory; set `limit` for the number of images"
+                            .into(),
+                    ));
+                }
+                DataSpec::StackedMnist
+            }
             other => {
                 return Err(TrainError::Config(format!(
                     "unknown dataset `{other}`; expected mnist, mnist:DIR, idx:DIR, \
-                     cifar10:DIR, folder:DIR, ring8, ring8_wide or grid25"
+                     cifar10:DIR, folder:DIR, ring8, ring8_wide, grid25 or stacked-mnist"
                 )))
             }
         })
@@ -228,12 +247,28 @@ impl DataSpec {
     }
 }
 
+/// Stacked MNIST images drawn when `limit` is 0: 60000 (565 MB of f32 on the host),
+/// as many as MNIST has training images.
+pub const STACKED_DEFAULT: usize = 60_000;
+
 /// Loads the training data a config names (first `limit` items when `limit` is set).
 pub fn load_dataset(cfg: &Config) -> Result<Dataset> {
     match DataSpec::parse(&cfg.dataset)? {
         DataSpec::Toy(dist) => {
             let n = if cfg.limit == 0 { 10_000 } else { cfg.limit };
             Ok(dist.sample_dataset(n, cfg.seed ^ 0x7075_6e6b)?)
+        }
+        DataSpec::StackedMnist => {
+            let n = if cfg.limit == 0 {
+                STACKED_DEFAULT
+            } else {
+                cfg.limit
+            };
+            let source = Source::StackedMnist {
+                n,
+                seed: cfg.seed ^ 0x5374_6163,
+            };
+            Ok(source.load(gan_data::Split::Train)?)
         }
         DataSpec::Images(source) => {
             let data = source.load(gan_data::Split::Train)?;

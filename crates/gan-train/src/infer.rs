@@ -27,10 +27,54 @@ pub struct Generated {
 /// Items per forward pass at inference.
 const CHUNK: usize = 256;
 
-fn open(ctx: &Context, run_dir: &Path) -> Result<(crate::Config, ItemShape, Players)> {
+/// The steps of the checkpoints a run directory holds, ascending (only the latest unless
+/// the run was trained with `keep_checkpoints`).
+pub fn checkpoint_steps(run_dir: &Path) -> Result<Vec<u64>> {
+    let root = run_dir.join("checkpoints");
+    let entries = match std::fs::read_dir(&root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(TrainError::NoCheckpoint(run_dir.to_path_buf()))
+        }
+        Err(e) => return Err(TrainError::io(&root, e)),
+    };
+    let mut steps: Vec<u64> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_prefix("step-")?.parse().ok()
+        })
+        .collect();
+    steps.sort_unstable();
+    Ok(steps)
+}
+
+fn checkpoint_dir(run_dir: &Path, step: Option<u64>) -> Result<std::path::PathBuf> {
+    match step {
+        None => Ok(run_dir.join(rundir::read_latest(run_dir)?.checkpoint)),
+        Some(s) => {
+            let dir = run_dir.join(format!("checkpoints/step-{s:08}"));
+            if dir.is_dir() {
+                return Ok(dir);
+            }
+            let have = checkpoint_steps(run_dir)?;
+            Err(TrainError::Config(format!(
+                "{} has no checkpoint of step {s}; it has steps {have:?} (train with \
+                 keep_checkpoints = true / --keep-checkpoints to keep every checkpoint)",
+                run_dir.display()
+            )))
+        }
+    }
+}
+
+fn open(
+    ctx: &Context,
+    run_dir: &Path,
+    step: Option<u64>,
+) -> Result<(crate::Config, ItemShape, Players)> {
     let cfg = rundir::read_config(run_dir)?;
     let info = rundir::read_run_info(run_dir)?;
-    let state = rundir::read_latest(run_dir)?;
+    let ckpt = checkpoint_dir(run_dir, step)?;
     let [c, h, w] = info.item_shape;
     let item = item_shape(
         &cfg,
@@ -41,12 +85,7 @@ fn open(ctx: &Context, run_dir: &Path) -> Result<(crate::Config, ItemShape, Play
         },
     );
     let players = build_players(ctx, &cfg, item)?;
-    rundir::load_checkpoint(
-        &run_dir.join(&state.checkpoint),
-        &players.gs,
-        &players.ds,
-        None,
-    )?;
+    rundir::load_checkpoint(&ckpt, &players.gs, &players.ds, None)?;
     Ok((cfg, item, players))
 }
 
@@ -59,7 +98,19 @@ pub fn generate(
     seed: u64,
     prior: Option<Prior>,
 ) -> Result<Generated> {
-    let (cfg, item, players) = open(ctx, run_dir)?;
+    generate_at(ctx, run_dir, None, count, seed, prior)
+}
+
+/// [`generate`] from the checkpoint of `step` (None: the latest).
+pub fn generate_at(
+    ctx: &Context,
+    run_dir: &Path,
+    step: Option<u64>,
+    count: usize,
+    seed: u64,
+    prior: Option<Prior>,
+) -> Result<Generated> {
+    let (cfg, item, players) = open(ctx, run_dir, step)?;
     let prior = prior.unwrap_or(cfg.prior);
     let mut values = Vec::with_capacity(count * item.numel());
     for (i, start) in (0..count).step_by(CHUNK).enumerate() {
@@ -80,7 +131,17 @@ pub fn generate(
 /// `pack` > 1 the discriminator judges `pack` consecutive items at once and one value
 /// comes back per group, so the count must be a multiple of `pack`.
 pub fn discriminate(ctx: &Context, run_dir: &Path, items: &[f32]) -> Result<Vec<f32>> {
-    let (cfg, item, players) = open(ctx, run_dir)?;
+    discriminate_at(ctx, run_dir, None, items)
+}
+
+/// [`discriminate`] with the checkpoint of `step` (None: the latest).
+pub fn discriminate_at(
+    ctx: &Context,
+    run_dir: &Path,
+    step: Option<u64>,
+    items: &[f32],
+) -> Result<Vec<f32>> {
+    let (cfg, item, players) = open(ctx, run_dir, step)?;
     let per = item.numel();
     if items.is_empty() || !items.len().is_multiple_of(per) {
         return Err(TrainError::Config(format!(

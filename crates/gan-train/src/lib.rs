@@ -29,7 +29,9 @@ mod trainer;
 
 pub use config::{load_dataset, Arch, Config, DataSpec, GLoss, Prior};
 pub use error::{Result, TrainError};
-pub use infer::{discriminate, generate, Generated};
+pub use infer::{
+    checkpoint_steps, discriminate, discriminate_at, generate, generate_at, Generated,
+};
 pub use models::ItemShape;
 pub use rundir::{read_config, read_latest, read_metrics, LatestState, MetricsRow, RunInfo};
 pub use trainer::{sample_prior, Metrics, RunSummary, Trainer};

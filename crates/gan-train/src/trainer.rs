@@ -657,7 +657,8 @@ impl Trainer {
     }
 
     /// Writes a checkpoint of both players, both optimizers and the training state, then
-    /// points `latest.toml` at it (atomically) and removes older checkpoints.
+    /// points `latest.toml` at it (atomically) and removes older checkpoints (unless
+    /// `keep_checkpoints`).
     pub fn save_checkpoint(&mut self) -> Result<()> {
         // Never save a diverged model: the metrics of the last step must be finite.
         let all = self.metrics_buf.to_vec()?;
@@ -689,7 +690,9 @@ impl Trainer {
             dropout,
         };
         rundir::write_latest(&self.run_dir, &state)?;
-        rundir::prune_checkpoints(&self.run_dir, &state.checkpoint);
+        if !self.cfg.keep_checkpoints {
+            rundir::prune_checkpoints(&self.run_dir, &state.checkpoint);
+        }
         self.last_checkpoint = self.step;
         Ok(())
     }
