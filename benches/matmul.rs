@@ -1,5 +1,7 @@
 //! Matmul throughput (GFLOP/s): square sizes 128 to 2048, the MLP GAN's layer shapes at
 //! batch 64 and 256, and the CPU sgemm of `matrixmultiply` as the baseline in the same run.
+//! `GAN_BENCH_BIG=1` adds 4096^3 (for real GPUs), `GAN_BENCH_ALL_KERNELS=1` times every
+//! kernel the adapter supports on the square sizes, not only the one it picks.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gan_benches::{context, rand, time_gpu};
@@ -15,16 +17,34 @@ fn flops(m: usize, k: usize, n: usize) -> u64 {
 
 fn square(c: &mut Criterion) {
     let ctx = context();
-    let kernel = MatmulKernel::for_adapter(&ctx);
+    let kernels = if std::env::var_os("GAN_BENCH_ALL_KERNELS").is_some() {
+        MatmulKernel::available(&ctx)
+    } else {
+        vec![MatmulKernel::for_adapter(&ctx)]
+    };
+    let mut sizes = SQUARE.to_vec();
+    if std::env::var_os("GAN_BENCH_BIG").is_some() {
+        sizes.push(4096);
+    }
     let mut g = c.benchmark_group("matmul");
-    for &s in SQUARE {
-        let (a, b) = (rand(&ctx, 1, &[s, s]), rand(&ctx, 2, &[s, s]));
-        g.throughput(Throughput::Elements(flops(s, s, s)));
-        g.bench_with_input(
-            BenchmarkId::new(format!("{kernel:?}").to_lowercase(), format!("{s}x{s}x{s}")),
-            &s,
-            |bch, _| bch.iter_custom(|iters| time_gpu(&ctx, iters, || a.matmul(&b).unwrap())),
-        );
+    for kernel in kernels {
+        for &s in &sizes {
+            let (a, b) = (rand(&ctx, 1, &[s, s]), rand(&ctx, 2, &[s, s]));
+            let opts = MatmulOptions {
+                kernel: Some(kernel),
+                ..Default::default()
+            };
+            g.throughput(Throughput::Elements(flops(s, s, s)));
+            g.bench_with_input(
+                BenchmarkId::new(format!("{kernel:?}").to_lowercase(), format!("{s}x{s}x{s}")),
+                &s,
+                |bch, _| {
+                    bch.iter_custom(|iters| {
+                        time_gpu(&ctx, iters, || matmul_with(&a, &b, opts).unwrap())
+                    })
+                },
+            );
+        }
     }
     g.finish();
 }

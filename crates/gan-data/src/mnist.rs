@@ -63,16 +63,29 @@ pub const MNIST_FILES: [MnistFile; 4] = [
     },
 ];
 
-/// The data directory: `$GAN_DATA_DIR` when set, else the workspace's `data/`.
+/// The data directory: `$GAN_DATA_DIR` when set, else the workspace's `data/` (the
+/// source tree the binary was built from), else the first `data/` holding `mnist/` in the
+/// current directory or one of its parents (a binary copied to another machine and run
+/// from a checkout of the repository).
 pub fn data_dir() -> PathBuf {
-    match std::env::var_os(DATA_DIR_ENV) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => {
-            let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data"));
-            // Resolve the `..`s for readable error messages; keep the path if it is gone.
-            dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let built = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data"));
+    if let Ok(dir) = built.canonicalize() {
+        return dir;
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Some(dir) = cwd
+            .ancestors()
+            .map(|a| a.join("data"))
+            .find(|d| d.join("mnist").is_dir())
+        {
+            return dir;
         }
     }
+    // Gone: keep the path for the error message (which names GAN_DATA_DIR).
+    built.to_path_buf()
 }
 
 /// The vendored MNIST directory: `data_dir()/mnist`.
@@ -173,5 +186,15 @@ pub fn load_mnist(dir: &Path, split: Split) -> Result<Dataset> {
 
 /// Load a split of the vendored MNIST ([`mnist_dir`]), verifying sizes and checksums.
 pub fn load_vendored_mnist(split: Split) -> Result<Dataset> {
-    load_mnist(&mnist_dir(), split)
+    let dir = mnist_dir();
+    if !dir.is_dir() {
+        return Err(DataError::NotFound {
+            path: dir,
+            expected: format!(
+                "the vendored MNIST (data/mnist/ of the repository); run from a checkout of \
+                 the repository or set {DATA_DIR_ENV}=/path/to/repo/data"
+            ),
+        });
+    }
+    load_mnist(&dir, split)
 }
