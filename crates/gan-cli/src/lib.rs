@@ -4,9 +4,11 @@
 //! - [`train`]: `gan train` (flags and/or `--config FILE.toml`, `--resume RUN_DIR`).
 //! - [`generate`]: `gan generate` (PNGs, IDX, sample sheet, interpolation, manifest).
 //! - [`discriminate`]: `gan discriminate` (D(x) of real vs generated images).
+//! - [`eval`]: `gan eval` (metrics of a run's generator, table or JSON).
 //! - [`dataset`]: dataset names of `gan data`.
 
 pub mod dataset;
 pub mod discriminate;
+pub mod eval;
 pub mod generate;
 pub mod train;

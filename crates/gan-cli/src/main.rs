@@ -3,7 +3,7 @@
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
-use gan_cli::{dataset, discriminate, generate, train};
+use gan_cli::{dataset, discriminate, eval, generate, train};
 use gan_data::{Split, Summary};
 
 #[derive(Parser)]
@@ -40,6 +40,10 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// D(x) of a run's discriminator for real images, against as many generated ones.
     Discriminate(discriminate::DiscriminateArgs),
+    /// Metrics of a run's generator, chosen by its data: FD-LeNet and class scores
+    /// (1x28x28), modes captured and % high quality (ring8, grid25), 1000-mode counts
+    /// (stacked-mnist). Writes RUN_DIR/eval/metrics.json.
+    Eval(eval::EvalArgs),
 }
 
 fn main() -> Result<()> {
@@ -48,6 +52,7 @@ fn main() -> Result<()> {
         Command::Train(args) => train::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Discriminate(args) => discriminate::run(&args),
+        Command::Eval(args) => eval::run(&args),
         Command::Data {
             dataset,
             split,

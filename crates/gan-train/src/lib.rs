@@ -21,6 +21,7 @@
 
 pub mod config;
 pub mod error;
+pub mod eval;
 mod infer;
 pub mod models;
 pub mod plot;

@@ -1,0 +1,438 @@
+//! Evaluation of a trained generator (`gan eval`): the metric set follows the run's data.
+//!
+//! - MNIST-like data (1x28x28 images): FD-LeNet, the Frechet distance (Heusel et al.
+//!   2017) between the MNIST classifier's 128-d features of N generated and N real test
+//!   images, next to its real-vs-real floor (N train against N test images), and the
+//!   classifier's view of the generated images ([`classes`]). FD-LeNet is not FID: the
+//!   feature network is the project's LeNet, not Inception, so its values compare only
+//!   with each other.
+//! - 2-D mixtures (ring8, ring8_wide, grid25): modes captured, % high quality and the
+//!   reverse KL of the VEEGAN / PacGAN protocol ([`mixture`]), and a PNG of the points
+//!   over the modes.
+//! - Stacked MNIST: the classifier labels each channel, one of 1000 modes ([`stacked`]).
+//!
+//! [`evaluate_run`] evaluates a run directory's latest checkpoint; an [`Evaluator`]
+//! keeps the classifier and the real statistics to evaluate several sets of generated
+//! items (every few epochs during training).
+
+pub mod classes;
+pub mod frechet;
+pub mod mixture;
+pub mod stacked;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use gan_data::{Dataset, Split, ToyDistribution};
+use gan_tensor::Context;
+use serde::Serialize;
+
+use crate::config::{Config, DataSpec};
+use crate::error::{Result, TrainError};
+use crate::infer::Generated;
+use crate::rundir;
+use classes::{ClassScores, MnistClassifier};
+use frechet::GaussianStats;
+use mixture::ModeScores;
+use stacked::StackedScores;
+
+/// Generated (and real) images of the MNIST scores by default.
+pub const MNIST_SAMPLES: usize = 10_000;
+/// Folder of a run directory that `gan eval` writes into.
+pub const EVAL_DIR: &str = "eval";
+/// The metrics file in [`EVAL_DIR`].
+pub const METRICS_JSON: &str = "metrics.json";
+/// The plot of 2-D points in [`EVAL_DIR`].
+pub const MODES_PNG: &str = "modes.png";
+
+/// Options of an evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalOptions {
+    /// Items to generate; None: the protocol's (10000 MNIST, 2500 2-D points, 26000
+    /// Stacked MNIST).
+    pub count: Option<usize>,
+    /// Seed of the generator's latents.
+    pub seed: u64,
+    /// Classifier weights; None: [`classes::default_classifier_path`].
+    pub classifier: Option<PathBuf>,
+    /// Also compute the FD-LeNet floor (train vs test, one more classifier pass).
+    pub floor: bool,
+    /// Write the 2-D plot into `RUN_DIR/eval/` ([`evaluate_run`] only).
+    pub plot: bool,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            count: None,
+            seed: 0,
+            classifier: None,
+            floor: true,
+            plot: true,
+        }
+    }
+}
+
+/// Which metric set a run gets.
+#[derive(Clone, Debug)]
+pub enum EvalKind {
+    /// 1x28x28 images: FD-LeNet and class scores against the test split of `source`.
+    Mnist(gan_data::Source),
+    /// A 2-D mixture.
+    Toy(ToyDistribution),
+    /// Stacked MNIST (3x28x28, 1000 modes).
+    StackedMnist,
+}
+
+impl EvalKind {
+    /// The metric set for `dataset` (a [`Config::dataset`]) whose items have shape
+    /// `item_shape` (C, H, W).
+    pub fn for_dataset(dataset: &str, item_shape: [usize; 3]) -> Result<Self> {
+        if dataset == "stacked-mnist" {
+            return Ok(EvalKind::StackedMnist);
+        }
+        #[allow(unreachable_patterns)] // DataSpec may gain variants
+        match DataSpec::parse(dataset)? {
+            DataSpec::Toy(dist) => Ok(EvalKind::Toy(dist)),
+            DataSpec::Images(source) if item_shape == [1, 28, 28] => Ok(EvalKind::Mnist(source)),
+            _ => Err(TrainError::Config(format!(
+                "no evaluation for dataset `{dataset}` with items of {}x{}x{}: FD-LeNet and \
+                 the class scores need 1x28x28 images (the MNIST classifier's input), mode \
+                 counts need ring8, ring8_wide, grid25 or stacked-mnist",
+                item_shape[0], item_shape[1], item_shape[2]
+            ))),
+        }
+    }
+
+    /// Short name: "mnist", "toy" or "stacked-mnist".
+    pub fn name(&self) -> &'static str {
+        match self {
+            EvalKind::Mnist(_) => "mnist",
+            EvalKind::Toy(_) => "toy",
+            EvalKind::StackedMnist => "stacked-mnist",
+        }
+    }
+
+    /// Items the protocol generates.
+    pub fn default_count(&self) -> usize {
+        match self {
+            EvalKind::Mnist(_) => MNIST_SAMPLES,
+            EvalKind::Toy(_) => mixture::SAMPLES,
+            EvalKind::StackedMnist => stacked::SAMPLES,
+        }
+    }
+}
+
+/// The classifier-based scores of MNIST-like images.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MnistScores {
+    /// FD-LeNet between generated and real test images.
+    pub fd_lenet: f64,
+    /// FD-LeNet between `real` train and `real` test images (None: not computed).
+    pub fd_lenet_floor: Option<f64>,
+    /// Generated images compared.
+    pub generated: usize,
+    /// Real images on each side (at most the test split's size).
+    pub real: usize,
+    /// The classifier's view of the generated images.
+    pub classes: ClassScores,
+}
+
+/// The scores of one evaluation; exactly one of the three is set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Scores {
+    /// MNIST-like data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mnist: Option<MnistScores>,
+    /// 2-D mixtures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modes: Option<ModeScores>,
+    /// Stacked MNIST.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stacked: Option<StackedScores>,
+}
+
+/// Real statistics the MNIST scores compare against.
+struct MnistReference {
+    classifier: MnistClassifier,
+    test: GaussianStats,
+    floor: Option<f64>,
+}
+
+/// The classifier and the real statistics, kept to evaluate many generated sets.
+pub struct Evaluator {
+    kind: EvalKind,
+    mnist: Option<MnistReference>,
+    stacked: Option<MnistClassifier>,
+}
+
+/// `n` items of `data` spread evenly over it (deterministic, covers the whole split).
+fn spread(data: &Dataset, n: usize) -> Vec<f32> {
+    let n = n.min(data.len());
+    (0..n)
+        .flat_map(|i| data.image(i * data.len() / n).iter().copied())
+        .collect()
+}
+
+impl Evaluator {
+    /// Loads what `kind` needs: the classifier (MNIST-like and Stacked MNIST) and, for
+    /// MNIST-like data, the features of `real` test images (and the floor when asked).
+    /// `real` is the number of real images per side (capped at the test split's size).
+    pub fn new(ctx: &Context, kind: EvalKind, real: usize, opts: &EvalOptions) -> Result<Self> {
+        let path = opts
+            .classifier
+            .clone()
+            .unwrap_or_else(classes::default_classifier_path);
+        let (mut mnist, mut stacked) = (None, None);
+        match &kind {
+            EvalKind::Mnist(source) => {
+                let classifier = MnistClassifier::load(ctx, &path)?;
+                let dim = classifier.feature_dim();
+                let test = source.load(Split::Test)?;
+                let n = real.min(test.len()).max(2);
+                let test = GaussianStats::of(&classifier.features(ctx, &spread(&test, n))?, dim);
+                let floor = if opts.floor {
+                    let train = source.load(Split::Train)?;
+                    let f = classifier.features(ctx, &spread(&train, test.count))?;
+                    Some(frechet::frechet_distance(
+                        &GaussianStats::of(&f, dim),
+                        &test,
+                    ))
+                } else {
+                    None
+                };
+                mnist = Some(MnistReference {
+                    classifier,
+                    test,
+                    floor,
+                });
+            }
+            EvalKind::StackedMnist => stacked = Some(MnistClassifier::load(ctx, &path)?),
+            EvalKind::Toy(_) => {}
+        }
+        Ok(Evaluator {
+            kind,
+            mnist,
+            stacked,
+        })
+    }
+
+    /// The metric set.
+    pub fn kind(&self) -> &EvalKind {
+        &self.kind
+    }
+
+    /// Scores of generated items (shaped like the run's data).
+    pub fn evaluate(&self, ctx: &Context, items: &Generated) -> Result<Scores> {
+        let mut scores = Scores::default();
+        match &self.kind {
+            EvalKind::Toy(dist) => scores.modes = Some(mixture::mode_scores(dist, &items.values)),
+            EvalKind::Mnist(_) => {
+                let r = self.mnist.as_ref().expect("built by new");
+                if items.count < 2 {
+                    return Err(TrainError::Config(
+                        "FD-LeNet needs at least 2 generated images (a covariance)".into(),
+                    ));
+                }
+                let f = r.classifier.features(ctx, &items.values)?;
+                let gen = GaussianStats::of(&f, r.classifier.feature_dim());
+                let logits = r.classifier.logits(ctx, &items.values)?;
+                scores.mnist = Some(MnistScores {
+                    fd_lenet: frechet::frechet_distance(&gen, &r.test),
+                    fd_lenet_floor: r.floor,
+                    generated: items.count,
+                    real: r.test.count,
+                    classes: classes::class_scores(&logits, classes::CLASSES),
+                });
+            }
+            EvalKind::StackedMnist => {
+                let c = self.stacked.as_ref().expect("built by new");
+                // An item (3, 28, 28) is three consecutive 1x28x28 images.
+                let logits = c.logits(ctx, &items.values)?;
+                let digits = classes::argmax(&logits, classes::CLASSES);
+                scores.stacked = Some(stacked::stacked_scores(&digits));
+            }
+        }
+        Ok(scores)
+    }
+}
+
+/// One evaluation of a run directory.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EvalReport {
+    /// The run directory.
+    pub run_dir: String,
+    /// Its dataset.
+    pub dataset: String,
+    /// "mnist", "toy" or "stacked-mnist".
+    pub kind: String,
+    /// Generator steps of the checkpoint evaluated.
+    pub step: u64,
+    /// Epochs of the checkpoint evaluated.
+    pub epoch: f64,
+    /// Items generated.
+    pub count: usize,
+    /// Seed of the latents.
+    pub seed: u64,
+    /// The adapter that ran it.
+    pub adapter: String,
+    /// Seconds the evaluation took (classifier loading and real statistics included).
+    pub seconds: f64,
+    /// The scores.
+    #[serde(flatten)]
+    pub scores: Scores,
+    /// The 2-D plot written, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plot: Option<String>,
+}
+
+/// Evaluates the latest checkpoint of `run_dir` with the metric set of its dataset;
+/// with 2-D data and `opts.plot` writes `RUN_DIR/eval/modes.png`. Writes no metrics
+/// file (see [`write_metrics`]).
+pub fn evaluate_run(ctx: &Context, run_dir: &Path, opts: &EvalOptions) -> Result<EvalReport> {
+    let start = Instant::now();
+    let cfg: Config = rundir::read_config(run_dir)?;
+    let info = rundir::read_run_info(run_dir)?;
+    let latest = rundir::read_latest(run_dir)?;
+    let kind = EvalKind::for_dataset(&cfg.dataset, info.item_shape)?;
+    let count = opts.count.unwrap_or_else(|| kind.default_count());
+    if count == 0 {
+        return Err(TrainError::Config(
+            "the evaluation count must be at least 1".into(),
+        ));
+    }
+    let evaluator = Evaluator::new(ctx, kind, count, opts)?;
+    let items = crate::infer::generate(ctx, run_dir, count, opts.seed, None)?;
+    let scores = evaluator.evaluate(ctx, &items)?;
+    let mut plot = None;
+    if let (EvalKind::Toy(dist), true) = (evaluator.kind(), opts.plot) {
+        let dir = run_dir.join(EVAL_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
+        let path = dir.join(MODES_PNG);
+        rundir::write_atomic(&path, &mixture::modes_png(dist, &items.values)?)?;
+        plot = Some(path.display().to_string());
+    }
+    Ok(EvalReport {
+        run_dir: run_dir.display().to_string(),
+        dataset: cfg.dataset.clone(),
+        kind: evaluator.kind().name().to_string(),
+        step: latest.step,
+        epoch: latest.epoch,
+        count,
+        seed: opts.seed,
+        adapter: ctx.adapter().to_string(),
+        seconds: start.elapsed().as_secs_f64(),
+        scores,
+        plot,
+    })
+}
+
+/// Writes `report` as `RUN_DIR/eval/metrics.json` (atomically) and returns the path.
+pub fn write_metrics(run_dir: &Path, report: &EvalReport) -> Result<PathBuf> {
+    let dir = run_dir.join(EVAL_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
+    let path = dir.join(METRICS_JSON);
+    rundir::write_atomic(&path, report.to_json().as_bytes())?;
+    Ok(path)
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{v:.digits$}"))
+}
+
+impl EvalReport {
+    /// Pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("an EvalReport always serializes") + "\n"
+    }
+
+    /// A Markdown section: a heading and one table of the scores (for the terminal and
+    /// for a run's report.md).
+    pub fn to_markdown(&self) -> String {
+        let mut s = format!(
+            "## Evaluation at step {} (epoch {:.2}): {} ({}), {} samples, seed {}\n\n\
+             | metric | value |\n|---|---|\n",
+            self.step, self.epoch, self.dataset, self.kind, self.count, self.seed
+        );
+        let mut row = |k: &str, v: String| s.push_str(&format!("| {k} | {v} |\n"));
+        if let Some(m) = &self.scores.mnist {
+            row(
+                &format!(
+                    "FD-LeNet, generated vs real test (N = {} / {})",
+                    m.generated, m.real
+                ),
+                format!("{:.3}", m.fd_lenet),
+            );
+            row(
+                &format!("FD-LeNet floor, real train vs real test (N = {})", m.real),
+                opt(m.fd_lenet_floor, 3),
+            );
+            let c = &m.classes;
+            row(
+                "classes covered",
+                format!("{} / {}", c.classes_covered, c.histogram.len()),
+            );
+            row(
+                "KL divergence of the class histogram to uniform, nats",
+                format!("{:.4}", c.kl_to_uniform),
+            );
+            row(
+                "mean classifier confidence",
+                format!("{:.4}", c.mean_confidence),
+            );
+            row(
+                "class histogram (0-9)",
+                c.histogram
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+        }
+        if let Some(m) = &self.scores.modes {
+            row(
+                "modes captured",
+                format!("{} / {}", m.modes_captured, m.modes),
+            );
+            row(
+                &format!(
+                    "high-quality samples (within 3 sigma = {:.4})",
+                    3.0 * m.sigma
+                ),
+                format!("{:.1} %", m.high_quality_percent),
+            );
+            row(
+                "reverse KL of the mode histogram (high-quality samples) to uniform, nats",
+                opt(m.reverse_kl, 4),
+            );
+            row(
+                "high-quality samples per mode",
+                m.counts
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+        }
+        if let Some(m) = &self.scores.stacked {
+            let anchors = stacked::ANCHORS
+                .iter()
+                .map(|(n, v)| format!("{n} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            row(
+                "modes captured",
+                format!("{} / 1000 (published: {anchors})", m.modes_captured),
+            );
+            row(
+                "KL divergence of the mode histogram to uniform, nats",
+                format!("{:.4}", m.kl_to_uniform),
+            );
+        }
+        if let Some(p) = &self.plot {
+            row("plot", p.clone());
+        }
+        s.push_str(&format!("\n{:.1} s on {}\n", self.seconds, self.adapter));
+        s
+    }
+}
