@@ -1,5 +1,6 @@
 //! `cargo xtask classifier`: trains the LeNet-style MNIST classifier of
-//! `gan_nn::classifier` on the vendored MNIST, evaluates test accuracy after every
+//! `gan_nn::classifier` (Conv2d / BatchNorm2d / Linear layers on the GPU) on the
+//! vendored MNIST, evaluates test accuracy after every
 //! epoch and saves the weights (PyTorch state_dict names) as safetensors.
 //!
 //! Options: `--epochs N` (6), `--batch N` (64), `--lr X` (1e-3, cosine-decayed per
@@ -13,9 +14,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use gan_data::{load_vendored_mnist, Dataset, Loader, LoaderOptions, Split};
-use gan_nn::classifier::{evaluate, train_epoch, ClassBatch, LeNet, LeNetConfig, TrainOptions};
+use gan_nn::classifier::{
+    evaluate, train_epoch, ClassBatch, LeNet, LeNetConfig, TrainOptions, DEFAULT_CLASSIFIER_PATH,
+};
 use gan_nn::{checkpoint, Adam, AdamConfig, Module, ParamStore, StoreConfig};
-use gan_tensor::Context;
+use gan_tensor::{Context, Tensor};
 
 struct Options {
     epochs: usize,
@@ -40,7 +43,7 @@ fn parse(args: &[String]) -> Result<Options> {
         steps: None,
         seed: 0,
         cfg: LeNetConfig::default(),
-        out: Some(root.join("data/classifier/mnist_lenet.safetensors")),
+        out: Some(root.join(DEFAULT_CLASSIFIER_PATH)),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -90,16 +93,15 @@ fn first(ds: Dataset, n: Option<usize>) -> Result<Dataset> {
     }
 }
 
-/// Cuts the batches of one epoch into patches and uploads them as they are consumed.
+/// Uploads the batches of one epoch (images `[N, 1, 28, 28]`) as they are consumed.
 fn batches<'a>(
     ctx: &'a Context,
-    model: &'a LeNet,
     loader: &'a Loader<'a>,
     epoch: u64,
 ) -> impl Iterator<Item = gan_nn::NnResult<ClassBatch>> + 'a {
     loader.epoch(epoch).map(move |b| {
         let labels = b.labels.as_deref().unwrap_or(&[]);
-        ClassBatch::new(model.upload(ctx, &b.images, b.len())?, labels)
+        ClassBatch::new(Tensor::from_slice(ctx, &b.images, &b.nchw())?, labels)
     })
 }
 
@@ -157,7 +159,7 @@ pub fn run(args: &[String]) -> Result<()> {
         let stats = train_epoch(
             &model,
             &mut opt,
-            batches(&ctx, &model, &train_loader, epoch as u64),
+            batches(&ctx, &train_loader, epoch as u64),
             TrainOptions {
                 sample_every: 10,
                 max_steps: o.steps,
@@ -165,7 +167,7 @@ pub fn run(args: &[String]) -> Result<()> {
         )?;
         let train_s = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
-        let eval = evaluate(&model, batches(&ctx, &model, &test_loader, 0))?;
+        let eval = evaluate(&model, batches(&ctx, &test_loader, 0))?;
         let eval_s = t1.elapsed().as_secs_f64();
         last_acc = eval.accuracy();
         println!(

@@ -1,61 +1,50 @@
-//! A small LeNet-style image classifier (MNIST) whose convolutions run as matrix
-//! products, with a generic training loop and evaluation over plain tensors.
+//! A small LeNet-style image classifier (MNIST) built from gan-nn's layers, with a
+//! generic training loop and evaluation over plain tensors.
 //!
 //! The network doubles as the feature extractor of the image-quality metrics:
 //! [`LeNet::forward_features`] returns the penultimate layer (after the hidden Linear +
 //! ReLU), [`LeNet::forward_with_features`] both that and the logits, and
-//! [`LeNet::image_features`] / [`LeNet::image_logits`] take images `[N, C, H, W]`.
+//! [`LeNet::image_features`] / [`LeNet::image_logits`] run a whole set of images in
+//! chunks, in eval mode. [`load_mnist_classifier`] loads the committed weights
+//! ([`DEFAULT_CLASSIFIER_PATH`], 99.09% on MNIST's test set).
 //!
-//! # Why matrix products
+//! # Architecture
 //!
-//! On a CPU adapter (lavapipe) gan-tensor's direct convolution kernels run at about
-//! 0.3 GMAC/s while the register-blocked matmul reaches 8 GMAC/s and more, so a
-//! LeNet built from [`Conv2d`](crate::Conv2d) would need hours for a few epochs. Here:
+//! The default ([`LeNetConfig::default`]), input `[N, 1, 28, 28]` in [-1, 1]:
 //!
-//! 1. `conv1` (k x k, stride s, padding k/2, no bias) is a product with patches that
-//!    [`LeNet::patches`] cuts on the host (im2col): the input of the network is
-//!    `[N * P, C * k * k]`, one row per output position. The rows are ordered so that
-//!    every block of 2x2 neighbouring positions is 4 consecutive rows (Z order inside
-//!    the final grid, the final grid row-major).
-//! 2. each further convolution is 2x2 with stride 2 (non-overlapping), so it is a
-//!    reshape `[R, c] -> [R / 4, 4c]` followed by a Linear (`conv2`, `conv3` ...).
-//! 3. BatchNorm1d over the rows of `[N * positions, c]` is exactly BatchNorm2d over
-//!    `[N, c, H, W]`.
-//! 4. `fc` (Linear + ReLU, the features) over the flattened final grid, then
-//!    `classifier` (Linear to the logits).
+//! | layer | output |
+//! | --- | --- |
+//! | conv1: Conv2d(1, 32, 5, stride 2, padding 2, bias=False), bn1: BatchNorm2d(32), ReLU | 32 x 14 x 14 |
+//! | conv2: Conv2d(32, 64, 2, stride 2, bias=False), bn2: BatchNorm2d(64), ReLU | 64 x 7 x 7 |
+//! | Flatten, fc: Linear(3136, 128), ReLU: the features | 128 |
+//! | classifier: Linear(128, 10): the logits | 10 |
 //!
-//! The default ([`LeNetConfig::default`]) is conv1 5x5/2 to 32 channels (14x14), one
-//! 2x2/2 convolution to 64 channels (7x7), fc 3136 -> 128, classifier 128 -> 10.
+//! Every layer is gan-nn's own ([`Conv2d`], [`BatchNorm2d`], [`Linear`]), so the
+//! convolutions run as gan-tensor's GPU kernels (im2col + matmul) and nothing is computed
+//! on the host. More 2x2/2 convolutions can follow conv1 ([`LeNetConfig::channels`]).
 //!
 //! # PyTorch equivalent
 //!
-//! `conv1.weight` has `nn.Conv2d`'s shape `[c1, C, k, k]`. A 2x2/2 convolution's weight is
-//! stored as Linear `[c_out, 4 c_in]` with columns ordered (dy, dx, c): the `nn.Conv2d`
-//! weight is `w.view(c_out, 2, 2, c_in).permute(0, 3, 1, 2)`; `fc` reads the final grid
-//! channels-last (y, x, c). This module has exactly the state_dict of the checkpoints:
+//! The state_dict has exactly the names and layouts of this module (`fc` reads the
+//! flattened NCHW grid (c, y, x), as `nn.Flatten` does), so a checkpoint loads with
+//! `load_state_dict(..., strict=True)`:
 //!
 //! ```python
 //! class LeNet(nn.Module):
 //!     def __init__(self, channels=(32, 64), k=5, stride=2, grid=7, hidden=128, classes=10):
 //!         super().__init__()
-//!         self.stride = stride
 //!         self.conv1 = nn.Conv2d(1, channels[0], k, stride, k // 2, bias=False)
 //!         self.bn1 = nn.BatchNorm2d(channels[0])
 //!         for i, (a, b) in enumerate(zip(channels, channels[1:]), start=2):
-//!             setattr(self, f"conv{i}", nn.Linear(4 * a, b, bias=False))
-//!             setattr(self, f"bn{i}", nn.BatchNorm1d(b))
+//!             setattr(self, f"conv{i}", nn.Conv2d(a, b, 2, 2, bias=False))
+//!             setattr(self, f"bn{i}", nn.BatchNorm2d(b))
 //!         self.n = len(channels)
 //!         self.fc = nn.Linear(grid * grid * channels[-1], hidden)
 //!         self.classifier = nn.Linear(hidden, classes)
 //!     def features(self, x):                          # x: [N, 1, 28, 28] in [-1, 1]
-//!         h = F.relu(self.bn1(self.conv1(x))).permute(0, 2, 3, 1)  # [N, H, W, c]
-//!         for i in range(2, self.n + 1):
-//!             n, hh, ww, c = h.shape                  # space-to-depth, (dy, dx, c)
-//!             h = h.view(n, hh // 2, 2, ww // 2, 2, c).permute(0, 1, 3, 2, 4, 5)
-//!             h = h.reshape(n, hh // 2, ww // 2, 4 * c)
-//!             h = getattr(self, f"conv{i}")(h)
-//!             h = F.relu(getattr(self, f"bn{i}")(h.flatten(0, 2)).view(h.shape))
-//!         return F.relu(self.fc(h.flatten(1)))
+//!         for i in range(1, self.n + 1):
+//!             x = F.relu(getattr(self, f"bn{i}")(getattr(self, f"conv{i}")(x)))
+//!         return F.relu(self.fc(x.flatten(1)))
 //!     def forward(self, x):
 //!         return self.classifier(self.features(x))
 //! ```
@@ -65,15 +54,14 @@
 
 use std::path::Path;
 
-use gan_tensor::matmul::{matmul_with, Activation, MatmulOptions};
+use gan_tensor::matmul::Activation;
 use gan_tensor::{Context, Tensor};
 
 use crate::error::{Error, Result};
-use crate::init::Role;
-use crate::layers::{BatchNorm1d, Linear};
+use crate::layers::{BatchNorm2d, Conv2d, Linear};
 use crate::module::{child_name, Module, Slot};
 use crate::optim::Optimizer;
-use crate::params::{Param, ParamStore, StoreConfig};
+use crate::params::{ParamStore, StoreConfig};
 use crate::var::{no_grad, Var};
 
 /// Where the committed MNIST classifier weights live, relative to the workspace root.
@@ -138,122 +126,43 @@ impl Default for LeNetConfig {
 }
 
 impl LeNetConfig {
-    /// Side of conv1's output grid.
+    /// Side of conv1's output grid: `(size + 2 (k / 2) - k) / stride + 1`.
     pub fn grid1(&self) -> usize {
         self.size.div_ceil(self.stride)
     }
 
-    /// Side of the final grid (after every 2x2/2 convolution).
+    /// Side of the final grid (each 2x2/2 convolution halves it, rounding down).
     pub fn final_grid(&self) -> usize {
         self.grid1() >> (self.channels.len().saturating_sub(1))
     }
 
-    /// Values per patch row: C * k * k.
-    pub fn patch_len(&self) -> usize {
-        self.in_channels * self.kernel * self.kernel
-    }
-
-    /// Patch rows per image: conv1's output positions.
-    pub fn positions(&self) -> usize {
-        self.grid1() * self.grid1()
-    }
-
     fn check(&self) -> std::result::Result<(), String> {
-        let merges = self.channels.len().saturating_sub(1);
         if self.channels.is_empty() || self.channels.contains(&0) {
             return Err("channels must list at least one non-zero width".into());
         }
         if self.kernel.is_multiple_of(2) || self.stride == 0 || self.size == 0 {
             return Err("kernel must be odd, stride and size above zero".into());
         }
-        if !self.grid1().is_multiple_of(1 << merges) {
+        if self.in_channels == 0 || self.hidden == 0 || self.classes == 0 {
+            return Err("in_channels, hidden and classes must be above zero".into());
+        }
+        if self.final_grid() == 0 {
             return Err(format!(
-                "conv1's grid {} is not divisible by 2^{merges} for the 2x2/2 convolutions",
-                self.grid1()
+                "conv1's {0}x{0} grid is too small for {1} 2x2/2 convolutions",
+                self.grid1(),
+                self.channels.len() - 1
             ));
         }
         Ok(())
     }
-
-    /// conv1's output positions (y, x) in row order: the final grid row-major, inside
-    /// each final cell the 2x2 blocks of every level in Z order (finest innermost).
-    pub fn position_order(&self) -> Vec<(usize, usize)> {
-        let merges = self.channels.len().saturating_sub(1);
-        let g = self.final_grid();
-        let mut out = Vec::with_capacity(self.positions());
-        fn rec(y: usize, x: usize, level: usize, out: &mut Vec<(usize, usize)>) {
-            if level == 0 {
-                out.push((y, x));
-                return;
-            }
-            for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                rec(2 * y + dy, 2 * x + dx, level - 1, out);
-            }
-        }
-        for y in 0..g {
-            for x in 0..g {
-                rec(y, x, merges, &mut out);
-            }
-        }
-        out
-    }
 }
 
-/// conv1 as a product with host-cut patches: weight `[c1, C, k, k]` (nn.Conv2d's), no
-/// bias. Its input is data, so backward computes only the weight's gradient.
-struct PatchConv {
-    weight: Param,
-    out: usize,
-    patch: usize,
-}
-
-impl PatchConv {
-    fn forward(&self, x: &Var) -> Result<Var> {
-        let w = self.weight.var()?;
-        let w2 = w.value().reshape(&[self.out, self.patch])?;
-        let y = matmul_with(
-            x.value(),
-            &w2,
-            MatmulOptions {
-                trans_b: true,
-                ..Default::default()
-            },
-        )?;
-        let xv = x.value().clone();
-        let dims = self.weight.dims().to_vec();
-        let wants_dx = x.requires_grad();
-        let w2b = w2.clone();
-        Ok(Var::from_op(
-            y,
-            &[x, &w],
-            Box::new(move |g| {
-                // dW = g^T x: [c1, rows] x [rows, patch].
-                let dw = matmul_with(
-                    g,
-                    &xv,
-                    MatmulOptions {
-                        trans_a: true,
-                        ..Default::default()
-                    },
-                )?
-                .reshape(&dims)?;
-                let dx = if wants_dx {
-                    Some(matmul_with(g, &w2b, MatmulOptions::default())?)
-                } else {
-                    None
-                };
-                Ok(vec![dx, Some(dw)])
-            }),
-        ))
-    }
-}
-
-/// The classifier; see the module docs. Its input is [`LeNet::patches`] of the images.
+/// The classifier; see the module docs. Its input is images `[N, C, H, W]`.
 pub struct LeNet {
     cfg: LeNetConfig,
-    conv1: PatchConv,
-    bns: Vec<BatchNorm1d>,
-    merges: Vec<Linear>,
+    /// conv1 (k x k / stride), then the 2x2/2 convolutions.
+    convs: Vec<Conv2d>,
+    bns: Vec<BatchNorm2d>,
     fc: Linear,
     classifier: Linear,
 }
@@ -270,23 +179,21 @@ impl LeNet {
         let c = &cfg.channels;
         let k = cfg.kernel;
         let g = cfg.final_grid();
-        let conv1 = PatchConv {
-            weight: Param::new(&[c[0], cfg.in_channels, k, k], Role::Weight),
-            out: c[0],
-            patch: cfg.patch_len(),
-        };
-        let bns = c.iter().map(|&ch| BatchNorm1d::new(ch)).collect();
-        let merges = c
-            .windows(2)
-            .map(|w| Linear::new(4 * w[0], w[1]).no_bias())
-            .collect();
+        let mut convs = vec![Conv2d::new(cfg.in_channels, c[0], k)
+            .stride(cfg.stride)
+            .padding(k / 2)
+            .no_bias()];
+        convs.extend(
+            c.windows(2)
+                .map(|w| Conv2d::new(w[0], w[1], 2).stride(2).no_bias()),
+        );
+        let bns = c.iter().map(|&ch| BatchNorm2d::new(ch)).collect();
         let fc = Linear::new(g * g * c[c.len() - 1], cfg.hidden).activation(Activation::Relu);
         let classifier = Linear::new(cfg.hidden, cfg.classes);
         LeNet {
             cfg,
-            conv1,
+            convs,
             bns,
-            merges,
             fc,
             classifier,
         }
@@ -302,97 +209,35 @@ impl LeNet {
         self.cfg.hidden
     }
 
-    /// Cuts conv1's patches of `n` images (row-major `[n, C, H, W]` on the host) into
-    /// the network's input, row-major `[n * positions, C * k * k]`: the values of the
-    /// k x k window (zero outside the image) in nn.Conv2d's weight order (c, ky, kx),
-    /// rows in [`LeNetConfig::position_order`].
-    pub fn patches(&self, images: &[f32], n: usize) -> Vec<f32> {
+    fn check_images(&self, d: &[usize]) -> Result<()> {
         let c = &self.cfg;
-        let (s, k, ch) = (c.size, c.kernel, c.in_channels);
-        let pad = k / 2;
-        assert_eq!(images.len(), n * ch * s * s, "images must be [n, C, H, W]");
-        let order = c.position_order();
-        let plen = c.patch_len();
-        let mut out = vec![0.0f32; n * order.len() * plen];
-        for (b, img) in images.chunks_exact(ch * s * s).enumerate() {
-            for (r, &(oy, ox)) in order.iter().enumerate() {
-                let row = &mut out[(b * order.len() + r) * plen..][..plen];
-                let (y0, x0) = (
-                    (oy * c.stride) as isize - pad as isize,
-                    (ox * c.stride) as isize - pad as isize,
-                );
-                for ci in 0..ch {
-                    for ky in 0..k {
-                        let y = y0 + ky as isize;
-                        if y < 0 || y >= s as isize {
-                            continue;
-                        }
-                        for kx in 0..k {
-                            let x = x0 + kx as isize;
-                            if x >= 0 && x < s as isize {
-                                row[(ci * k + ky) * k + kx] =
-                                    img[(ci * s + y as usize) * s + x as usize];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// Uploads [`LeNet::patches`] of `n` host images as a `[n * positions, C k k]` tensor.
-    pub fn upload(&self, ctx: &Context, images: &[f32], n: usize) -> Result<Tensor> {
-        let p = self.patches(images, n);
-        Ok(Tensor::from_slice(
-            ctx,
-            &p,
-            &[n * self.cfg.positions(), self.cfg.patch_len()],
-        )?)
-    }
-
-    fn check_input(&self, x: &Var) -> Result<usize> {
-        let c = &self.cfg;
-        let d = x.dims();
-        if d.len() != 2 || d[1] != c.patch_len() || !d[0].is_multiple_of(c.positions()) {
+        if d.len() != 4 || d[1] != c.in_channels || d[2] != c.size || d[3] != c.size {
             return Err(Error::InputShape {
                 layer: self.describe(),
-                expected: format!(
-                    "patches [N * {}, {}] (LeNet::patches)",
-                    c.positions(),
-                    c.patch_len()
-                ),
+                expected: format!("images [N, {}, {}, {}]", c.in_channels, c.size, c.size),
                 got: d.to_vec(),
             });
         }
-        Ok(d[0] / c.positions())
+        Ok(())
     }
 
-    /// The penultimate layer, `[N, hidden]` (after fc's ReLU), from patches: the
-    /// features the generated-image metrics compare.
+    /// The penultimate layer, `[N, hidden]` (after fc's ReLU), of images
+    /// `[N, C, H, W]`: the features the generated-image metrics compare.
     pub fn forward_features(&self, x: &Var, train: bool) -> Result<Var> {
-        let n = self.check_input(x)?;
-        let c = &self.cfg.channels;
-        let mut h = self
-            .conv1
-            .forward(x)
-            .map_err(|e| e.within("conv1", || "Conv2d (as patches x weight)".into()))?;
-        for (i, bn) in self.bns.iter().enumerate() {
-            if i > 0 {
-                let rows = h.dims()[0];
-                h = h.reshape(&[rows / 4, 4 * c[i - 1]])?;
-                let m = &self.merges[i - 1];
-                h = m
-                    .forward(&h, train)
-                    .map_err(|e| e.within(&format!("conv{}", i + 1), || m.describe()))?;
-            }
+        self.check_images(x.dims())?;
+        let mut h = x.clone();
+        for (i, (conv, bn)) in self.convs.iter().zip(&self.bns).enumerate() {
+            h = conv
+                .forward(&h, train)
+                .map_err(|e| e.within(&format!("conv{}", i + 1), || conv.describe()))?;
             h = bn
                 .forward(&h, train)
                 .map_err(|e| e.within(&format!("bn{}", i + 1), || bn.describe()))?
                 .relu()?;
         }
-        let g = self.cfg.final_grid();
-        let h = h.reshape(&[n, g * g * c[c.len() - 1]])?;
+        // nn.Flatten: [N, c, g, g] -> [N, c g g] in (c, y, x) order.
+        let d = h.dims().to_vec();
+        let h = h.reshape(&[d[0], d[1..].iter().product()])?;
         self.fc
             .forward(&h, train)
             .map_err(|e| e.within("fc", || self.fc.describe()))
@@ -408,39 +253,47 @@ impl LeNet {
         Ok((f, logits))
     }
 
-    fn images_chunked(&self, images: &Tensor, chunk: usize, logits: bool) -> Result<Vec<f32>> {
-        let c = &self.cfg;
-        let d = images.dims();
-        if d.len() != 4 || d[1] != c.in_channels || d[2] != c.size || d[3] != c.size {
-            return Err(Error::InputShape {
-                layer: self.describe(),
-                expected: format!("images [N, {}, {}, {}]", c.in_channels, c.size, c.size),
-                got: d.to_vec(),
-            });
+    /// Images per chunk near `want` whose start offsets are all multiples of the
+    /// adapter's view alignment (so each chunk is a view, not a copy).
+    fn chunk_len(&self, ctx: &Context, want: usize) -> usize {
+        let per = self.cfg.in_channels * self.cfg.size * self.cfg.size;
+        let align = ctx.view_alignment();
+        let (mut a, mut b) = (per, align);
+        while b != 0 {
+            (a, b) = (b, a % b);
         }
-        let host = images.to_vec()?;
-        let per = c.in_channels * c.size * c.size;
+        let step = align / a; // align / gcd(per, align)
+        (want / step).max(1) * step
+    }
+
+    fn images_chunked(&self, images: &Tensor, logits: bool) -> Result<Vec<f32>> {
+        let d = images.dims().to_vec();
+        self.check_images(&d)?;
+        let chunk = self.chunk_len(images.context(), 500);
+        let per = d[1] * d[2] * d[3];
         let mut out = Vec::new();
         no_grad(|| {
-            for part in host.chunks(chunk.max(1) * per) {
-                let n = part.len() / per;
-                let x = Var::constant(self.upload(images.context(), part, n)?);
-                let (f, l) = self.forward_with_features(&x, false)?;
+            let mut start = 0;
+            while start < d[0] {
+                let n = chunk.min(d[0] - start);
+                let x = images.view(start * per, &[n, d[1], d[2], d[3]])?;
+                let (f, l) = self.forward_with_features(&Var::constant(x), false)?;
                 out.extend(if logits { l } else { f }.value().to_vec()?);
+                start += n;
             }
             Ok(out)
         })
     }
 
     /// Features `[N * hidden]` (row-major) of images `[N, C, H, W]` on the device, in
-    /// eval mode: read back, cut into patches on the host and run in chunks of 500.
+    /// eval mode, run in chunks of about 500 images (views of `images`, no copies).
     pub fn image_features(&self, images: &Tensor) -> Result<Vec<f32>> {
-        self.images_chunked(images, 500, false)
+        self.images_chunked(images, false)
     }
 
     /// Logits `[N * classes]` (row-major) of images `[N, C, H, W]`, in eval mode.
     pub fn image_logits(&self, images: &Tensor) -> Result<Vec<f32>> {
-        self.images_chunked(images, 500, true)
+        self.images_chunked(images, true)
     }
 }
 
@@ -467,14 +320,8 @@ impl Module for LeNet {
     }
 
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {
-        f(
-            &child_name(prefix, "conv1.weight"),
-            Slot::Param(&self.conv1.weight),
-        );
-        for (i, bn) in self.bns.iter().enumerate() {
-            if i > 0 {
-                self.merges[i - 1].visit(&child_name(prefix, &format!("conv{}", i + 1)), f);
-            }
+        for (i, (conv, bn)) in self.convs.iter().zip(&self.bns).enumerate() {
+            conv.visit(&child_name(prefix, &format!("conv{}", i + 1)), f);
             bn.visit(&child_name(prefix, &format!("bn{}", i + 1)), f);
         }
         self.fc.visit(&child_name(prefix, "fc"), f);
@@ -485,7 +332,7 @@ impl Module for LeNet {
 /// A batch of labelled images on the device.
 #[derive(Clone, Debug)]
 pub struct ClassBatch {
-    /// The model's input (for [`LeNet`]: its patches, [`LeNet::upload`]).
+    /// The model's input (for [`LeNet`]: images `[N, 1, 28, 28]` in [-1, 1]).
     pub inputs: Tensor,
     /// Class indices as f32 `[N]` (what [`Var::cross_entropy`] takes).
     pub labels: Tensor,

@@ -1,15 +1,20 @@
-//! The MNIST classifier (`gan_nn::classifier`): its matmul formulation equals the
-//! documented PyTorch module (direct convolutions on the CPU), a short training run on a
-//! few hundred vendored MNIST images lowers the loss and lifts the accuracy well above
-//! chance, checkpoints round-trip, and the committed weights classify the test set.
+//! The MNIST classifier (`gan_nn::classifier`): its GPU layers equal the documented
+//! PyTorch module computed on the CPU (gan-tensor's reference convolution and plain
+//! loops), a short training run on a few hundred vendored MNIST images lowers the loss
+//! and lifts the accuracy well above chance, checkpoints round-trip, and the committed
+//! weights classify the test set.
 
+use std::path::Path;
 use std::sync::OnceLock;
 
 use gan_data::{load_vendored_mnist, Dataset, Loader, LoaderOptions, Split};
 use gan_nn::classifier::{
-    argmax_rows, evaluate, train_epoch, ClassBatch, LeNet, LeNetConfig, TrainOptions,
+    argmax_rows, evaluate, load_mnist_classifier, train_epoch, ClassBatch, LeNet, LeNetConfig,
+    TrainOptions, DEFAULT_CLASSIFIER_PATH,
 };
-use gan_nn::{checkpoint, Adam, AdamConfig, ParamStore, StoreConfig, Var};
+use gan_nn::{checkpoint, Adam, AdamConfig, Module, ParamStore, StoreConfig, Var};
+use gan_tensor::conv::Conv2dParams;
+use gan_tensor::reference::conv::conv2d_forward;
 use gan_tensor::testing::{assert_close, random};
 use gan_tensor::{Context, Tensor};
 
@@ -23,89 +28,62 @@ fn ctx() -> Context {
     .clone()
 }
 
+fn committed_weights() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(DEFAULT_CLASSIFIER_PATH)
+}
+
 fn host(store: &ParamStore, name: &str) -> Vec<f32> {
     store.get(name).unwrap().tensor().unwrap().to_vec().unwrap()
 }
 
-/// The PyTorch module of the docs, in eval mode, by plain loops on NCHW data.
+/// The PyTorch module of the docs in eval mode, on the CPU: gan-tensor's reference
+/// convolution, then eval-mode BatchNorm2d + ReLU, nn.Flatten and fc + ReLU by loops.
 fn reference_features(store: &ParamStore, cfg: &LeNetConfig, images: &[f32], n: usize) -> Vec<f32> {
-    let (s, k, st, cin) = (cfg.size, cfg.kernel, cfg.stride, cfg.in_channels);
-    let pad = k as isize / 2;
-    let g1 = cfg.grid1();
-    let c = &cfg.channels;
-    let bn = |h: &mut [f32], i: usize, ch: usize| {
-        // eval-mode BatchNorm with the store's (initial) running statistics.
-        let p = |s: &str| host(store, &format!("bn{}.{s}", i + 1));
-        let (w, b, m, v) = (p("weight"), p("bias"), p("running_mean"), p("running_var"));
+    let mut h = images.to_vec();
+    let mut dims = [n, cfg.in_channels, cfg.size, cfg.size];
+    for i in 0..cfg.channels.len() {
+        let w = host(store, &format!("conv{}.weight", i + 1));
+        let (wd, p) = if i == 0 {
+            let k = cfg.kernel;
+            (
+                [cfg.channels[0], cfg.in_channels, k, k],
+                Conv2dParams::new(cfg.stride, k / 2),
+            )
+        } else {
+            (
+                [cfg.channels[i], cfg.channels[i - 1], 2, 2],
+                Conv2dParams::new(2, 0),
+            )
+        };
+        (h, dims) = conv2d_forward(&h, dims, &w, wd, None, p);
+        let q = |s: &str| host(store, &format!("bn{}.{s}", i + 1));
+        let (g, b, m, v) = (q("weight"), q("bias"), q("running_mean"), q("running_var"));
+        let plane = dims[2] * dims[3];
         for (j, x) in h.iter_mut().enumerate() {
-            let c = j % ch; // channels-last
-            *x = ((*x - m[c]) / (v[c] + 1e-5).sqrt() * w[c] + b[c]).max(0.0);
+            let c = (j / plane) % dims[1];
+            *x = ((*x - m[c]) / (v[c] + 1e-5).sqrt() * g[c] + b[c]).max(0.0);
         }
-    };
-    let w1 = host(store, "conv1.weight");
+    }
+    let per = dims[1] * dims[2] * dims[3];
+    let (fw, fb) = (host(store, "fc.weight"), host(store, "fc.bias"));
     let mut out = Vec::new();
-    for img in images.chunks_exact(cin * s * s).take(n) {
-        // conv1, channels-last [g1, g1, c0].
-        let mut h = vec![0.0f32; g1 * g1 * c[0]];
-        for oy in 0..g1 {
-            for ox in 0..g1 {
-                for co in 0..c[0] {
-                    let mut acc = 0.0;
-                    for ci in 0..cin {
-                        for ky in 0..k {
-                            for kx in 0..k {
-                                let y = (oy * st) as isize - pad + ky as isize;
-                                let x = (ox * st) as isize - pad + kx as isize;
-                                if y >= 0 && x >= 0 && (y as usize) < s && (x as usize) < s {
-                                    acc += w1[((co * cin + ci) * k + ky) * k + kx]
-                                        * img[(ci * s + y as usize) * s + x as usize];
-                                }
-                            }
-                        }
-                    }
-                    h[(oy * g1 + ox) * c[0] + co] = acc;
-                }
-            }
-        }
-        bn(&mut h, 0, c[0]);
-        // 2x2/2 convolutions: nn.Conv2d weight = w.view(co, 2, 2, ci).permute(0, 3, 1, 2).
-        let mut g = g1;
-        for i in 1..c.len() {
-            let w = host(store, &format!("conv{}.weight", i + 1));
-            let (ci_n, co_n, gn) = (c[i - 1], c[i], g / 2);
-            let mut next = vec![0.0f32; gn * gn * co_n];
-            for y in 0..gn {
-                for x in 0..gn {
-                    for co in 0..co_n {
-                        let mut acc = 0.0;
-                        for dy in 0..2 {
-                            for dx in 0..2 {
-                                for ci in 0..ci_n {
-                                    acc += w[co * 4 * ci_n + (dy * 2 + dx) * ci_n + ci]
-                                        * h[((2 * y + dy) * g + 2 * x + dx) * ci_n + ci];
-                                }
-                            }
-                        }
-                        next[(y * gn + x) * co_n + co] = acc;
-                    }
-                }
-            }
-            bn(&mut next, i, co_n);
-            h = next;
-            g = gn;
-        }
-        let (fw, fb) = (host(store, "fc.weight"), host(store, "fc.bias"));
+    for img in h.chunks_exact(per) {
         for o in 0..cfg.hidden {
-            let row = &fw[o * h.len()..(o + 1) * h.len()];
-            let v: f32 = row.iter().zip(&h).map(|(a, b)| a * b).sum::<f32>() + fb[o];
+            let row = &fw[o * per..(o + 1) * per];
+            let v: f32 = row.iter().zip(img).map(|(a, b)| a * b).sum::<f32>() + fb[o];
             out.push(v.max(0.0));
         }
     }
     out
 }
 
+/// Random weights (after one training-mode pass, so BatchNorm's running statistics are
+/// not the identity) on random images, for two shapes: the GPU features equal the CPU
+/// reference, through `forward_features` and through `image_features`.
 #[test]
-fn matmul_formulation_equals_the_documented_convolutions() {
+fn conv_path_matches_the_cpu_reference() {
     let ctx = ctx();
     for cfg in [
         LeNetConfig {
@@ -127,8 +105,11 @@ fn matmul_formulation_equals_the_documented_convolutions() {
         let model = LeNet::new(cfg.clone());
         let store = ParamStore::build(&ctx, &model, &StoreConfig::seed(3)).unwrap();
         let n = 3;
+        let dims = [n, cfg.in_channels, cfg.size, cfg.size];
         let images = random(7, n * cfg.in_channels * cfg.size * cfg.size, -1.0, 1.0);
-        let x = Var::constant(model.upload(&ctx, &images, n).unwrap());
+        let t = Tensor::from_slice(&ctx, &images, &dims).unwrap();
+        let x = Var::constant(t.clone());
+        model.forward(&x, true).unwrap(); // moves the running statistics
         let got = model
             .forward_features(&x, false)
             .unwrap()
@@ -137,18 +118,28 @@ fn matmul_formulation_equals_the_documented_convolutions() {
             .unwrap();
         let want = reference_features(&store, &cfg, &images, n);
         assert_close("features", &got, &want, 1e-4, 1e-4);
-        // The image entry point agrees, and the logits have the right shape.
-        let t =
-            Tensor::from_slice(&ctx, &images, &[n, cfg.in_channels, cfg.size, cfg.size]).unwrap();
-        assert_close(
-            "image_features",
-            &model.image_features(&t).unwrap(),
-            &want,
-            1e-4,
-            1e-4,
-        );
+        let feats = model.image_features(&t).unwrap();
+        assert_close("image_features", &feats, &want, 1e-4, 1e-4);
         assert_eq!(model.image_logits(&t).unwrap().len(), n * cfg.classes);
     }
+}
+
+/// The committed weights in PyTorch's layouts give the same features on the GPU as the
+/// reference on the CPU (a wrongly permuted conv2 or fc would not).
+#[test]
+fn committed_weights_match_the_cpu_reference() {
+    let ctx = ctx();
+    let (model, store) = load_mnist_classifier(&ctx, &committed_weights()).unwrap();
+    let test = first(load_vendored_mnist(Split::Test).unwrap(), 4);
+    let images = Tensor::from_slice(&ctx, test.images(), &test.nchw()).unwrap();
+    let want = reference_features(&store, model.config(), test.images(), 4);
+    assert_close(
+        "features",
+        &model.image_features(&images).unwrap(),
+        &want,
+        1e-4,
+        1e-4,
+    );
 }
 
 #[test]
@@ -171,7 +162,7 @@ fn state_dict_names_and_shapes() {
     };
     let mut want = vec![("conv1.weight".to_string(), vec![32, 1, 5, 5])];
     want.extend(bn(1, 32));
-    want.push(("conv2.weight".into(), vec![64, 128]));
+    want.push(("conv2.weight".into(), vec![64, 32, 2, 2]));
     want.extend(bn(2, 64));
     want.extend([
         ("fc.weight".into(), vec![128, 3136]),
@@ -182,18 +173,38 @@ fn state_dict_names_and_shapes() {
     assert_eq!(got, want);
 }
 
+#[test]
+fn bad_input_and_missing_weights_fail_clearly() {
+    let ctx = ctx();
+    let model = LeNet::new(LeNetConfig::default());
+    let _store = ParamStore::build(&ctx, &model, &StoreConfig::seed(0)).unwrap();
+    let flat = Tensor::zeros(&ctx, &[2, 784]).unwrap();
+    let e = model.image_features(&flat).unwrap_err().to_string();
+    assert!(
+        e.contains("[N, 1, 28, 28]") && e.contains("[2, 784]"),
+        "{e}"
+    );
+    let missing = Path::new("no/such/mnist_lenet.safetensors");
+    let e = load_mnist_classifier(&ctx, missing)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("no/such/mnist_lenet.safetensors"), "{e}");
+    assert!(e.contains("cargo xtask classifier"), "{e}");
+}
+
 fn first(ds: Dataset, n: usize) -> Dataset {
     ds.subset(&(0..n).collect::<Vec<_>>()).unwrap()
 }
 
+/// Uploads each batch of images `[N, 1, 28, 28]` as it is consumed.
 fn batches<'a>(
-    model: &'a LeNet,
     loader: &'a Loader<'a>,
     epoch: u64,
 ) -> impl Iterator<Item = gan_nn::NnResult<ClassBatch>> + 'a {
     let ctx = ctx();
     loader.epoch(epoch).map(move |b| {
-        let x = model.upload(&ctx, &b.images, b.len())?;
+        let x = Tensor::from_slice(&ctx, &b.images, &b.nchw())?;
         ClassBatch::new(x, b.labels.as_deref().unwrap())
     })
 }
@@ -224,13 +235,13 @@ fn smoke_training_on_mnist_lowers_loss_and_beats_chance() {
         },
     )
     .unwrap();
-    let before = evaluate(&model, batches(&model, &eval_loader, 0)).unwrap();
+    let before = evaluate(&model, batches(&eval_loader, 0)).unwrap();
     let mut losses = Vec::new();
     for epoch in 0..4 {
         let s = train_epoch(
             &model,
             &mut opt,
-            batches(&model, &loader, epoch),
+            batches(&loader, epoch),
             TrainOptions {
                 sample_every: 4,
                 max_steps: None,
@@ -244,7 +255,7 @@ fn smoke_training_on_mnist_lowers_loss_and_beats_chance() {
         );
         losses.push(s.loss);
     }
-    let after = evaluate(&model, batches(&model, &eval_loader, 0)).unwrap();
+    let after = evaluate(&model, batches(&eval_loader, 0)).unwrap();
     eprintln!(
         "on the 512 training images: loss {:.3} -> {:.3}, accuracy {:.1}% -> {:.1}%",
         before.loss,
@@ -289,14 +300,8 @@ fn smoke_training_on_mnist_lowers_loss_and_beats_chance() {
 /// 10000) at 98.5% or better.
 #[test]
 fn committed_weights_classify_the_test_set() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../data/classifier/mnist_lenet.safetensors"
-    );
     let ctx = ctx();
-    let model = LeNet::new(LeNetConfig::default());
-    let store = ParamStore::build(&ctx, &model, &StoreConfig::seed(0)).unwrap();
-    checkpoint::load(path, &store).unwrap();
+    let (model, _store) = load_mnist_classifier(&ctx, &committed_weights()).unwrap();
     let test = first(load_vendored_mnist(Split::Test).unwrap(), 2000);
     let images = Tensor::from_slice(&ctx, test.images(), &test.nchw()).unwrap();
     let pred = argmax_rows(&model.image_logits(&images).unwrap(), 10);
