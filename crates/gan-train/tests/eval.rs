@@ -256,8 +256,11 @@ fn modes_plot_is_a_png_with_the_points() {
     assert_eq!(img.dimensions(), (512, 512));
     let red = img.pixels().filter(|p| p.0 == [220, 30, 30]).count();
     assert!((1..=16).contains(&red), "{red} red pixels");
-    let gray = img.pixels().filter(|p| p.0 == [150, 150, 150]).count();
-    assert!(gray > 8 * 10, "mode circles: {gray} gray pixels");
+    let circles = img
+        .pixels()
+        .filter(|p| p.0 == gan_train::eval::mixture::CIRCLE)
+        .count();
+    assert!(circles > 8 * 10, "mode circles: {circles} pixels");
 }
 
 #[test]
@@ -409,4 +412,70 @@ fn evaluate_run_on_tiny_runs() {
         md.contains("FD-LeNet") && md.contains("classes covered"),
         "{md}"
     );
+}
+
+#[test]
+fn evaluate_run_on_a_tiny_stacked_mnist_run() {
+    let ctx = ctx();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("stacked");
+    let mut cfg = common::mnist_tiny(&dir, 2);
+    cfg.dataset = "stacked-mnist".into();
+    cfg.limit = 128;
+    Trainer::new(ctx, cfg).unwrap().train().unwrap();
+    let r = evaluate_run(
+        ctx,
+        &dir,
+        &EvalOptions {
+            count: Some(100),
+            ..EvalOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(r.kind, "stacked-mnist");
+    let s = r.scores.stacked.as_ref().unwrap();
+    assert_eq!(s.samples, 100);
+    assert!((1..=100).contains(&s.modes_captured), "{s:?}");
+    let top: usize = s.top_modes.iter().map(|m| m.1).sum();
+    assert!(top <= 100 && s.top_modes[0].1 >= 1);
+    assert!(r.to_markdown().contains("PacGAN 1000"));
+}
+
+/// Real Stacked MNIST images: the classifier finds (nearly) the modes of their labels.
+#[test]
+fn stacked_scores_of_real_stacked_mnist() {
+    let ctx = ctx();
+    let test = load_vendored_mnist(Split::Test).unwrap();
+    let data = gan_data::stacked_mnist(&test, 200, 11).unwrap();
+    let mut truth: Vec<u32> = data.labels().unwrap().to_vec();
+    let label_kl = stacked_scores(
+        &truth
+            .iter()
+            .flat_map(|&l| gan_data::stacked::label_digits(l))
+            .collect::<Vec<_>>(),
+    )
+    .kl_to_uniform;
+    truth.sort_unstable();
+    truth.dedup();
+    let ev = Evaluator::new(ctx, EvalKind::StackedMnist, 0, &EvalOptions::default()).unwrap();
+    let gen = Generated {
+        values: data.images().to_vec(),
+        shape: data.shape(),
+        count: data.len(),
+    };
+    let s = ev.evaluate(ctx, &gen).unwrap().stacked.unwrap();
+    eprintln!(
+        "stacked: {} modes from labels, {} found; KL {:.3} vs {:.3}",
+        truth.len(),
+        s.modes_captured,
+        label_kl,
+        s.kl_to_uniform
+    );
+    assert_eq!(s.samples, 200);
+    assert!(
+        s.modes_captured.abs_diff(truth.len()) <= 6,
+        "{}",
+        s.modes_captured
+    );
+    assert!((s.kl_to_uniform - label_kl).abs() < 0.1);
 }

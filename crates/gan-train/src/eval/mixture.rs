@@ -14,6 +14,9 @@ use serde::Serialize;
 use super::classes::kl_to_uniform;
 use crate::error::{Result, TrainError};
 
+/// Colour of the 3-sigma circles of [`modes_png`].
+pub const CIRCLE: [u8; 3] = [30, 60, 220];
+
 /// Samples of the protocol.
 pub const SAMPLES: usize = 2500;
 /// The high-quality radius in units of sigma.
@@ -56,9 +59,9 @@ pub fn mode_scores(dist: &ToyDistribution, points: &[f32]) -> ModeScores {
     }
 }
 
-/// A 512 x 512 PNG of `points` (red) over the modes of `dist`: each mode drawn as its
-/// 3-sigma circle (gray, at least 3 pixels wide so that narrow modes stay visible) and
-/// its centre (black). The view spans the modes plus a margin, so points far outside
+/// A 512 x 512 PNG of `points` (red) with the modes of `dist` drawn over them: each
+/// mode's 3-sigma circle (blue, at least 3 pixels in radius so that narrow modes stay
+/// visible) and its centre (black). The view spans the modes plus a margin, so points far outside
 /// fall off the picture; their share is the 100 - high_quality_percent of the scores.
 pub fn modes_png(dist: &ToyDistribution, points: &[f32]) -> Result<Vec<u8>> {
     let size = 512u32;
@@ -81,22 +84,6 @@ pub fn modes_png(dist: &ToyDistribution, points: &[f32]) -> Result<Vec<u8>> {
             img.put_pixel(x as u32, y as u32, c);
         }
     };
-    let radius = (MAX_SIGMAS * dist.sigma() * scale).max(3.0);
-    for m in dist.modes() {
-        let (cx, cy) = px(m[0], m[1]);
-        let steps = (radius * 8.0).ceil() as usize + 16;
-        for i in 0..steps {
-            let a = std::f32::consts::TAU * i as f32 / steps as f32;
-            let (x, y) = (cx as f32 + radius * a.cos(), cy as f32 + radius * a.sin());
-            put(
-                &mut img,
-                x.round() as i64,
-                y.round() as i64,
-                Rgb([150, 150, 150]),
-            );
-        }
-        put(&mut img, cx, cy, Rgb([0, 0, 0]));
-    }
     for p in points.chunks_exact(2) {
         if !(p[0].is_finite() && p[1].is_finite()) {
             continue;
@@ -105,6 +92,19 @@ pub fn modes_png(dist: &ToyDistribution, points: &[f32]) -> Result<Vec<u8>> {
         for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
             put(&mut img, x + dx, y + dy, Rgb([220, 30, 30]));
         }
+    }
+    let radius = (MAX_SIGMAS * dist.sigma() * scale).max(3.0);
+    for m in dist.modes() {
+        let (cx, cy) = px(m[0], m[1]);
+        for r in [radius, radius + 1.0] {
+            let steps = (r * 8.0).ceil() as usize + 16;
+            for i in 0..steps {
+                let a = std::f32::consts::TAU * i as f32 / steps as f32;
+                let (x, y) = (cx as f32 + r * a.cos(), cy as f32 + r * a.sin());
+                put(&mut img, x.round() as i64, y.round() as i64, Rgb(CIRCLE));
+            }
+        }
+        put(&mut img, cx, cy, Rgb([0, 0, 0]));
     }
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
