@@ -13,7 +13,8 @@ use gan_train::eval::frechet::{frechet_distance, sqrtm_psd, trace_sqrt_product, 
 use gan_train::eval::mixture::{mode_scores, modes_png};
 use gan_train::eval::stacked::stacked_scores;
 use gan_train::eval::{
-    classes::default_classifier_path, evaluate_run, write_metrics, EvalKind, EvalOptions, Evaluator,
+    classes::default_classifier_path, evaluate_run, evaluate_with, history_markdown, run_kind,
+    write_metrics, EvalKind, EvalOptions, Evaluator,
 };
 use gan_train::{Generated, Trainer};
 
@@ -385,8 +386,32 @@ fn evaluate_run_on_tiny_runs() {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert_eq!(json["modes"]["samples"], 500);
     assert!(r.to_markdown().contains("modes captured"));
-    // Same seed, same scores.
+    // Same seed, same scores; also from an Evaluator built once (what training uses).
     assert_eq!(evaluate_run(ctx, &dir, &opts).unwrap().scores, r.scores);
+    let (kind, count) = run_kind(&dir, &opts).unwrap();
+    let ev = Evaluator::new(ctx, kind, count, &opts).unwrap();
+    let step_opts = EvalOptions {
+        plot_name: "modes-step-4.png".into(),
+        ..opts.clone()
+    };
+    let again = evaluate_with(ctx, &ev, &dir, &step_opts).unwrap();
+    assert_eq!(again.scores, r.scores);
+    assert!(dir.join("eval/modes-step-4.png").is_file());
+    let cols = r.scores.columns();
+    assert_eq!(cols[0], ("modes_captured", m.modes_captured as f64));
+    let table = history_markdown(&[r.clone(), again]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "| step | epoch | modes_captured | high_quality_percent | reverse_kl |",
+            "|---|---|---|---|---|"
+        ],
+        "{table}"
+    );
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(lines[2].starts_with("| 4 | "), "{table}");
+    assert_eq!(history_markdown(&[]), "");
 
     let dir = tmp.path().join("mnist");
     Trainer::new(ctx, common::mnist_tiny(&dir, 2))

@@ -57,8 +57,11 @@ pub struct EvalOptions {
     pub classifier: Option<PathBuf>,
     /// Also compute the FD-LeNet floor (train vs test, one more classifier pass).
     pub floor: bool,
-    /// Write the 2-D plot into `RUN_DIR/eval/` ([`evaluate_run`] only).
+    /// Write the 2-D plot into `RUN_DIR/eval/` ([`evaluate_run`], [`evaluate_with`]).
     pub plot: bool,
+    /// File name of that plot in `RUN_DIR/eval/` ([`MODES_PNG`] by default; during
+    /// training e.g. `modes-step-00001000.png`).
+    pub plot_name: String,
 }
 
 impl Default for EvalOptions {
@@ -69,6 +72,7 @@ impl Default for EvalOptions {
             classifier: None,
             floor: true,
             plot: true,
+            plot_name: MODES_PNG.to_string(),
         }
     }
 }
@@ -291,9 +295,17 @@ pub struct EvalReport {
 /// file (see [`write_metrics`]).
 pub fn evaluate_run(ctx: &Context, run_dir: &Path, opts: &EvalOptions) -> Result<EvalReport> {
     let start = Instant::now();
+    let (kind, count) = run_kind(run_dir, opts)?;
+    let evaluator = Evaluator::new(ctx, kind, count, opts)?;
+    let mut report = evaluate_with(ctx, &evaluator, run_dir, opts)?;
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The metric set of a run directory and the item count `opts` asks for.
+pub fn run_kind(run_dir: &Path, opts: &EvalOptions) -> Result<(EvalKind, usize)> {
     let cfg: Config = rundir::read_config(run_dir)?;
     let info = rundir::read_run_info(run_dir)?;
-    let latest = rundir::read_latest(run_dir)?;
     let kind = EvalKind::for_dataset(&cfg.dataset, info.item_shape)?;
     let count = opts.count.unwrap_or_else(|| kind.default_count());
     if count == 0 {
@@ -301,14 +313,31 @@ pub fn evaluate_run(ctx: &Context, run_dir: &Path, opts: &EvalOptions) -> Result
             "the evaluation count must be at least 1".into(),
         ));
     }
-    let evaluator = Evaluator::new(ctx, kind, count, opts)?;
+    Ok((kind, count))
+}
+
+/// Like [`evaluate_run`] with an [`Evaluator`] built once (the classifier and the real
+/// statistics are not recomputed): what training calls every few epochs, right after
+/// writing a checkpoint. `seconds` counts this call only.
+pub fn evaluate_with(
+    ctx: &Context,
+    evaluator: &Evaluator,
+    run_dir: &Path,
+    opts: &EvalOptions,
+) -> Result<EvalReport> {
+    let start = Instant::now();
+    let cfg: Config = rundir::read_config(run_dir)?;
+    let latest = rundir::read_latest(run_dir)?;
+    let count = opts
+        .count
+        .unwrap_or_else(|| evaluator.kind().default_count());
     let items = crate::infer::generate(ctx, run_dir, count, opts.seed, None)?;
     let scores = evaluator.evaluate(ctx, &items)?;
     let mut plot = None;
     if let (EvalKind::Toy(dist), true) = (evaluator.kind(), opts.plot) {
         let dir = run_dir.join(EVAL_DIR);
         std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
-        let path = dir.join(MODES_PNG);
+        let path = dir.join(&opts.plot_name);
         rundir::write_atomic(&path, &mixture::modes_png(dist, &items.values)?)?;
         plot = Some(path.display().to_string());
     }
@@ -435,4 +464,65 @@ impl EvalReport {
         s.push_str(&format!("\n{:.1} s on {}\n", self.seconds, self.adapter));
         s
     }
+}
+
+impl Scores {
+    /// The headline numbers as (name, value) pairs, in a fixed order per metric set
+    /// (for a CSV of evaluations through training, or a table): MNIST: fd_lenet,
+    /// classes_covered, kl_to_uniform, mean_confidence; 2-D: modes_captured,
+    /// high_quality_percent, reverse_kl (NaN when undefined); Stacked MNIST:
+    /// modes_captured, kl_to_uniform.
+    pub fn columns(&self) -> Vec<(&'static str, f64)> {
+        let mut c = Vec::new();
+        if let Some(m) = &self.mnist {
+            c.push(("fd_lenet", m.fd_lenet));
+            c.push(("classes_covered", m.classes.classes_covered as f64));
+            c.push(("kl_to_uniform", m.classes.kl_to_uniform));
+            c.push(("mean_confidence", m.classes.mean_confidence));
+        }
+        if let Some(m) = &self.modes {
+            c.push(("modes_captured", m.modes_captured as f64));
+            c.push(("high_quality_percent", m.high_quality_percent));
+            c.push(("reverse_kl", m.reverse_kl.unwrap_or(f64::NAN)));
+        }
+        if let Some(m) = &self.stacked {
+            c.push(("modes_captured", m.modes_captured as f64));
+            c.push(("kl_to_uniform", m.kl_to_uniform));
+        }
+        c
+    }
+}
+
+/// A Markdown table with one row per evaluation (step, epoch, then
+/// [`Scores::columns`]), for the evaluations made through a training run; empty when
+/// there is none.
+pub fn history_markdown(reports: &[EvalReport]) -> String {
+    let Some(first) = reports.first() else {
+        return String::new();
+    };
+    let names: Vec<&str> = first.scores.columns().iter().map(|c| c.0).collect();
+    let mut s = format!("| step | epoch | {} |\n|---|---|", names.join(" | "));
+    s.push_str(&"---|".repeat(names.len()));
+    s.push('\n');
+    for r in reports {
+        let vals: Vec<String> = r
+            .scores
+            .columns()
+            .iter()
+            .map(|(_, v)| {
+                if v.fract() == 0.0 && v.abs() < 1e9 {
+                    format!("{v}")
+                } else {
+                    format!("{v:.4}")
+                }
+            })
+            .collect();
+        s.push_str(&format!(
+            "| {} | {:.2} | {} |\n",
+            r.step,
+            r.epoch,
+            vals.join(" | ")
+        ));
+    }
+    s
 }
