@@ -1,11 +1,16 @@
 //! Mode collapse on 2-D Gaussian mixtures, with the protocol of VEEGAN (Srivastava et
 //! al. 2017) and PacGAN (Lin et al. 2018): draw 2500 samples; a sample is high quality
 //! when it lies within 3 sigma of its nearest mode; a mode is captured when at least one
-//! high-quality sample is nearest to it. The reverse KL is KL(p_g || uniform) of the
-//! mode histogram of the high-quality samples (PacGAN's "reverse KL" between the
-//! generated and the true mode distribution; the true one is uniform): sum over
-//! non-empty modes of p_i ln(p_i K), empty modes adding 0, ln K when every high-quality
-//! sample sits on one mode, undefined (None) when there is none.
+//! high-quality sample is nearest to it. The reverse KL (as PacGAN reports it) is
+//! KL(p_g || p) between the mode histogram of the high-quality samples, p_g, and the
+//! true mode distribution, p, here uniform: sum over non-empty modes of
+//! p_g,i ln(p_g,i K). "Reverse" is the model-first direction; it stays finite when the
+//! generator misses modes (an empty mode adds 0 ln 0 = 0), is 0 for a perfectly even
+//! spread and ln K when every high-quality sample sits on one mode, and is undefined
+//! (None) when no sample is high quality. (PacGAN's public code logs the JSD of the same
+//! histograms; the paper reports a reverse KL.) Distances are Euclidean: the mixtures are
+//! isotropic with one sigma, where the code's per-coordinate Mahalanobis distance is
+//! the same test.
 
 use gan_data::ToyDistribution;
 use image::{ImageEncoder, Rgb, RgbImage};
