@@ -6,6 +6,7 @@
 mod bench;
 mod classifier;
 mod gen_matmul;
+mod theory;
 mod train;
 
 use anyhow::{bail, Result};
@@ -16,6 +17,7 @@ fn main() -> Result<()> {
         Some("bench") => bench::run(&args[1..]),
         Some("classifier") => classifier::run(&args[1..]),
         Some("gen-matmul") => gen_matmul::run(&args[1..]),
+        Some("theory") => theory::run(&args[1..]),
         Some("train") => train::run(&args[1..]),
         Some(other) => bail!("unknown task {other:?}\n{USAGE}"),
         None => {
@@ -30,4 +32,5 @@ tasks:
   bench [--quick] [FILTER]   run the kernel benchmarks, print a table, write target/bench/summary.json
   gen-matmul [--check]       regenerate shaders/matmul.wgsl and shaders/matmul_subgroup.wgsl
   classifier [--epochs N] ...  train the MNIST LeNet classifier, save data/classifier/ (xtask/src/classifier.rs)
+  theory [--quick] [--out DIR]  the theory experiments (D vs D*, JSD, saturation, MNIST blocks): report + docs/figures/
   train [gan train flags]    train the default GAN (MLP on MNIST, 4000 steps) into runs/mnist-mlp-1 (`gan train --help`)";

@@ -26,6 +26,7 @@ mod infer;
 pub mod models;
 pub mod plot;
 pub mod rundir;
+pub mod theory;
 mod trainer;
 
 pub use config::{load_dataset, Arch, Config, DataSpec, GLoss, Prior};

@@ -1,0 +1,231 @@
+//! The PNG figures of the theory experiments (line plots of [`crate::plot`], sample
+//! grids). Colours are listed in each function's doc; the plots carry no legend.
+
+use gan_data::ImageShape;
+
+use super::blocks::BlocksResult;
+use super::density::LOG4;
+use super::fit::FitResult;
+use super::game::GameResult;
+use super::saturation::SaturationRow;
+use crate::error::Result;
+use crate::plot::{grid_png, line_plot_png, Series, BLUE, GREEN, RED};
+
+/// Orange, for a fourth series.
+pub const ORANGE: [u8; 3] = [255, 127, 14];
+/// Gray, for densities drawn behind the curves.
+pub const GRAY: [u8; 3] = [140, 140, 140];
+
+fn xy(x: &[f64], y: &[f64]) -> Vec<(f64, f64)> {
+    x.iter().copied().zip(y.iter().copied()).collect()
+}
+
+/// D(x) after training (red) and D*(x) (blue) against x; p_data (gray) and p_g (orange)
+/// behind them; dashed line at 1/2.
+pub fn d_vs_d_star(r: &FitResult, p_data: &[f64], p_g: &[f64]) -> Result<Vec<u8>> {
+    let (d, ds) = (xy(&r.x, &r.d), xy(&r.x, &r.d_star));
+    let (pd, pg) = (xy(&r.x, p_data), xy(&r.x, p_g));
+    line_plot_png(
+        &[
+            Series {
+                points: &pd,
+                color: GRAY,
+            },
+            Series {
+                points: &pg,
+                color: ORANGE,
+            },
+            Series {
+                points: &ds,
+                color: BLUE,
+            },
+            Series {
+                points: &d,
+                color: RED,
+            },
+        ],
+        &[0.5],
+    )
+}
+
+/// The batch estimate of V(D, G) while D trains (green), dashed lines at V(D*, G) and
+/// -log 4.
+pub fn fit_value(r: &FitResult) -> Result<Vec<u8>> {
+    line_plot_png(
+        &[Series {
+            points: &r.curve,
+            color: GREEN,
+        }],
+        &[r.v_star, -LOG4],
+    )
+}
+
+/// Mean D(x) (red) and mean D(G(z)) (blue) per step; dashed line at 1/2.
+pub fn game_outputs(r: &GameResult) -> Result<Vec<u8>> {
+    let col = |f: fn(&super::game::GameRow) -> f64| -> Vec<(f64, f64)> {
+        r.rows.iter().map(|w| (w.step as f64, f(w))).collect()
+    };
+    let (dr, df) = (col(|w| w.d_real), col(|w| w.d_fake));
+    line_plot_png(
+        &[
+            Series {
+                points: &dr,
+                color: RED,
+            },
+            Series {
+                points: &df,
+                color: BLUE,
+            },
+        ],
+        &[0.5],
+    )
+}
+
+/// Batch V(D, G) (green), V(D*, G) = -log 4 + 2 JSD (blue) and JSD (red) per step;
+/// dashed lines at -log 4 and 0.
+pub fn game_value(r: &GameResult) -> Result<Vec<u8>> {
+    let v: Vec<(f64, f64)> = r.rows.iter().map(|w| (w.step as f64, w.value)).collect();
+    let vs: Vec<(f64, f64)> = r.rows.iter().map(|w| (w.step as f64, w.v_star())).collect();
+    let j: Vec<(f64, f64)> = r.rows.iter().map(|w| (w.step as f64, w.jsd)).collect();
+    line_plot_png(
+        &[
+            Series {
+                points: &v,
+                color: GREEN,
+            },
+            Series {
+                points: &vs,
+                color: BLUE,
+            },
+            Series {
+                points: &j,
+                color: RED,
+            },
+        ],
+        &[-LOG4, 0.0],
+    )
+}
+
+/// G's |a| (red) and b (blue) per step; dashed lines at the data's std and mean.
+pub fn game_params(r: &GameResult, mean: f64, std: f64) -> Result<Vec<u8>> {
+    let a: Vec<(f64, f64)> = r.rows.iter().map(|w| (w.step as f64, w.a.abs())).collect();
+    let b: Vec<(f64, f64)> = r.rows.iter().map(|w| (w.step as f64, w.b)).collect();
+    line_plot_png(
+        &[
+            Series {
+                points: &a,
+                color: RED,
+            },
+            Series {
+                points: &b,
+                color: BLUE,
+            },
+        ],
+        &[std, mean],
+    )
+}
+
+/// log10 of G's gradient norm under the minimax loss (red) and the non-saturating loss
+/// (blue), and log10 mean D(G(z)) (green), against D steps; `rows` are (step, D(G(z)),
+/// minimax, non-saturating).
+pub fn saturation(rows: &[(f64, f64, f64, f64)]) -> Result<Vec<u8>> {
+    let lg = |v: f64| v.max(1e-30).log10();
+    let mm: Vec<(f64, f64)> = rows.iter().map(|r| (r.0, lg(r.2))).collect();
+    let ns: Vec<(f64, f64)> = rows.iter().map(|r| (r.0, lg(r.3))).collect();
+    let df: Vec<(f64, f64)> = rows.iter().map(|r| (r.0, lg(r.1))).collect();
+    line_plot_png(
+        &[
+            Series {
+                points: &mm,
+                color: RED,
+            },
+            Series {
+                points: &ns,
+                color: BLUE,
+            },
+            Series {
+                points: &df,
+                color: GREEN,
+            },
+        ],
+        &[0.0],
+    )
+}
+
+/// [`saturation`] for the 1-D rows.
+pub fn saturation_1d(rows: &[SaturationRow]) -> Result<Vec<u8>> {
+    let t: Vec<_> = rows
+        .iter()
+        .map(|r| (r.d_steps as f64, r.d_fake, r.minimax, r.non_saturating))
+        .collect();
+    saturation(&t)
+}
+
+/// [`saturation`] for the MNIST rows of D trained against the frozen G.
+pub fn saturation_mnist(r: &BlocksResult) -> Result<Vec<u8>> {
+    let t: Vec<_> = r
+        .d_rows
+        .iter()
+        .map(|w| (w.step as f64, w.d_fake, w.minimax, w.non_saturating))
+        .collect();
+    saturation(&t)
+}
+
+/// G trained against the frozen D: mean D(G(z)) (blue) and the mean pairwise distance of
+/// its samples divided by that of real test images (red); dashed line at 1.
+pub fn blocks_g(r: &BlocksResult) -> Result<Vec<u8>> {
+    let d: Vec<(f64, f64)> = r.g_rows.iter().map(|w| (w.step as f64, w.d_fake)).collect();
+    let p: Vec<(f64, f64)> = r
+        .g_rows
+        .iter()
+        .map(|w| (w.step as f64, w.pairwise / r.real_pairwise))
+        .collect();
+    line_plot_png(
+        &[
+            Series {
+                points: &d,
+                color: BLUE,
+            },
+            Series {
+                points: &p,
+                color: RED,
+            },
+        ],
+        &[1.0],
+    )
+}
+
+/// An 8-column grid of 28x28 images.
+pub fn mnist_grid(values: &[f32]) -> Result<Vec<u8>> {
+    grid_png(
+        values,
+        ImageShape {
+            channels: 1,
+            height: 28,
+            width: 28,
+        },
+        8,
+    )
+}
+
+/// JSD(p_data || p_g) per step of two games: non-saturating loss (blue), minimax loss
+/// (red); dashed line at 0.
+pub fn jsd_by_loss(ns: &GameResult, mm: &GameResult) -> Result<Vec<u8>> {
+    let j = |r: &GameResult| -> Vec<(f64, f64)> {
+        r.rows.iter().map(|w| (w.step as f64, w.jsd)).collect()
+    };
+    let (a, b) = (j(ns), j(mm));
+    line_plot_png(
+        &[
+            Series {
+                points: &a,
+                color: BLUE,
+            },
+            Series {
+                points: &b,
+                color: RED,
+            },
+        ],
+        &[0.0],
+    )
+}
