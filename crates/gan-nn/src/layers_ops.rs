@@ -72,6 +72,7 @@ impl Var {
         };
         let y = matmul_with(x.value(), w.value(), opts)?;
         let (xv, wv, yv) = (x.value().clone(), w.value().clone(), y.clone());
+        let need_dx = x.requires_grad();
         let has_bias = b.is_some();
         let mut parents = vec![x, w];
         if let Some(b) = b {
@@ -82,7 +83,12 @@ impl Var {
             &parents,
             Box::new(move |g| {
                 let gp = activation_backward(&yv, g, act)?;
-                let dx = matmul_with(&gp, &wv, MatmulOptions::default())?;
+                // Data inputs (real images, latents) need no gradient: skip that product.
+                let dx = if need_dx {
+                    Some(matmul_with(&gp, &wv, MatmulOptions::default())?)
+                } else {
+                    None
+                };
                 let dw = matmul_with(
                     &gp,
                     &xv,
@@ -91,7 +97,7 @@ impl Var {
                         ..Default::default()
                     },
                 )?;
-                let mut grads = vec![Some(dx), Some(dw)];
+                let mut grads = vec![dx, Some(dw)];
                 if has_bias {
                     grads.push(Some(gp.sum_axis(0, false)?));
                 }
@@ -104,6 +110,7 @@ impl Var {
     pub fn conv2d(x: &Var, w: &Var, b: Option<&Var>, p: Conv2dParams) -> Result<Var> {
         let y = conv::conv2d(x.value(), w.value(), b.map(|b| b.value()), p)?;
         let (xv, wv) = (x.value().clone(), w.value().clone());
+        let need_dx = x.requires_grad();
         let has_bias = b.is_some();
         let mut parents = vec![x, w];
         if let Some(b) = b {
@@ -114,9 +121,14 @@ impl Var {
             &parents,
             Box::new(move |g| {
                 let (xd, wd) = (xv.dims(), wv.dims());
-                let dx = conv::conv2d_backward_input(g, &wv, (xd[2], xd[3]), p)?;
+                // Data inputs (real images) need no gradient: skip that product.
+                let dx = if need_dx {
+                    Some(conv::conv2d_backward_input(g, &wv, (xd[2], xd[3]), p)?)
+                } else {
+                    None
+                };
                 let dw = conv::conv2d_backward_weight(&xv, g, (wd[2], wd[3]), p)?;
-                let mut grads = vec![Some(dx), Some(dw)];
+                let mut grads = vec![dx, Some(dw)];
                 if has_bias {
                     grads.push(Some(conv::conv_bias_backward(g)?));
                 }
@@ -134,6 +146,7 @@ impl Var {
     ) -> Result<Var> {
         let y = conv::conv_transpose2d(x.value(), w.value(), b.map(|b| b.value()), p)?;
         let (xv, wv) = (x.value().clone(), w.value().clone());
+        let need_dx = x.requires_grad();
         let has_bias = b.is_some();
         let mut parents = vec![x, w];
         if let Some(b) = b {
@@ -144,9 +157,14 @@ impl Var {
             &parents,
             Box::new(move |g| {
                 let wd = wv.dims();
-                let dx = conv::conv_transpose2d_backward_input(g, &wv, p)?;
+                // Data inputs (real images) need no gradient: skip that product.
+                let dx = if need_dx {
+                    Some(conv::conv_transpose2d_backward_input(g, &wv, p)?)
+                } else {
+                    None
+                };
                 let dw = conv::conv_transpose2d_backward_weight(&xv, g, (wd[2], wd[3]), p)?;
-                let mut grads = vec![Some(dx), Some(dw)];
+                let mut grads = vec![dx, Some(dw)];
                 if has_bias {
                     grads.push(Some(conv::conv_bias_backward(g)?));
                 }
