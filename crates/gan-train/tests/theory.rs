@@ -118,6 +118,7 @@ fn short_fit(steps: usize) -> FitConfig {
             lr_d: 5e-3,
             lr_g: 0.0,
             beta1: 0.5,
+            g_sgd: false,
             seed: 11,
         },
         steps,

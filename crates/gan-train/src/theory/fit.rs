@@ -72,7 +72,7 @@ pub fn fit_discriminator(ctx: &Context, cfg: &FitConfig) -> Result<FitResult> {
     for s in 0..cfg.steps {
         let t = s as f64 / cfg.steps as f64;
         let f = if t < 0.5 { 1.0 } else { 1.0 - 1.9 * (t - 0.5) };
-        game.set_lr(lr * f, 0.0);
+        game.set_lr_d(lr * f);
         let read = s % log_every == 0 || s + 1 == cfg.steps;
         if let Some(st) = game.d_step(read)? {
             curve.push((s as f64, st.value));

@@ -5,7 +5,7 @@
 
 use gan_nn::{
     no_grad, Adam, AdamConfig, Init, Labels, LeakyReLU, Linear, Module, Optimizer, ParamStore,
-    Sequential, StoreConfig, Var,
+    Sequential, Sgd, SgdConfig, StoreConfig, Var,
 };
 use gan_tensor::bce::{bce_with_logits_loss, Targets};
 use gan_tensor::{Context, Tensor};
@@ -33,6 +33,9 @@ pub struct Game1dConfig {
     pub lr_g: f64,
     /// Adam beta1 of both players (beta2 = 0.999).
     pub beta1: f64,
+    /// Train G with plain SGD (step = lr_g x gradient) instead of Adam, whose
+    /// per-parameter normalisation hides the gradient's scale.
+    pub g_sgd: bool,
     /// Seeds initialisation, data samples and latents.
     pub seed: u64,
 }
@@ -79,6 +82,14 @@ impl Game1dConfig {
                 format!("{}, {}", self.lr_d, self.lr_g),
             ),
             ("Adam betas".into(), format!("({}, 0.999)", self.beta1)),
+            (
+                "G optimizer".into(),
+                if self.g_sgd {
+                    "plain SGD (no momentum)".into()
+                } else {
+                    "Adam".into()
+                },
+            ),
             ("seed".into(), self.seed.to_string()),
         ]
     }
@@ -92,7 +103,7 @@ pub struct Game1d {
     g: Sequential,
     gs: ParamStore,
     d: Sequential,
-    opt_g: Adam,
+    opt_g: Box<dyn Optimizer>,
     opt_d: Adam,
     rng: SplitMix,
     draws: u64,
@@ -135,7 +146,20 @@ impl Game1d {
             beta2: 0.999,
             ..AdamConfig::adam(lr as f32)
         };
-        let opt_g = Adam::new(&gs, adam(cfg.lr_g))?;
+        let opt_g: Box<dyn Optimizer> = if cfg.g_sgd {
+            Box::new(Sgd::new(
+                &gs,
+                SgdConfig {
+                    lr: cfg.lr_g as f32,
+                    momentum: 0.0,
+                    dampening: 0.0,
+                    weight_decay: 0.0,
+                    nesterov: false,
+                },
+            )?)
+        } else {
+            Box::new(Adam::new(&gs, adam(cfg.lr_g))?)
+        };
         let opt_d = Adam::new(&ds, adam(cfg.lr_d))?;
         Ok(Game1d {
             ctx: ctx.clone(),
@@ -172,10 +196,9 @@ impl Game1d {
         Ok(Gaussian::new(b, a.abs().max(1e-12)).into())
     }
 
-    /// Sets D's and G's learning rates (a schedule).
-    pub fn set_lr(&mut self, lr_d: f64, lr_g: f64) {
+    /// Sets D's learning rate (a schedule).
+    pub fn set_lr_d(&mut self, lr_d: f64) {
         self.opt_d.cfg.lr = lr_d as f32;
-        self.opt_g.cfg.lr = lr_g as f32;
     }
 
     /// `n` real samples, uploaded as `[n, 1]`.

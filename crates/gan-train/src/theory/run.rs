@@ -23,6 +23,8 @@ pub struct TheoryConfig {
     pub fit: FitConfig,
     /// Experiment 3.
     pub game: GameConfig,
+    /// Experiment 3c: the game with G trained by plain SGD (run with both losses).
+    pub sgd_game: GameConfig,
     /// Experiment 4.
     pub saturation: SaturationConfig,
     /// Experiment 5.
@@ -45,6 +47,7 @@ impl TheoryConfig {
                     lr_d: 5e-3,
                     lr_g: 0.0,
                     beta1: 0.5,
+                    g_sgd: false,
                     seed: 1,
                 },
                 steps: q(4000, 500),
@@ -62,6 +65,27 @@ impl TheoryConfig {
                     lr_d: 2e-3,
                     lr_g: 2e-3,
                     beta1: 0.5,
+                    g_sgd: false,
+                    seed: 2,
+                },
+                steps: q(3000, 400),
+                k: 1,
+                loss: GLoss::NonSaturating,
+                log_every: q(20, 10),
+                grid_points: 401,
+                min_density: 0.01,
+            },
+            sgd_game: GameConfig {
+                game: Game1dConfig {
+                    p_data: data.into(),
+                    a: 0.5,
+                    b: -2.0,
+                    d_hidden: vec![32, 32],
+                    batch: 256,
+                    lr_d: 2e-3,
+                    lr_g: 1e-2,
+                    beta1: 0.5,
+                    g_sgd: true,
                     seed: 2,
                 },
                 steps: q(3000, 400),
@@ -81,6 +105,7 @@ impl TheoryConfig {
                     lr_d: 2e-3,
                     lr_g: 0.0,
                     beta1: 0.5,
+                    g_sgd: false,
                     seed: 3,
                 },
                 steps: q(2000, 300),
@@ -309,33 +334,42 @@ pub fn run(
         "theory_game_jsd_losses.png".into(),
         figures::jsd_by_loss(&r, &rm)?,
     ));
-    let first_below = |res: &super::game::GameResult, t: f64| {
-        res.rows
-            .iter()
-            .find(|w| w.jsd < t)
-            .map(|w| w.step.to_string())
-            .unwrap_or_else(|| "never".into())
-    };
     let _ = writeln!(
         s,
-        "The same game (same seed and settings) with each generator loss:\n\n\
-         | G loss | first logged step with JSD < 0.1 | JSD < 0.01 | final JSD | final mean D(G(z)) | time |\n| --- | --- | --- | --- | --- | --- |"
+        "### 3b. The generator losses compared, G trained with Adam (settings above)\n"
     );
-    for (name, res) in [("non-saturating", &r), ("minimax", &rm)] {
-        let last = res.rows[res.rows.len() - 1];
-        let _ = writeln!(
-            s,
-            "| {name} | {} | {} | {:.5} | {:.3} | {:.1} s |",
-            first_below(res, 0.1),
-            first_below(res, 0.01),
-            last.jsd,
-            last.d_fake,
-            res.seconds
-        );
-    }
+    loss_comparison(&mut s, &r, &rm);
     let _ = writeln!(
         s,
-        "\nFigure: `theory_game_jsd_losses.png` (JSD per step; blue non-saturating, red minimax).\n"
+        "Figure: `theory_game_jsd_losses.png` (JSD per step; blue non-saturating, red minimax).\n"
+    );
+    // 3c. Both losses again, G trained with plain SGD from a G that D rejects.
+    let gs = &cfg.sgd_game;
+    let sn = train_game(ctx, gs)?;
+    let mut gsm = gs.clone();
+    gsm.loss = GLoss::Minimax;
+    let sm = train_game(ctx, &gsm)?;
+    figs.push((
+        "theory_game_jsd_losses_sgd.png".into(),
+        figures::jsd_by_loss(&sn, &sm)?,
+    ));
+    let _ = writeln!(
+        s,
+        "### 3c. The generator losses compared, G trained with plain SGD\n"
+    );
+    let mut rows = gs.game.describe();
+    rows.push((
+        "steps".into(),
+        format!(
+            "{} generator steps, k = {} D step each; logged every {}",
+            gs.steps, gs.k, gs.log_every
+        ),
+    ));
+    params_table(&mut s, &rows);
+    loss_comparison(&mut s, &sn, &sm);
+    let _ = writeln!(
+        s,
+        "Figure: `theory_game_jsd_losses_sgd.png` (JSD per step; blue non-saturating, red minimax).\n"
     );
     progress(&format!(
         "3: final JSD {:.5}, V {:.4} ({:.0} s)",
@@ -483,6 +517,36 @@ pub fn run(
         markdown: s,
         figures: figs,
     })
+}
+
+/// A table comparing the non-saturating game `ns` with the minimax game `mm`.
+fn loss_comparison(s: &mut String, ns: &super::game::GameResult, mm: &super::game::GameResult) {
+    let first_below = |res: &super::game::GameResult, t: f64| {
+        res.rows
+            .iter()
+            .find(|w| w.jsd < t)
+            .map(|w| w.step.to_string())
+            .unwrap_or_else(|| "never".into())
+    };
+    let _ = writeln!(
+        s,
+        "| G loss | mean D(G(z)), first 10% of steps | first logged step with JSD < 0.1 | JSD < 0.01 | final JSD | final mean D(G(z)) | time |\n| --- | --- | --- | --- | --- | --- | --- |"
+    );
+    for (name, res) in [("non-saturating", ns), ("minimax", mm)] {
+        let last = res.rows[res.rows.len() - 1];
+        let head = &res.rows[..(res.rows.len() / 10).max(1)];
+        let early = head.iter().map(|w| w.d_fake).sum::<f64>() / head.len() as f64;
+        let _ = writeln!(
+            s,
+            "| {name} | {early:.4} | {} | {} | {:.5} | {:.3} | {:.1} s |",
+            first_below(res, 0.1),
+            first_below(res, 0.01),
+            last.jsd,
+            last.d_fake,
+            res.seconds
+        );
+    }
+    let _ = writeln!(s);
 }
 
 /// Rows (D steps, mean D(G(z)), minimax norm, non-saturating norm), at most 9 of them.
