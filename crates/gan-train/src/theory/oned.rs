@@ -78,7 +78,7 @@ impl Game1dConfig {
                 self.batch.to_string(),
             ),
             (
-                "lr_d, lr_g (Adam)".into(),
+                "lr_d (Adam), lr_g".into(),
                 format!("{}, {}", self.lr_d, self.lr_g),
             ),
             ("Adam betas".into(), format!("({}, 0.999)", self.beta1)),

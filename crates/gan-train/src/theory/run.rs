@@ -427,11 +427,11 @@ pub fn run(
     ));
     figs.push((
         "theory_blocks_g_initial.png".into(),
-        figures::mnist_grid(&r.initial_samples)?,
+        figures::mnist_grid(&r.initial_samples[..32 * 784])?,
     ));
     figs.push((
         "theory_blocks_g_final.png".into(),
-        figures::mnist_grid(&r.final_samples)?,
+        figures::mnist_grid(&r.final_samples[..32 * 784])?,
     ));
     let _ = writeln!(s, "## 5. Each player alone on MNIST\n");
     params_table(&mut s, &bc.describe());
