@@ -58,7 +58,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         seed: args.seed,
         classifier: args.classifier.clone(),
         floor: !args.no_floor,
-        plot: true,
+        ..EvalOptions::default()
     };
     let report = eval::evaluate_run(&ctx, &args.run, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
     let saved = eval::write_metrics(&args.run, &report).map_err(|e| anyhow::anyhow!("{e}"))?;
