@@ -378,10 +378,15 @@ impl EvalReport {
     /// A Markdown section: a heading and one table of the scores (for the terminal and
     /// for a run's report.md).
     pub fn to_markdown(&self) -> String {
+        let data = if self.dataset == self.kind {
+            self.dataset.clone()
+        } else {
+            format!("{} ({})", self.dataset, self.kind)
+        };
         let mut s = format!(
-            "## Evaluation at step {} (epoch {:.2}): {} ({}), {} samples, seed {}\n\n\
+            "## Evaluation at step {} (epoch {:.2}): {data}, {} samples, seed {}\n\n\
              | metric | value |\n|---|---|\n",
-            self.step, self.epoch, self.dataset, self.kind, self.count, self.seed
+            self.step, self.epoch, self.count, self.seed
         );
         let mut row = |k: &str, v: String| s.push_str(&format!("| {k} | {v} |\n"));
         if let Some(m) = &self.scores.mnist {
