@@ -106,6 +106,14 @@ pub struct TrainArgs {
     /// Latents in the sample grids [default: 64].
     #[arg(long)]
     pub samples: Option<usize>,
+    /// Evaluate the generator (`gan eval`'s metrics) every N epochs and at the end, into
+    /// RUN_DIR/eval/history.csv and report.md [default: 0, off].
+    #[arg(long, value_name = "N")]
+    pub eval_every: Option<u64>,
+    /// Items generated per evaluation during training (0: the protocol's count)
+    /// [default: 2000].
+    #[arg(long, value_name = "N")]
+    pub eval_count: Option<usize>,
     /// Keep every checkpoint, not only the latest (for `gan discriminate --step N`).
     #[arg(long)]
     pub keep_checkpoints: bool,
@@ -226,7 +234,9 @@ pub fn build_config(args: &TrainArgs, base: Option<Config>) -> Result<(Config, V
         log_every,
         sample_every,
         checkpoint_every,
-        samples
+        samples,
+        eval_every,
+        eval_count
     );
     if args.keep_checkpoints {
         cfg.keep_checkpoints = true;

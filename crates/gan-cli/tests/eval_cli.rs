@@ -147,3 +147,64 @@ fn eval_errors_are_clear() {
     ]);
     assert!(msg.contains("no such file"), "{msg}");
 }
+
+/// `--eval-every 1` evaluates at every epoch end and at the last step: one history row
+/// each, the latest metrics.json, a mode plot per evaluation, and a table in report.md;
+/// the training numbers are those of a run without evaluations.
+#[test]
+fn evaluations_during_training_land_in_history_and_report() {
+    let dir = tmp().join("ring-eval");
+    let plain = tmp().join("ring-plain");
+    // 4 batches per epoch: epochs end at steps 4 and 8, the run at step 10.
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "ring8",
+            "--limit",
+            "256",
+            "--batch-size",
+            "64",
+            "--steps",
+            "10",
+            "--eval-count",
+            "300",
+            "--no-progress",
+            "--out",
+            s(out),
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+    };
+    run(&dir, &["--eval-every", "1"]);
+    run(&plain, &[]);
+    let history = std::fs::read_to_string(dir.join("eval/history.csv")).unwrap();
+    let steps: Vec<&str> = history
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(steps, ["4", "8", "10"], "{history}");
+    assert!(
+        history.starts_with("step,epoch,modes_captured,"),
+        "{history}"
+    );
+    assert!(dir.join("eval/modes-step-00000008.png").is_file());
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("eval/metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (json["step"].as_u64(), json["count"].as_u64()),
+        (Some(10), Some(300))
+    );
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains("Evaluations during training"), "{report}");
+    assert!(report.contains("| 8 | "), "{report}");
+    let metrics = |d: &Path| std::fs::read_to_string(d.join("metrics.csv")).unwrap();
+    let cut = |t: String| -> Vec<String> {
+        // Drop the elapsed-time column: the rest must be identical.
+        t.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(cut(metrics(&dir)), cut(metrics(&plain)));
+}

@@ -131,6 +131,12 @@ pub struct Config {
     pub checkpoint_every: u64,
     /// Number of fixed latents drawn for the sample grids (toy data: points plotted).
     pub samples: usize,
+    /// Evaluate the generator (`gan eval`'s metrics for the dataset) every this many
+    /// epochs and at the end, into `eval/history.csv` and report.md (0: off).
+    pub eval_every: u64,
+    /// Items generated per evaluation during training (0: the protocol's count, 10000
+    /// MNIST images, 2500 2-D points, 26000 Stacked MNIST images).
+    pub eval_count: usize,
     /// Keep every checkpoint (to judge the game at several points with
     /// `gan discriminate --step`); false keeps only the latest.
     pub keep_checkpoints: bool,
@@ -168,6 +174,8 @@ impl Default for Config {
             sample_every: 0,
             checkpoint_every: 0,
             samples: 64,
+            eval_every: 0,
+            eval_count: 2000,
             keep_checkpoints: false,
             out_dir: PathBuf::from("runs/gan"),
         }
@@ -184,6 +192,8 @@ const NON_NUMERIC: &[&str] = &[
     "epochs",
     "samples",
     "keep_checkpoints",
+    "eval_every",
+    "eval_count",
 ];
 
 /// Where the data come from, parsed from [`Config::dataset`].

@@ -135,6 +135,7 @@ pub struct Trainer {
     rows: Vec<MetricsRow>,
     last_checkpoint: u64,
     on_log: Option<LogFn>,
+    evaluator: Option<crate::eval::Evaluator>,
 }
 
 /// The players of a run, built and initialised (used by training and by
@@ -330,6 +331,7 @@ impl Trainer {
             rows: Vec::new(),
             last_checkpoint: 0,
             on_log: None,
+            evaluator: None,
         })
     }
 
@@ -588,6 +590,14 @@ impl Trainer {
         if ckpt {
             self.save_checkpoint()?;
         }
+        let every = self.cfg.eval_every;
+        if every > 0 && ((epoch_end && self.epoch_of_step(next).is_multiple_of(every)) || last) {
+            // The evaluation reads the run directory's latest checkpoint.
+            if !ckpt {
+                self.save_checkpoint()?;
+            }
+            self.evaluate()?;
+        }
         Ok(metrics)
     }
 
@@ -697,6 +707,27 @@ impl Trainer {
         Ok(())
     }
 
+    /// Evaluates the latest checkpoint with the metric set of the run's data (the
+    /// classifier and real statistics are loaded at the first call), appends a row to
+    /// `eval/history.csv` and writes `eval/metrics.json`.
+    fn evaluate(&mut self) -> Result<()> {
+        let opts = crate::eval::EvalOptions {
+            count: (self.cfg.eval_count > 0).then_some(self.cfg.eval_count),
+            floor: false,
+            plot_name: format!("modes-step-{:08}.png", self.step),
+            ..Default::default()
+        };
+        if self.evaluator.is_none() {
+            let (kind, n) = crate::eval::run_kind(&self.run_dir, &opts)?;
+            self.evaluator = Some(crate::eval::Evaluator::new(&self.ctx, kind, n, &opts)?);
+        }
+        let ev = self.evaluator.as_ref().expect("built above");
+        let report = crate::eval::evaluate_with(&self.ctx, ev, &self.run_dir, &opts)?;
+        crate::eval::append_history(&self.run_dir, &report)?;
+        crate::eval::write_metrics(&self.run_dir, &report)?;
+        Ok(())
+    }
+
     pub(crate) fn report_text(&self) -> String {
         let c = &self.cfg;
         let mut s = String::new();
@@ -731,6 +762,14 @@ impl Trainer {
                 s,
                 "## Last metrics (step {})\n\nd_loss {:.4}, g_loss {:.4}, D(x) {:.4}, D(G(z)) {:.4}, V {:.4} (equilibrium: D = 0.5, V = -log 4 = -1.3863)\n",
                 r.step, r.d_loss, r.g_loss, r.d_real, r.d_fake, r.value
+            );
+        }
+        if let Some(table) = crate::eval::history_table(&self.run_dir) {
+            let _ = writeln!(
+                s,
+                "## Evaluations during training (`eval_every` = {} epochs, {} items each)\n\n{table}",
+                c.eval_every,
+                if c.eval_count > 0 { c.eval_count.to_string() } else { "the protocol's".into() }
             );
         }
         let _ = writeln!(s, "## Files\n");

@@ -13,8 +13,8 @@ use gan_train::eval::frechet::{frechet_distance, sqrtm_psd, trace_sqrt_product, 
 use gan_train::eval::mixture::{mode_scores, modes_png};
 use gan_train::eval::stacked::stacked_scores;
 use gan_train::eval::{
-    classes::default_classifier_path, evaluate_run, evaluate_with, history_markdown, run_kind,
-    write_metrics, EvalKind, EvalOptions, Evaluator,
+    append_history, classes::default_classifier_path, evaluate_run, evaluate_with, history_table,
+    run_kind, write_metrics, EvalKind, EvalOptions, Evaluator,
 };
 use gan_train::{Generated, Trainer};
 
@@ -399,7 +399,13 @@ fn evaluate_run_on_tiny_runs() {
     assert!(dir.join("eval/modes-step-4.png").is_file());
     let cols = r.scores.columns();
     assert_eq!(cols[0], ("modes_captured", m.modes_captured as f64));
-    let table = history_markdown(&[r.clone(), again]);
+    assert!(
+        history_table(&dir).is_none(),
+        "no history before the first row"
+    );
+    append_history(&dir, &r).unwrap();
+    append_history(&dir, &again).unwrap();
+    let table = history_table(&dir).unwrap();
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(
         lines[..2],
@@ -411,7 +417,6 @@ fn evaluate_run_on_tiny_runs() {
     );
     assert_eq!(lines.len(), 4, "{table}");
     assert!(lines[2].starts_with("| 4 | "), "{table}");
-    assert_eq!(history_markdown(&[]), "");
 
     let dir = tmp.path().join("mnist");
     Trainer::new(ctx, common::mnist_tiny(&dir, 2))

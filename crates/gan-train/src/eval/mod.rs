@@ -17,8 +17,11 @@
 
 pub mod classes;
 pub mod frechet;
+mod history;
 pub mod mixture;
 pub mod stacked;
+
+pub use history::{append_history, history_table, HISTORY_CSV};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -496,38 +499,4 @@ impl Scores {
         }
         c
     }
-}
-
-/// A Markdown table with one row per evaluation (step, epoch, then
-/// [`Scores::columns`]), for the evaluations made through a training run; empty when
-/// there is none.
-pub fn history_markdown(reports: &[EvalReport]) -> String {
-    let Some(first) = reports.first() else {
-        return String::new();
-    };
-    let names: Vec<&str> = first.scores.columns().iter().map(|c| c.0).collect();
-    let mut s = format!("| step | epoch | {} |\n|---|---|", names.join(" | "));
-    s.push_str(&"---|".repeat(names.len()));
-    s.push('\n');
-    for r in reports {
-        let vals: Vec<String> = r
-            .scores
-            .columns()
-            .iter()
-            .map(|(_, v)| {
-                if v.fract() == 0.0 && v.abs() < 1e9 {
-                    format!("{v}")
-                } else {
-                    format!("{v:.4}")
-                }
-            })
-            .collect();
-        s.push_str(&format!(
-            "| {} | {:.2} | {} |\n",
-            r.step,
-            r.epoch,
-            vals.join(" | ")
-        ));
-    }
-    s
 }
