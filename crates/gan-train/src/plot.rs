@@ -279,6 +279,23 @@ pub fn scatter_png(real: &[f32], fake: &[f32]) -> Result<Vec<u8>> {
     encode(&img)
 }
 
+/// Mean D(x) (red) and mean D(G(z)) (blue) against the step, with the equilibrium's 1/2.
+pub fn d_outputs_png(d_real: &[(f64, f64)], d_fake: &[(f64, f64)]) -> Result<Vec<u8>> {
+    line_plot_png(
+        &[
+            Series {
+                points: d_real,
+                color: RED,
+            },
+            Series {
+                points: d_fake,
+                color: BLUE,
+            },
+        ],
+        &[0.5],
+    )
+}
+
 /// Writes `plots/losses.png` (D loss, G loss, V; reference V = -log 4) and
 /// `plots/d_outputs.png` (mean D(x), mean D(G(z)); reference D = 1/2).
 pub fn write_run_plots(dir: &Path, rows: &[MetricsRow]) -> Result<()> {
@@ -306,19 +323,6 @@ pub fn write_run_plots(dir: &Path, rows: &[MetricsRow]) -> Result<()> {
         &[-(4f64.ln())],
     )?;
     write_atomic(&plots.join("losses.png"), &losses)?;
-    let (dr, df) = (col(|r| r.d_real), col(|r| r.d_fake));
-    let outs = line_plot_png(
-        &[
-            Series {
-                points: &dr,
-                color: RED,
-            },
-            Series {
-                points: &df,
-                color: BLUE,
-            },
-        ],
-        &[0.5],
-    )?;
+    let outs = d_outputs_png(&col(|r| r.d_real), &col(|r| r.d_fake))?;
     write_atomic(&plots.join("d_outputs.png"), &outs)
 }

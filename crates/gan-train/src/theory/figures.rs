@@ -65,20 +65,7 @@ pub fn game_outputs(r: &GameResult) -> Result<Vec<u8>> {
     let col = |f: fn(&super::game::GameRow) -> f64| -> Vec<(f64, f64)> {
         r.rows.iter().map(|w| (w.step as f64, f(w))).collect()
     };
-    let (dr, df) = (col(|w| w.d_real), col(|w| w.d_fake));
-    line_plot_png(
-        &[
-            Series {
-                points: &dr,
-                color: RED,
-            },
-            Series {
-                points: &df,
-                color: BLUE,
-            },
-        ],
-        &[0.5],
-    )
+    crate::plot::d_outputs_png(&col(|w| w.d_real), &col(|w| w.d_fake))
 }
 
 /// Batch V(D, G) (green), V(D*, G) = -log 4 + 2 JSD (blue) and JSD (red) per step;

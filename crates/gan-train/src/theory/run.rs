@@ -278,12 +278,7 @@ pub fn run(
         "| step | mean D(x) | mean D(G(z)) | V (batch) | a | b | JSD (integration) | -log 4 + 2 JSD |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
     );
     let n = r.rows.len();
-    let picks: Vec<usize> = {
-        let mut v: Vec<usize> = (0..8).map(|i| i * (n - 1) / 7).collect();
-        v.dedup();
-        v
-    };
-    for &i in &picks {
+    for i in eight_rows(n) {
         let w = &r.rows[i];
         let _ = writeln!(
             s,
@@ -478,10 +473,7 @@ pub fn run(
         let _ = writeln!(s);
     }
     let _ = writeln!(s, "G against the frozen D:\n\n| G step | mean D(G(z)) | pairwise distance / real |\n| --- | --- | --- |");
-    let n = r.g_rows.len();
-    let mut picks: Vec<usize> = (0..8).map(|i| i * (n - 1) / 7).collect();
-    picks.dedup();
-    for &i in &picks {
+    for i in eight_rows(r.g_rows.len()) {
         let w = &r.g_rows[i];
         let _ = writeln!(
             s,
@@ -567,4 +559,11 @@ fn saturation_table(s: &mut String, rows: &[(usize, f64, f64, f64)]) {
         );
     }
     let _ = writeln!(s);
+}
+
+/// Indices of up to 8 evenly spaced rows of `n` (first and last included) for a table.
+fn eight_rows(n: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..8).map(|i| i * n.saturating_sub(1) / 7).collect();
+    v.dedup();
+    v
 }
