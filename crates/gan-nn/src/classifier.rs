@@ -266,34 +266,37 @@ impl LeNet {
         (want / step).max(1) * step
     }
 
-    fn images_chunked(&self, images: &Tensor, logits: bool) -> Result<Vec<f32>> {
+    /// (features `[N * hidden]`, logits `[N * classes]`), both row-major, of images
+    /// `[N, C, H, W]` on the device from one eval-mode pass, run in chunks of about 500
+    /// images (views of `images`, no copies).
+    pub fn image_features_and_logits(&self, images: &Tensor) -> Result<(Vec<f32>, Vec<f32>)> {
         let d = images.dims().to_vec();
         self.check_images(&d)?;
         let chunk = self.chunk_len(images.context(), 500);
         let per = d[1] * d[2] * d[3];
-        let mut out = Vec::new();
+        let (mut features, mut logits) = (Vec::new(), Vec::new());
         no_grad(|| {
             let mut start = 0;
             while start < d[0] {
                 let n = chunk.min(d[0] - start);
                 let x = images.view(start * per, &[n, d[1], d[2], d[3]])?;
                 let (f, l) = self.forward_with_features(&Var::constant(x), false)?;
-                out.extend(if logits { l } else { f }.value().to_vec()?);
+                features.extend(f.value().to_vec()?);
+                logits.extend(l.value().to_vec()?);
                 start += n;
             }
-            Ok(out)
+            Ok((features, logits))
         })
     }
 
-    /// Features `[N * hidden]` (row-major) of images `[N, C, H, W]` on the device, in
-    /// eval mode, run in chunks of about 500 images (views of `images`, no copies).
+    /// Features `[N * hidden]` (row-major) of images `[N, C, H, W]`, in eval mode.
     pub fn image_features(&self, images: &Tensor) -> Result<Vec<f32>> {
-        self.images_chunked(images, false)
+        Ok(self.image_features_and_logits(images)?.0)
     }
 
     /// Logits `[N * classes]` (row-major) of images `[N, C, H, W]`, in eval mode.
     pub fn image_logits(&self, images: &Tensor) -> Result<Vec<f32>> {
-        self.images_chunked(images, true)
+        Ok(self.image_features_and_logits(images)?.1)
     }
 }
 

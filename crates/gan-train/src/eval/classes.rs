@@ -60,13 +60,13 @@ impl MnistClassifier {
         self.model.feature_dim()
     }
 
-    fn run(
+    /// (features `[n, 128]`, logits `[n, 10]`), row-major, of images `[n, 1, 28, 28]`
+    /// (values in [-1, 1]) from one pass of the classifier.
+    pub fn features_and_logits(
         &self,
         ctx: &Context,
         images: &[f32],
-        logits: bool,
-        per_item: usize,
-    ) -> Result<Vec<f32>> {
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
         let pixels = 28 * 28;
         if !images.len().is_multiple_of(pixels) {
             return Err(TrainError::Config(format!(
@@ -74,28 +74,27 @@ impl MnistClassifier {
                 images.len()
             )));
         }
-        let mut out = Vec::with_capacity(images.len() / pixels * per_item);
+        let n = images.len() / pixels;
+        let mut features = Vec::with_capacity(n * self.feature_dim());
+        let mut logits = Vec::with_capacity(n * CLASSES);
         for part in images.chunks(UPLOAD * pixels) {
-            let n = part.len() / pixels;
-            let t = Tensor::from_slice(ctx, part, &[n, 1, 28, 28])?;
-            out.extend(if logits {
-                self.model.image_logits(&t)?
-            } else {
-                self.model.image_features(&t)?
-            });
+            let t = Tensor::from_slice(ctx, part, &[part.len() / pixels, 1, 28, 28])?;
+            let (f, l) = self.model.image_features_and_logits(&t)?;
+            features.extend(f);
+            logits.extend(l);
         }
-        Ok(out)
+        Ok((features, logits))
     }
 
     /// Penultimate-layer features, row-major `[n, 128]`, of images `[n, 1, 28, 28]`
     /// (values in [-1, 1]).
     pub fn features(&self, ctx: &Context, images: &[f32]) -> Result<Vec<f32>> {
-        self.run(ctx, images, false, self.feature_dim())
+        Ok(self.features_and_logits(ctx, images)?.0)
     }
 
     /// Logits, row-major `[n, 10]`, of images `[n, 1, 28, 28]` (values in [-1, 1]).
     pub fn logits(&self, ctx: &Context, images: &[f32]) -> Result<Vec<f32>> {
-        self.run(ctx, images, true, CLASSES)
+        Ok(self.features_and_logits(ctx, images)?.1)
     }
 }
 

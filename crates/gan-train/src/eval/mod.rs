@@ -241,9 +241,8 @@ impl Evaluator {
                         "FD-LeNet needs at least 2 generated images (a covariance)".into(),
                     ));
                 }
-                let f = r.classifier.features(ctx, &items.values)?;
+                let (f, logits) = r.classifier.features_and_logits(ctx, &items.values)?;
                 let gen = GaussianStats::of(&f, r.classifier.feature_dim());
-                let logits = r.classifier.logits(ctx, &items.values)?;
                 scores.mnist = Some(MnistScores {
                     fd_lenet: frechet::frechet_distance(&gen, &r.test),
                     fd_lenet_floor: r.floor,
