@@ -1,7 +1,12 @@
-//! Reference convolutions: each op written straight from its definition (the transposed
-//! convolution and the input gradients scatter, as their definitions do; the GPU gathers),
-//! accumulated in f64. Shapes are `[N, C, H, W]` arrays and are assumed valid; the checks
-//! live in [`crate::conv`].
+//! Reference convolutions, accumulated in f64. Shapes are `[N, C, H, W]` arrays and are
+//! assumed valid; the checks live in [`crate::conv`].
+//!
+//! One loop nest, [`Conv::each_tap`], visits every (output, input, weight) triple of a
+//! conv2d straight from its definition; each op is one line of arithmetic over it. A
+//! transposed convolution is the same nest with the roles of input and output exchanged:
+//! its input x `[N, Cin, H, W]` with weight `[Cin, Cout, KH, KW]` scatters to the output
+//! `[N, Cout, OH, OW]` exactly as a conv2d's output gradient scatters to its input
+//! (Dumoulin & Visin 2016, "A guide to convolution arithmetic for deep learning", sec. 4).
 
 use crate::conv::{Conv2dParams, ConvTranspose2dParams};
 
@@ -18,13 +23,117 @@ fn tap(o: usize, k: usize, stride: usize, pad: usize, len: usize) -> Option<usiz
     (o * stride + k).checked_sub(pad).filter(|&i| i < len)
 }
 
+/// One conv2d: x `[n, cin, h, w]` (*) wt `[cout, cin, kh, kw]` -> y `[n, cout, oh, ow]`.
+struct Conv {
+    x: [usize; 4],
+    wt: [usize; 4],
+    y: [usize; 4],
+    p: Conv2dParams,
+}
+
+impl Conv {
+    /// The conv2d of input `x_dims` by weight `w_dims` `[Cout, Cin, KH, KW]`.
+    fn forward(x_dims: [usize; 4], w_dims: [usize; 4], p: Conv2dParams) -> Conv {
+        let [n, _, h, w] = x_dims;
+        let [cout, _, kh, kw] = w_dims;
+        let oh = (h + 2 * p.padding.0 - kh) / p.stride.0 + 1;
+        let ow = (w + 2 * p.padding.1 - kw) / p.stride.1 + 1;
+        Conv {
+            x: x_dims,
+            wt: w_dims,
+            y: [n, cout, oh, ow],
+            p,
+        }
+    }
+
+    /// The conv2d whose input gradient is the transposed convolution of input `x_dims` by
+    /// weight `w_dims` `[Cin, Cout, KH, KW]`: its input is the transposed output, and the
+    /// transposed weight read as `[Cout', Cin', KH, KW]` is the conv2d weight.
+    fn transposed(x_dims: [usize; 4], w_dims: [usize; 4], p: ConvTranspose2dParams) -> Conv {
+        let [n, cin, h, w] = x_dims;
+        let [_, cout, kh, kw] = w_dims;
+        let oh = (h - 1) * p.stride.0 + kh + p.output_padding.0 - 2 * p.padding.0;
+        let ow = (w - 1) * p.stride.1 + kw + p.output_padding.1 - 2 * p.padding.1;
+        Conv {
+            x: [n, cout, oh, ow],
+            wt: w_dims,
+            y: [n, cin, h, w],
+            p: Conv2dParams {
+                stride: p.stride,
+                padding: p.padding,
+            },
+        }
+    }
+
+    /// Calls `f(x index, weight index, y index)` for every product of the conv2d sum
+    /// `y[n, co, oh, ow] = sum over (ci, kh, kw) of x[n, ci, oh sh + kh - ph,
+    /// ow sw + kw - pw] wt[co, ci, kh, kw]`, skipping taps that fall in the padding.
+    fn each_tap(&self, mut f: impl FnMut(usize, usize, usize)) {
+        let [n, cin, h, wd] = self.x;
+        let [cout, _, kh, kw] = self.wt;
+        let [_, _, oh, ow] = self.y;
+        let (st, pad) = (self.p.stride, self.p.padding);
+        for b in 0..n {
+            for co in 0..cout {
+                for i in 0..oh {
+                    for j in 0..ow {
+                        let yi = ((b * cout + co) * oh + i) * ow + j;
+                        for ci in 0..cin {
+                            for r in 0..kh {
+                                let Some(ih) = tap(i, r, st.0, pad.0, h) else {
+                                    continue;
+                                };
+                                for s in 0..kw {
+                                    let Some(iw) = tap(j, s, st.1, pad.1, wd) else {
+                                        continue;
+                                    };
+                                    let xi = ((b * cin + ci) * h + ih) * wd + iw;
+                                    f(xi, ((co * cin + ci) * kh + r) * kw + s, yi);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// y = x (*) wt, plus `bias[channel of y]`.
+    fn output(&self, x: &[f64], w: &[f64], bias: Option<&[f64]>) -> Vec<f64> {
+        let mut y = vec![0f64; self.y.iter().product()];
+        self.each_tap(|xi, wi, yi| y[yi] += x[xi] * w[wi]);
+        add_bias(&mut y, self.y, bias);
+        y
+    }
+
+    /// The input gradient: dy scattered back through wt (+ `bias[channel of x]`).
+    fn input_grad(&self, dy: &[f64], w: &[f64], bias: Option<&[f64]>) -> Vec<f64> {
+        let mut dx = vec![0f64; self.x.iter().product()];
+        self.each_tap(|xi, wi, yi| dx[xi] += dy[yi] * w[wi]);
+        add_bias(&mut dx, self.x, bias);
+        dx
+    }
+
+    /// The weight gradient: the sum of dy * x over every product each weight takes part in.
+    fn weight_grad(&self, x: &[f32], dy: &[f32]) -> Vec<f32> {
+        let mut dw = vec![0f64; self.wt.iter().product()];
+        self.each_tap(|xi, wi, yi| dw[wi] += dy[yi] as f64 * x[xi] as f64);
+        narrow(&dw)
+    }
+}
+
+/// Adds `bias[c]` to every element of channel c of `t` (dims `[N, C, H, W]`).
+fn add_bias(t: &mut [f64], [_, c, h, w]: [usize; 4], bias: Option<&[f64]>) {
+    if let Some(bv) = bias {
+        for (k, v) in t.iter_mut().enumerate() {
+            *v += bv[(k / (h * w)) % c];
+        }
+    }
+}
+
 /// The output dims of [`conv2d_forward`].
 pub fn conv2d_output_dims(x_dims: [usize; 4], w_dims: [usize; 4], p: Conv2dParams) -> [usize; 4] {
-    let [n, _, h, w] = x_dims;
-    let [cout, _, kh, kw] = w_dims;
-    let oh = (h + 2 * p.padding.0 - kh) / p.stride.0 + 1;
-    let ow = (w + 2 * p.padding.1 - kw) / p.stride.1 + 1;
-    [n, cout, oh, ow]
+    Conv::forward(x_dims, w_dims, p).y
 }
 
 /// The output dims of [`conv_transpose2d_forward`].
@@ -33,11 +142,7 @@ pub fn conv_transpose2d_output_dims(
     w_dims: [usize; 4],
     p: ConvTranspose2dParams,
 ) -> [usize; 4] {
-    let [n, _, h, w] = x_dims;
-    let [_, cout, kh, kw] = w_dims;
-    let oh = (h - 1) * p.stride.0 + kh + p.output_padding.0 - 2 * p.padding.0;
-    let ow = (w - 1) * p.stride.1 + kw + p.output_padding.1 - 2 * p.padding.1;
-    [n, cout, oh, ow]
+    Conv::transposed(x_dims, w_dims, p).x
 }
 
 /// conv2d in f64: `y[n, co, oh, ow] = b[co] + sum over (ci, kh, kw) of
@@ -50,35 +155,7 @@ pub fn conv2d_forward_f64(
     bias: Option<&[f64]>,
     p: Conv2dParams,
 ) -> Vec<f64> {
-    let [n, cin, h, wd] = x_dims;
-    let [cout, _, kh, kw] = w_dims;
-    let [_, _, oh, ow] = conv2d_output_dims(x_dims, w_dims, p);
-    let mut y = vec![0f64; n * cout * oh * ow];
-    for b in 0..n {
-        for co in 0..cout {
-            for i in 0..oh {
-                for j in 0..ow {
-                    let mut acc = bias.map_or(0.0, |bv| bv[co]);
-                    for ci in 0..cin {
-                        for r in 0..kh {
-                            let Some(ih) = tap(i, r, p.stride.0, p.padding.0, h) else {
-                                continue;
-                            };
-                            for s in 0..kw {
-                                let Some(iw) = tap(j, s, p.stride.1, p.padding.1, wd) else {
-                                    continue;
-                                };
-                                acc += x[((b * cin + ci) * h + ih) * wd + iw]
-                                    * w[((co * cin + ci) * kh + r) * kw + s];
-                            }
-                        }
-                    }
-                    y[((b * cout + co) * oh + i) * ow + j] = acc;
-                }
-            }
-        }
-    }
-    y
+    Conv::forward(x_dims, w_dims, p).output(x, w, bias)
 }
 
 /// conv2d (f32 in and out, f64 sums); returns the output and its dims.
@@ -105,33 +182,9 @@ pub fn conv2d_backward_input(
     input_hw: (usize, usize),
     p: Conv2dParams,
 ) -> Vec<f32> {
-    let [n, cout, oh, ow] = dy_dims;
-    let [_, cin, kh, kw] = w_dims;
-    let (h, wd) = input_hw;
-    let mut dx = vec![0f64; n * cin * h * wd];
-    for b in 0..n {
-        for co in 0..cout {
-            for i in 0..oh {
-                for j in 0..ow {
-                    let g = dy[((b * cout + co) * oh + i) * ow + j] as f64;
-                    for ci in 0..cin {
-                        for r in 0..kh {
-                            let Some(ih) = tap(i, r, p.stride.0, p.padding.0, h) else {
-                                continue;
-                            };
-                            for s in 0..kw {
-                                let Some(iw) = tap(j, s, p.stride.1, p.padding.1, wd) else {
-                                    continue;
-                                };
-                                dx[((b * cin + ci) * h + ih) * wd + iw] +=
-                                    g * w[((co * cin + ci) * kh + r) * kw + s] as f64;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    let [n, _, _, _] = dy_dims;
+    let x_dims = [n, w_dims[1], input_hw.0, input_hw.1];
+    let dx = Conv::forward(x_dims, w_dims, p).input_grad(&widen(dy), &widen(w), None);
     narrow(&dx)
 }
 
@@ -144,39 +197,14 @@ pub fn conv2d_backward_weight(
     kernel_hw: (usize, usize),
     p: Conv2dParams,
 ) -> Vec<f32> {
-    let [n, cin, h, wd] = x_dims;
-    let [_, cout, oh, ow] = dy_dims;
-    let (kh, kw) = kernel_hw;
-    let mut dw = vec![0f64; cout * cin * kh * kw];
-    for b in 0..n {
-        for co in 0..cout {
-            for i in 0..oh {
-                for j in 0..ow {
-                    let g = dy[((b * cout + co) * oh + i) * ow + j] as f64;
-                    for ci in 0..cin {
-                        for r in 0..kh {
-                            let Some(ih) = tap(i, r, p.stride.0, p.padding.0, h) else {
-                                continue;
-                            };
-                            for s in 0..kw {
-                                let Some(iw) = tap(j, s, p.stride.1, p.padding.1, wd) else {
-                                    continue;
-                                };
-                                dw[((co * cin + ci) * kh + r) * kw + s] +=
-                                    g * x[((b * cin + ci) * h + ih) * wd + iw] as f64;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    narrow(&dw)
+    let w_dims = [dy_dims[1], x_dims[1], kernel_hw.0, kernel_hw.1];
+    Conv::forward(x_dims, w_dims, p).weight_grad(x, dy)
 }
 
 /// conv_transpose2d in f64, from its definition: each `x[n, ci, i, j]` scatters
 /// `x * w[ci, co, kh, kw]` to `y[n, co, i sh + kh - ph, j sw + kw - pw]` (dropped where
-/// that falls outside y), then `b[co]` is added.
+/// that falls outside y), then `b[co]` is added. This is the input gradient of the conv2d
+/// from y's shape to x's.
 pub fn conv_transpose2d_forward_f64(
     x: &[f64],
     x_dims: [usize; 4],
@@ -185,39 +213,7 @@ pub fn conv_transpose2d_forward_f64(
     bias: Option<&[f64]>,
     p: ConvTranspose2dParams,
 ) -> Vec<f64> {
-    let [n, cin, h, wd] = x_dims;
-    let [_, cout, kh, kw] = w_dims;
-    let [_, _, oh, ow] = conv_transpose2d_output_dims(x_dims, w_dims, p);
-    let mut y = vec![0f64; n * cout * oh * ow];
-    for b in 0..n {
-        for ci in 0..cin {
-            for i in 0..h {
-                for j in 0..wd {
-                    let v = x[((b * cin + ci) * h + i) * wd + j];
-                    for co in 0..cout {
-                        for r in 0..kh {
-                            let Some(yi) = tap(i, r, p.stride.0, p.padding.0, oh) else {
-                                continue;
-                            };
-                            for s in 0..kw {
-                                let Some(yj) = tap(j, s, p.stride.1, p.padding.1, ow) else {
-                                    continue;
-                                };
-                                y[((b * cout + co) * oh + yi) * ow + yj] +=
-                                    v * w[((ci * cout + co) * kh + r) * kw + s];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if let Some(bv) = bias {
-        for (k, v) in y.iter_mut().enumerate() {
-            *v += bv[(k / (oh * ow)) % cout];
-        }
-    }
-    y
+    Conv::transposed(x_dims, w_dims, p).input_grad(x, w, bias)
 }
 
 /// conv_transpose2d (f32 in and out, f64 sums); returns the output and its dims.
@@ -235,7 +231,8 @@ pub fn conv_transpose2d_forward(
 }
 
 /// Gradient of conv_transpose2d with respect to x `[N, Cin, H, W]`: dx[n, ci, i, j] sums
-/// dy * w over every output position that x[n, ci, i, j] reached.
+/// dy * w over every output position that x[n, ci, i, j] reached (the forward of the
+/// conv2d whose input gradient conv_transpose2d is).
 pub fn conv_transpose2d_backward_input(
     dy: &[f32],
     dy_dims: [usize; 4],
@@ -244,35 +241,9 @@ pub fn conv_transpose2d_backward_input(
     input_hw: (usize, usize),
     p: ConvTranspose2dParams,
 ) -> Vec<f32> {
-    let [n, cout, oh, ow] = dy_dims;
-    let [cin, _, kh, kw] = w_dims;
-    let (h, wd) = input_hw;
-    let mut dx = vec![0f32; n * cin * h * wd];
-    for b in 0..n {
-        for ci in 0..cin {
-            for i in 0..h {
-                for j in 0..wd {
-                    let mut acc = 0f64;
-                    for co in 0..cout {
-                        for r in 0..kh {
-                            let Some(yi) = tap(i, r, p.stride.0, p.padding.0, oh) else {
-                                continue;
-                            };
-                            for s in 0..kw {
-                                let Some(yj) = tap(j, s, p.stride.1, p.padding.1, ow) else {
-                                    continue;
-                                };
-                                acc += dy[((b * cout + co) * oh + yi) * ow + yj] as f64
-                                    * w[((ci * cout + co) * kh + r) * kw + s] as f64;
-                            }
-                        }
-                    }
-                    dx[((b * cin + ci) * h + i) * wd + j] = acc as f32;
-                }
-            }
-        }
-    }
-    dx
+    let x_dims = [dy_dims[0], w_dims[0], input_hw.0, input_hw.1];
+    let dx = Conv::transposed(x_dims, w_dims, p).output(&widen(dy), &widen(w), None);
+    narrow(&dx)
 }
 
 /// Gradient of conv_transpose2d with respect to w `[Cin, Cout, kernel_hw]`.
@@ -284,34 +255,9 @@ pub fn conv_transpose2d_backward_weight(
     kernel_hw: (usize, usize),
     p: ConvTranspose2dParams,
 ) -> Vec<f32> {
-    let [n, cin, h, wd] = x_dims;
-    let [_, cout, oh, ow] = dy_dims;
-    let (kh, kw) = kernel_hw;
-    let mut dw = vec![0f64; cin * cout * kh * kw];
-    for b in 0..n {
-        for ci in 0..cin {
-            for i in 0..h {
-                for j in 0..wd {
-                    let v = x[((b * cin + ci) * h + i) * wd + j] as f64;
-                    for co in 0..cout {
-                        for r in 0..kh {
-                            let Some(yi) = tap(i, r, p.stride.0, p.padding.0, oh) else {
-                                continue;
-                            };
-                            for s in 0..kw {
-                                let Some(yj) = tap(j, s, p.stride.1, p.padding.1, ow) else {
-                                    continue;
-                                };
-                                dw[((ci * cout + co) * kh + r) * kw + s] +=
-                                    v * dy[((b * cout + co) * oh + yi) * ow + yj] as f64;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    narrow(&dw)
+    let w_dims = [x_dims[1], dy_dims[1], kernel_hw.0, kernel_hw.1];
+    // The conv2d's input is dy and its output is x.
+    Conv::transposed(x_dims, w_dims, p).weight_grad(dy, x)
 }
 
 /// Gradient of a convolution's bias: dy `[N, C, OH, OW]` summed over N, OH and OW.
