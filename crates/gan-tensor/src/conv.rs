@@ -213,7 +213,8 @@ struct Params {
 const MAX_EXTENT: u128 = 1 << 31;
 
 /// The geometry of one conv2d: input `[n, cin, h, w]`, weight `[cout, cin, kh, kw]`,
-/// output `[n, cout, oh, ow]`. Every kernel of conv.wgsl is phrased in it.
+/// output `[n, cout, oh, ow]`. Every kernel of conv.wgsl is phrased in it; a transposed
+/// convolution is the conv2d whose input gradient it is ([`Geometry::transposed`]).
 #[derive(Clone, Copy, Debug)]
 struct Geometry {
     n: usize,
@@ -229,6 +230,57 @@ struct Geometry {
 }
 
 impl Geometry {
+    /// The conv2d of an input `[n, cin, h, w]` by a kernel (kh, kw) into `cout` channels,
+    /// or an error naming `shapes` when the kernel is larger than the padded input.
+    fn conv2d(
+        op: &'static str,
+        shapes: (&[usize], &[usize]),
+        [n, cin, h, w]: [usize; 4],
+        cout: usize,
+        (kh, kw): (usize, usize),
+        p: Conv2dParams,
+    ) -> Result<Geometry> {
+        let (oh, ow) = conv_out(op, shapes, (h, w), (kh, kw), p)?;
+        Ok(Geometry {
+            n,
+            cin,
+            h,
+            w,
+            cout,
+            oh,
+            ow,
+            kh,
+            kw,
+            p,
+        })
+    }
+
+    /// The conv2d whose input gradient is the transposed convolution of an input
+    /// `[n, cin, h, w]` by a kernel (kh, kw) into `cout` channels: it maps the transposed
+    /// output `[n, cout, oh, ow]` to the input's shape. Errors name `shapes`.
+    fn transposed(
+        op: &'static str,
+        shapes: (&[usize], &[usize]),
+        [n, cin, h, w]: [usize; 4],
+        cout: usize,
+        (kh, kw): (usize, usize),
+        p: ConvTranspose2dParams,
+    ) -> Result<Geometry> {
+        let (oh, ow) = transpose_out(op, shapes, (h, w), (kh, kw), p)?;
+        Ok(Geometry {
+            n,
+            cin: cout,
+            h: oh,
+            w: ow,
+            cout: cin,
+            oh: h,
+            ow: w,
+            kh,
+            kw,
+            p: p.conv(),
+        })
+    }
+
     fn input(&self) -> [usize; 4] {
         [self.n, self.cin, self.h, self.w]
     }
@@ -243,7 +295,7 @@ impl Geometry {
 
     /// Refuses geometries whose padded extents or strides would overflow the shader's u32
     /// index arithmetic (far beyond any tensor an adapter can hold).
-    fn check(&self, op: &'static str) -> Result<()> {
+    fn check(self, op: &'static str) -> Result<Geometry> {
         let (sh, sw) = self.p.stride;
         let (ph, pw) = self.p.padding;
         let extents = [
@@ -266,7 +318,7 @@ impl Geometry {
                 ),
             });
         }
-        Ok(())
+        Ok(self)
     }
 
     /// Columns of the im2col matrix that hold taps: cin * kh * kw.
@@ -283,6 +335,23 @@ impl Geometry {
     /// Records one kernel of conv.wgsl writing all of `out` (`total` = its elements).
     fn launch(&self, entry: &'static str, inputs: &[Arg], out: &Tensor) -> Result<()> {
         self.launch_layout(entry, inputs, out, self.kp(), self.cout)
+    }
+
+    /// [`Geometry::launch`] of `entry` over `inputs`, or of `entry_bias` over `inputs` and
+    /// `bias` when there is one.
+    fn launch_bias(
+        &self,
+        (entry, entry_bias): (&'static str, &'static str),
+        inputs: &[&Tensor],
+        bias: Option<&Tensor>,
+        out: &Tensor,
+    ) -> Result<()> {
+        let args: Vec<Arg> = inputs
+            .iter()
+            .chain(bias.as_ref())
+            .map(|t| t.arg())
+            .collect();
+        self.launch(if bias.is_some() { entry_bias } else { entry }, &args, out)
     }
 
     /// [`Geometry::launch`] with the row lengths of the column matrix (`kp`) and of the
@@ -339,10 +408,8 @@ impl Geometry {
             return im2col::forward(self, x, wt, bias, chunk);
         }
         let out = Tensor::uninit(x.context(), &self.output())?;
-        match bias {
-            Some(b) => self.launch("conv2d_forward_bias", &[x.arg(), wt.arg(), b.arg()], &out)?,
-            None => self.launch("conv2d_forward", &[x.arg(), wt.arg()], &out)?,
-        }
+        let entries = ("conv2d_forward", "conv2d_forward_bias");
+        self.launch_bias(entries, &[x, wt], bias, &out)?;
         Ok(out)
     }
 
@@ -358,14 +425,8 @@ impl Geometry {
             return im2col::backward_input(self, dy, wt, bias, chunk);
         }
         let dx = Tensor::uninit(dy.context(), &self.input())?;
-        match bias {
-            Some(b) => self.launch(
-                "conv2d_backward_input_bias",
-                &[dy.arg(), wt.arg(), b.arg()],
-                &dx,
-            )?,
-            None => self.launch("conv2d_backward_input", &[dy.arg(), wt.arg()], &dx)?,
-        }
+        let entries = ("conv2d_backward_input", "conv2d_backward_input_bias");
+        self.launch_bias(entries, &[dy, wt], bias, &dx)?;
         Ok(dx)
     }
 
@@ -391,6 +452,30 @@ fn nchw(op: &'static str, t: &Tensor, layout: &str) -> Result<[usize; 4]> {
     }
 }
 
+/// The dims of the two 4-D operands `a` and `b` of an op, which must share a device.
+fn operands(
+    op: &'static str,
+    (a, a_layout): (&Tensor, &str),
+    (b, b_layout): (&Tensor, &str),
+) -> Result<([usize; 4], [usize; 4])> {
+    a.same_device(b, op)?;
+    Ok((nchw(op, a, a_layout)?, nchw(op, b, b_layout)?))
+}
+
+const INPUT: &str = "input [N, Cin, H, W]";
+const OUTPUT_GRAD: &str = "output gradient [N, Cout, OH, OW]";
+const CONV_WEIGHT: &str = "weight [Cout, Cin, KH, KW]";
+const TRANSPOSE_WEIGHT: &str = "weight [Cin, Cout, KH, KW]";
+
+/// An error naming both shapes, saying `msg`, unless `ok`.
+fn ensure(op: &'static str, ok: bool, a: &[usize], b: &[usize], msg: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::shape(op, a, b, msg))
+    }
+}
+
 fn check_stride(op: &'static str, stride: (usize, usize)) -> Result<()> {
     if stride.0 == 0 || stride.1 == 0 {
         return Err(Error::Invalid {
@@ -403,15 +488,8 @@ fn check_stride(op: &'static str, stride: (usize, usize)) -> Result<()> {
 
 /// Channels, spatial sizes and kernel sizes must be non-zero (the batch may be empty).
 fn check_nonzero(op: &'static str, a: &[usize], b: &[usize], which: &[usize]) -> Result<()> {
-    if which.contains(&0) {
-        return Err(Error::shape(
-            op,
-            a,
-            b,
-            "channels, heights, widths and kernel sizes must be non-zero",
-        ));
-    }
-    Ok(())
+    let msg = "channels, heights, widths and kernel sizes must be non-zero";
+    ensure(op, !which.contains(&0), a, b, msg)
 }
 
 /// Output size of a conv2d of `input` (H, W) by `kernel` (KH, KW), or an error naming
@@ -443,21 +521,15 @@ fn conv_out(
 /// The bias of a layer with `channels` output channels: shape `[channels]`.
 fn check_bias(
     op: &'static str,
-    bias: &Tensor,
+    bias: Option<&Tensor>,
     x: &Tensor,
     weight: &[usize],
     channels: usize,
 ) -> Result<()> {
+    let Some(bias) = bias else { return Ok(()) };
     x.same_device(bias, op)?;
-    if bias.dims() != [channels] {
-        return Err(Error::shape(
-            op,
-            weight,
-            bias.dims(),
-            &format!("bias must be [{channels}], one value per output channel of the weight"),
-        ));
-    }
-    Ok(())
+    let msg = format!("bias must be [{channels}], one value per output channel of the weight");
+    ensure(op, bias.dims() == [channels], weight, bias.dims(), &msg)
 }
 
 /// 2-D convolution (cross-correlation, as in PyTorch): x `[N, Cin, H, W]` with weight
@@ -481,36 +553,14 @@ pub fn conv2d_with(
     algo: ConvAlgo,
 ) -> Result<Tensor> {
     const OP: &str = "conv2d";
-    x.same_device(weight, OP)?;
-    let [n, cin, h, w] = nchw(OP, x, "input [N, Cin, H, W]")?;
-    let [cout, wcin, kh, kw] = nchw(OP, weight, "weight [Cout, Cin, KH, KW]")?;
+    let (xd, wd) = operands(OP, (x, INPUT), (weight, CONV_WEIGHT))?;
+    let ([_, cin, h, w], [cout, wcin, kh, kw]) = (xd, wd);
     check_stride(OP, p.stride)?;
-    if wcin != cin {
-        return Err(Error::shape(
-            OP,
-            x.dims(),
-            weight.dims(),
-            "the input's channels (dim 1) must equal the weight's input channels (dim 1)",
-        ));
-    }
-    check_nonzero(OP, x.dims(), weight.dims(), &[cin, h, w, cout, kh, kw])?;
-    let (oh, ow) = conv_out(OP, (x.dims(), weight.dims()), (h, w), (kh, kw), p)?;
-    let g = Geometry {
-        n,
-        cin,
-        h,
-        w,
-        cout,
-        oh,
-        ow,
-        kh,
-        kw,
-        p,
-    };
-    g.check(OP)?;
-    if let Some(b) = bias {
-        check_bias(OP, b, x, weight.dims(), cout)?;
-    }
+    let msg = "the input's channels (dim 1) must equal the weight's input channels (dim 1)";
+    ensure(OP, wcin == cin, &xd, &wd, msg)?;
+    check_nonzero(OP, &xd, &wd, &[cin, h, w, cout, kh, kw])?;
+    let g = Geometry::conv2d(OP, (&xd, &wd), xd, cout, (kh, kw), p)?.check(OP)?;
+    check_bias(OP, bias, x, &wd, cout)?;
     g.forward(x, weight, bias, algo)
 }
 
@@ -535,47 +585,21 @@ pub fn conv2d_backward_input_with(
     algo: ConvAlgo,
 ) -> Result<Tensor> {
     const OP: &str = "conv2d_backward_input";
-    dy.same_device(weight, OP)?;
-    let [n, cout, oh, ow] = nchw(OP, dy, "output gradient [N, Cout, OH, OW]")?;
-    let [wcout, cin, kh, kw] = nchw(OP, weight, "weight [Cout, Cin, KH, KW]")?;
+    let (dyd, wd) = operands(OP, (dy, OUTPUT_GRAD), (weight, CONV_WEIGHT))?;
+    let ([n, cout, oh, ow], [wcout, cin, kh, kw]) = (dyd, wd);
     check_stride(OP, p.stride)?;
-    if wcout != cout {
-        return Err(Error::shape(
-            OP,
-            dy.dims(),
-            weight.dims(),
-            "the gradient's channels (dim 1) must equal the weight's output channels (dim 0)",
-        ));
-    }
+    let msg = "the gradient's channels (dim 1) must equal the weight's output channels (dim 0)";
+    ensure(OP, wcout == cout, &dyd, &wd, msg)?;
     let (h, w) = input_hw;
     let input = [n, cin, h, w];
-    check_nonzero(OP, &input, weight.dims(), &[cin, h, w, cout, kh, kw])?;
-    let out_hw = conv_out(OP, (&input, weight.dims()), (h, w), (kh, kw), p)?;
-    if out_hw != (oh, ow) {
-        return Err(Error::shape(
-            OP,
-            dy.dims(),
-            &input,
-            &format!(
-                "an input of {h}x{w} gives a conv2d output of {}x{}, not {oh}x{ow}",
-                out_hw.0, out_hw.1
-            ),
-        ));
-    }
-    let g = Geometry {
-        n,
-        cin,
-        h,
-        w,
-        cout,
-        oh,
-        ow,
-        kh,
-        kw,
-        p,
-    };
-    g.check(OP)?;
-    g.backward_input(dy, weight, None, algo)
+    check_nonzero(OP, &input, &wd, &[cin, h, w, cout, kh, kw])?;
+    let g = Geometry::conv2d(OP, (&input, &wd), input, cout, (kh, kw), p)?;
+    let msg = format!(
+        "an input of {h}x{w} gives a conv2d output of {}x{}, not {oh}x{ow}",
+        g.oh, g.ow
+    );
+    ensure(OP, (g.oh, g.ow) == (oh, ow), &dyd, &input, &msg)?;
+    g.check(OP)?.backward_input(dy, weight, None, algo)
 }
 
 /// Gradient of [`conv2d`] with respect to its weight: x `[N, Cin, H, W]` and dy
@@ -598,46 +622,20 @@ pub fn conv2d_backward_weight_with(
     algo: ConvAlgo,
 ) -> Result<Tensor> {
     const OP: &str = "conv2d_backward_weight";
-    x.same_device(dy, OP)?;
-    let [n, cin, h, w] = nchw(OP, x, "input [N, Cin, H, W]")?;
-    let [dn, cout, oh, ow] = nchw(OP, dy, "output gradient [N, Cout, OH, OW]")?;
+    let (xd, dyd) = operands(OP, (x, INPUT), (dy, OUTPUT_GRAD))?;
+    let ([n, cin, h, w], [dn, cout, oh, ow]) = (xd, dyd);
     check_stride(OP, p.stride)?;
-    if dn != n {
-        return Err(Error::shape(
-            OP,
-            x.dims(),
-            dy.dims(),
-            "the input and the gradient must have the same batch size (dim 0)",
-        ));
-    }
+    let msg = "the input and the gradient must have the same batch size (dim 0)";
+    ensure(OP, dn == n, &xd, &dyd, msg)?;
     let (kh, kw) = kernel_hw;
-    check_nonzero(OP, x.dims(), dy.dims(), &[cin, h, w, cout, kh, kw])?;
-    let out_hw = conv_out(OP, (x.dims(), &[cout, cin, kh, kw]), (h, w), (kh, kw), p)?;
-    if out_hw != (oh, ow) {
-        return Err(Error::shape(
-            OP,
-            x.dims(),
-            dy.dims(),
-            &format!(
-                "a {kh}x{kw} kernel gives a conv2d output of {}x{} for this input, not {oh}x{ow}",
-                out_hw.0, out_hw.1
-            ),
-        ));
-    }
-    let g = Geometry {
-        n,
-        cin,
-        h,
-        w,
-        cout,
-        oh,
-        ow,
-        kh,
-        kw,
-        p,
-    };
-    g.check(OP)?;
-    g.backward_weight(x, dy, algo)
+    check_nonzero(OP, &xd, &dyd, &[cin, h, w, cout, kh, kw])?;
+    let g = Geometry::conv2d(OP, (&xd, &[cout, cin, kh, kw]), xd, cout, kernel_hw, p)?;
+    let msg = format!(
+        "a {kh}x{kw} kernel gives a conv2d output of {}x{} for this input, not {oh}x{ow}",
+        g.oh, g.ow
+    );
+    ensure(OP, (g.oh, g.ow) == (oh, ow), &xd, &dyd, &msg)?;
+    g.check(OP)?.backward_weight(x, dy, algo)
 }
 
 /// Checks stride and output padding (each output padding smaller than its stride, as
@@ -701,37 +699,14 @@ pub fn conv_transpose2d_with(
     algo: ConvAlgo,
 ) -> Result<Tensor> {
     const OP: &str = "conv_transpose2d";
-    x.same_device(weight, OP)?;
-    let [n, cin, h, w] = nchw(OP, x, "input [N, Cin, H, W]")?;
-    let [wcin, cout, kh, kw] = nchw(OP, weight, "weight [Cin, Cout, KH, KW]")?;
+    let (xd, wd) = operands(OP, (x, INPUT), (weight, TRANSPOSE_WEIGHT))?;
+    let ([_, cin, h, w], [wcin, cout, kh, kw]) = (xd, wd);
     check_transpose_params(OP, p)?;
-    if wcin != cin {
-        return Err(Error::shape(
-            OP,
-            x.dims(),
-            weight.dims(),
-            "the input's channels (dim 1) must equal the weight's input channels (dim 0)",
-        ));
-    }
-    check_nonzero(OP, x.dims(), weight.dims(), &[cin, h, w, cout, kh, kw])?;
-    let (oh, ow) = transpose_out(OP, (x.dims(), weight.dims()), (h, w), (kh, kw), p)?;
-    // The conv2d whose input gradient this is maps [n, cout, oh, ow] to x's shape.
-    let g = Geometry {
-        n,
-        cin: cout,
-        h: oh,
-        w: ow,
-        cout: cin,
-        oh: h,
-        ow: w,
-        kh,
-        kw,
-        p: p.conv(),
-    };
-    g.check(OP)?;
-    if let Some(b) = bias {
-        check_bias(OP, b, x, weight.dims(), cout)?;
-    }
+    let msg = "the input's channels (dim 1) must equal the weight's input channels (dim 0)";
+    ensure(OP, wcin == cin, &xd, &wd, msg)?;
+    check_nonzero(OP, &xd, &wd, &[cin, h, w, cout, kh, kw])?;
+    let g = Geometry::transposed(OP, (&xd, &wd), xd, cout, (kh, kw), p)?.check(OP)?;
+    check_bias(OP, bias, x, &wd, cout)?;
     g.backward_input(x, weight, bias, algo)
 }
 
@@ -753,48 +728,24 @@ pub fn conv_transpose2d_backward_input_with(
     algo: ConvAlgo,
 ) -> Result<Tensor> {
     const OP: &str = "conv_transpose2d_backward_input";
-    dy.same_device(weight, OP)?;
-    let [n, cout, oh, ow] = nchw(OP, dy, "output gradient [N, Cout, OH, OW]")?;
-    let [cin, wcout, kh, kw] = nchw(OP, weight, "weight [Cin, Cout, KH, KW]")?;
+    let (dyd, wd) = operands(OP, (dy, OUTPUT_GRAD), (weight, TRANSPOSE_WEIGHT))?;
+    let ([_, cout, oh, ow], [cin, wcout, kh, kw]) = (dyd, wd);
     check_transpose_params(OP, p)?;
-    if wcout != cout {
-        return Err(Error::shape(
-            OP,
-            dy.dims(),
-            weight.dims(),
-            "the gradient's channels (dim 1) must equal the weight's output channels (dim 1)",
-        ));
-    }
-    check_nonzero(OP, dy.dims(), weight.dims(), &[cout, oh, ow, cin, kh, kw])?;
-    let (h, w) = conv_out(OP, (dy.dims(), weight.dims()), (oh, ow), (kh, kw), p.conv())?;
+    let msg = "the gradient's channels (dim 1) must equal the weight's output channels (dim 1)";
+    ensure(OP, wcout == cout, &dyd, &wd, msg)?;
+    check_nonzero(OP, &dyd, &wd, &[cout, oh, ow, cin, kh, kw])?;
+    // The conv2d of dy by the weight, whose output is this gradient's [n, cin, h, w].
+    let g = Geometry::conv2d(OP, (&dyd, &wd), dyd, cin, (kh, kw), p.conv())?;
     // With output padding below the stride, a forward input of h x w is the only one
     // whose output is oh x ow; anything else is not the gradient of a forward output.
-    if p.output_hw((h, w), (kh, kw)) != Some((oh, ow)) {
-        return Err(Error::shape(
-            OP,
-            dy.dims(),
-            weight.dims(),
-            &format!(
-                "no input size gives a transposed-convolution output of {oh}x{ow} with \
-                 stride {:?}, padding {:?}, output padding {:?}",
-                p.stride, p.padding, p.output_padding
-            ),
-        ));
-    }
-    let g = Geometry {
-        n,
-        cin: cout,
-        h: oh,
-        w: ow,
-        cout: cin,
-        oh: h,
-        ow: w,
-        kh,
-        kw,
-        p: p.conv(),
-    };
-    g.check(OP)?;
-    g.forward(dy, weight, None, algo)
+    let msg = format!(
+        "no input size gives a transposed-convolution output of {oh}x{ow} with \
+         stride {:?}, padding {:?}, output padding {:?}",
+        p.stride, p.padding, p.output_padding
+    );
+    let reached = p.output_hw((g.oh, g.ow), (kh, kw)) == Some((oh, ow));
+    ensure(OP, reached, &dyd, &wd, &msg)?;
+    g.check(OP)?.forward(dy, weight, None, algo)
 }
 
 /// Gradient of [`conv_transpose2d`] with respect to its weight: x `[N, Cin, H, W]` and dy
@@ -817,48 +768,22 @@ pub fn conv_transpose2d_backward_weight_with(
     algo: ConvAlgo,
 ) -> Result<Tensor> {
     const OP: &str = "conv_transpose2d_backward_weight";
-    x.same_device(dy, OP)?;
-    let [n, cin, h, w] = nchw(OP, x, "input [N, Cin, H, W]")?;
-    let [dn, cout, oh, ow] = nchw(OP, dy, "output gradient [N, Cout, OH, OW]")?;
+    let (xd, dyd) = operands(OP, (x, INPUT), (dy, OUTPUT_GRAD))?;
+    let ([n, cin, h, w], [dn, cout, oh, ow]) = (xd, dyd);
     check_transpose_params(OP, p)?;
-    if dn != n {
-        return Err(Error::shape(
-            OP,
-            x.dims(),
-            dy.dims(),
-            "the input and the gradient must have the same batch size (dim 0)",
-        ));
-    }
+    let msg = "the input and the gradient must have the same batch size (dim 0)";
+    ensure(OP, dn == n, &xd, &dyd, msg)?;
     let (kh, kw) = kernel_hw;
-    check_nonzero(OP, x.dims(), dy.dims(), &[cin, h, w, cout, kh, kw])?;
-    let out_hw = transpose_out(OP, (x.dims(), dy.dims()), (h, w), (kh, kw), p)?;
-    if out_hw != (oh, ow) {
-        return Err(Error::shape(
-            OP,
-            x.dims(),
-            dy.dims(),
-            &format!(
-                "a {kh}x{kw} kernel gives a transposed-convolution output of {}x{} for this \
-                 input, not {oh}x{ow}",
-                out_hw.0, out_hw.1
-            ),
-        ));
-    }
+    check_nonzero(OP, &xd, &dyd, &[cin, h, w, cout, kh, kw])?;
+    let g = Geometry::transposed(OP, (&xd, &dyd), xd, cout, kernel_hw, p)?;
+    let msg = format!(
+        "a {kh}x{kw} kernel gives a transposed-convolution output of {}x{} for this \
+         input, not {oh}x{ow}",
+        g.h, g.w
+    );
+    ensure(OP, (g.h, g.w) == (oh, ow), &xd, &dyd, &msg)?;
     // conv2d's weight gradient with the conv2d input = dy and its output gradient = x.
-    let g = Geometry {
-        n,
-        cin: cout,
-        h: oh,
-        w: ow,
-        cout: cin,
-        oh: h,
-        ow: w,
-        kh,
-        kw,
-        p: p.conv(),
-    };
-    g.check(OP)?;
-    g.backward_weight(dy, x, algo)
+    g.check(OP)?.backward_weight(dy, x, algo)
 }
 
 /// The im2col matrix of x `[N, Cin, H, W]` for a conv2d with kernel `kernel_hw`:
@@ -868,25 +793,13 @@ pub fn conv_transpose2d_backward_weight_with(
 /// multiple of 4 internally).
 pub fn im2col(x: &Tensor, kernel_hw: (usize, usize), p: Conv2dParams) -> Result<Tensor> {
     const OP: &str = "im2col";
-    let [n, cin, h, w] = nchw(OP, x, "input [N, Cin, H, W]")?;
+    let xd = nchw(OP, x, INPUT)?;
+    let [n, cin, h, w] = xd;
     let (kh, kw) = kernel_hw;
     check_stride(OP, p.stride)?;
-    check_nonzero(OP, x.dims(), &[kh, kw], &[cin, h, w, kh, kw])?;
-    let (oh, ow) = conv_out(OP, (x.dims(), &[kh, kw]), (h, w), (kh, kw), p)?;
-    let g = Geometry {
-        n,
-        cin,
-        h,
-        w,
-        cout: 1,
-        oh,
-        ow,
-        kh,
-        kw,
-        p,
-    };
-    g.check(OP)?;
-    let cols = Tensor::uninit(x.context(), &[n * oh * ow, g.k()])?;
+    check_nonzero(OP, &xd, &[kh, kw], &[cin, h, w, kh, kw])?;
+    let g = Geometry::conv2d(OP, (&xd, &[kh, kw]), xd, 1, kernel_hw, p)?.check(OP)?;
+    let cols = Tensor::uninit(x.context(), &[n * g.oh * g.ow, g.k()])?;
     g.launch_layout("im2col", &[x.arg()], &cols, g.k(), 1)?;
     Ok(cols)
 }
@@ -907,34 +820,17 @@ pub fn col2im(
     let want = [channels, h, w, kh, kw];
     check_stride(OP, p.stride)?;
     check_nonzero(OP, cols.dims(), &want, &want)?;
-    let (oh, ow) = conv_out(OP, (cols.dims(), &want), (h, w), (kh, kw), p)?;
-    let k = channels * kh * kw;
-    let n = match *cols.dims() {
-        [rows, cols_k] if cols_k == k && rows % (oh * ow) == 0 => rows / (oh * ow),
-        _ => {
-            return Err(Error::shape(
-                OP,
-                cols.dims(),
-                &want,
-                &format!(
-                    "cols must be [N * {oh} * {ow}, {k}] for these channels, sizes and kernel"
-                ),
-            ))
-        }
-    };
-    let g = Geometry {
-        n,
-        cin: channels,
-        h,
-        w,
-        cout: 1,
-        oh,
-        ow,
-        kh,
-        kw,
-        p,
-    };
-    g.check(OP)?;
+    let image = [0, channels, h, w]; // the batch size follows from cols
+    let mut g = Geometry::conv2d(OP, (cols.dims(), &want), image, 1, kernel_hw, p)?;
+    let (rows, k) = (g.oh * g.ow, g.k());
+    let msg = format!(
+        "cols must be [N * {} * {}, {k}] for these channels, sizes and kernel",
+        g.oh, g.ow
+    );
+    let ok = matches!(*cols.dims(), [r, c] if c == k && r % rows == 0);
+    ensure(OP, ok, cols.dims(), &want, &msg)?;
+    g.n = cols.dims()[0] / rows;
+    let g = g.check(OP)?;
     let x = Tensor::uninit(cols.context(), &g.input())?;
     g.launch_layout("col2im", &[cols.arg()], &x, k, 1)?;
     Ok(x)

@@ -137,10 +137,7 @@ pub(super) fn backward_input(
         let dymat = rows(&c, &images(dy, n0, m, c.output())?, cp(g))?;
         let dcols = dymat.matmul(&wmat)?; // [m oh ow, kp]
         let dxc = images(&dx, n0, m, c.input())?;
-        match bias {
-            Some(b) => c.launch("col2im_bias", &[dcols.arg(), b.arg()], &dxc)?,
-            None => c.launch("col2im", &[dcols.arg()], &dxc)?,
-        }
+        c.launch_bias(("col2im", "col2im_bias"), &[&dcols], bias, &dxc)?;
     }
     Ok(dx)
 }
