@@ -284,6 +284,31 @@ fn convolutions_match_reference() {
 }
 
 #[test]
+fn conv_describe_matches_pytorch_repr() {
+    // No device needed: describe() reads only the configuration.
+    let conv = Conv2d::new(3, 4, 3).stride(2).padding(1);
+    assert_eq!(
+        conv.describe(),
+        "Conv2d(3, 4, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=True)"
+    );
+    let conv = Conv2d::new_hw(1, 2, (5, 3)).no_bias();
+    assert_eq!(
+        conv.describe(),
+        "Conv2d(1, 2, kernel_size=(5, 3), stride=(1, 1), padding=(0, 0), bias=False)"
+    );
+    let up = ConvTranspose2d::new(3, 2, 4)
+        .stride(2)
+        .padding(1)
+        .output_padding(1)
+        .no_bias();
+    assert_eq!(
+        up.describe(),
+        "ConvTranspose2d(3, 2, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1), \
+         output_padding=(1, 1), bias=False)"
+    );
+}
+
+#[test]
 fn batchnorm_train_eval_and_running_stats_follow_pytorch() {
     let bn = BatchNorm2d::new(3);
     let _s = ParamStore::build(&ctx(), &bn, &StoreConfig::seed(5).init(InitScheme::Dcgan)).unwrap();

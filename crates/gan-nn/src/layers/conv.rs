@@ -1,4 +1,9 @@
 //! 2-D convolution and transposed convolution (NCHW, PyTorch weight layouts).
+//!
+//! Both layers wrap one `ConvSpec`: channels, kernel, the op's hyper-parameters,
+//! weight and bias. What differs between them (weight layout, op, extra
+//! hyper-parameters) lives in `ConvOp`, implemented by gan-tensor's parameter structs;
+//! `conv_layer!` writes the shared builder methods and the `Module` impl once.
 
 use gan_tensor::conv::{Conv2dParams, ConvTranspose2dParams};
 
@@ -9,214 +14,214 @@ use crate::module::{Module, Slot};
 use crate::params::Param;
 use crate::Var;
 
-fn bias_str(b: &Option<Param>) -> &'static str {
-    if b.is_some() {
-        "True"
-    } else {
-        "False"
+/// The parts of a convolution layer that depend on which op it runs.
+trait ConvOp: Copy + Default {
+    /// PyTorch's class name, the head of `describe()`.
+    const NAME: &'static str;
+    /// The weight's dims in PyTorch's layout for this op.
+    fn weight_dims(in_channels: usize, out_channels: usize, kernel: (usize, usize)) -> [usize; 4];
+    /// Sets the stride along height and width.
+    fn set_stride(&mut self, s: (usize, usize));
+    /// Sets the padding along height and width.
+    fn set_padding(&mut self, p: (usize, usize));
+    /// The hyper-parameters as PyTorch prints them: `stride=.., padding=..`.
+    fn describe_params(&self) -> String;
+    /// Runs the op.
+    fn apply(self, x: &Var, w: &Var, b: Option<&Var>) -> Result<Var>;
+}
+
+impl ConvOp for Conv2dParams {
+    const NAME: &'static str = "Conv2d";
+
+    fn weight_dims(in_channels: usize, out_channels: usize, kernel: (usize, usize)) -> [usize; 4] {
+        [out_channels, in_channels, kernel.0, kernel.1]
+    }
+
+    fn set_stride(&mut self, s: (usize, usize)) {
+        self.stride = s;
+    }
+
+    fn set_padding(&mut self, p: (usize, usize)) {
+        self.padding = p;
+    }
+
+    fn describe_params(&self) -> String {
+        format!("stride={:?}, padding={:?}", self.stride, self.padding)
+    }
+
+    fn apply(self, x: &Var, w: &Var, b: Option<&Var>) -> Result<Var> {
+        Ok(Var::conv2d(x, w, b, self)?)
     }
 }
 
-fn check_input(layer: &dyn Module, x: &Var, channels: usize) -> Result<()> {
-    let d = x.dims();
-    if d.len() != 4 || d[1] != channels {
-        return Err(Error::InputShape {
-            layer: layer.describe(),
-            expected: format!("[N, {channels}, H, W]"),
-            got: d.to_vec(),
-        });
+impl ConvOp for ConvTranspose2dParams {
+    const NAME: &'static str = "ConvTranspose2d";
+
+    fn weight_dims(in_channels: usize, out_channels: usize, kernel: (usize, usize)) -> [usize; 4] {
+        [in_channels, out_channels, kernel.0, kernel.1]
     }
-    Ok(())
+
+    fn set_stride(&mut self, s: (usize, usize)) {
+        self.stride = s;
+    }
+
+    fn set_padding(&mut self, p: (usize, usize)) {
+        self.padding = p;
+    }
+
+    fn describe_params(&self) -> String {
+        format!(
+            "stride={:?}, padding={:?}, output_padding={:?}",
+            self.stride, self.padding, self.output_padding
+        )
+    }
+
+    fn apply(self, x: &Var, w: &Var, b: Option<&Var>) -> Result<Var> {
+        Ok(Var::conv_transpose2d(x, w, b, self)?)
+    }
+}
+
+/// Channels, kernel, hyper-parameters, weight and bias of a convolution layer.
+struct ConvSpec<P> {
+    in_channels: usize,
+    out_channels: usize,
+    kernel: (usize, usize),
+    params: P,
+    weight: Param,
+    bias: Option<Param>,
+}
+
+impl<P: ConvOp> ConvSpec<P> {
+    /// Stride 1, no padding, with bias (PyTorch's defaults).
+    fn new(in_channels: usize, out_channels: usize, kernel: (usize, usize)) -> Self {
+        let dims = P::weight_dims(in_channels, out_channels, kernel);
+        let (weight, bias) = weight_and_bias(&dims, Some(out_channels));
+        ConvSpec {
+            in_channels,
+            out_channels,
+            kernel,
+            params: P::default(),
+            weight,
+            bias,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let bias = if self.bias.is_some() { "True" } else { "False" };
+        format!(
+            "{}({}, {}, kernel_size={:?}, {}, bias={bias})",
+            P::NAME,
+            self.in_channels,
+            self.out_channels,
+            self.kernel,
+            self.params.describe_params()
+        )
+    }
+
+    fn forward(&self, x: &Var) -> Result<Var> {
+        let d = x.dims();
+        if d.len() != 4 || d[1] != self.in_channels {
+            return Err(Error::InputShape {
+                layer: self.describe(),
+                expected: format!("[N, {}, H, W]", self.in_channels),
+                got: d.to_vec(),
+            });
+        }
+        let w = self.weight.var()?;
+        let b = self.bias.as_ref().map(|b| b.var()).transpose()?;
+        self.params.apply(x, &w, b.as_ref())
+    }
+}
+
+/// The builder methods, accessors and `Module` impl shared by both layers; `$weight_doc`
+/// documents `weight()` with the layer's layout.
+macro_rules! conv_layer {
+    ($layer:ident, $weight_doc:literal) => {
+        impl $layer {
+            /// A square `kernel`, stride 1, no padding, with bias (PyTorch's defaults).
+            pub fn new(in_channels: usize, out_channels: usize, kernel: usize) -> Self {
+                $layer::new_hw(in_channels, out_channels, (kernel, kernel))
+            }
+
+            /// A (kh, kw) kernel.
+            pub fn new_hw(in_channels: usize, out_channels: usize, kernel: (usize, usize)) -> Self {
+                $layer {
+                    spec: ConvSpec::new(in_channels, out_channels, kernel),
+                }
+            }
+
+            /// Sets the stride.
+            pub fn stride(mut self, s: usize) -> Self {
+                self.spec.params.set_stride((s, s));
+                self
+            }
+
+            /// Sets the padding (Conv2d: zeros added to each side of the input;
+            /// ConvTranspose2d: rows and columns cropped from each side of the output).
+            pub fn padding(mut self, p: usize) -> Self {
+                self.spec.params.set_padding((p, p));
+                self
+            }
+
+            /// Without bias (`bias=False`).
+            pub fn no_bias(mut self) -> Self {
+                self.spec.bias = None;
+                self
+            }
+
+            /// Overrides the weight's initialiser.
+            pub fn weight_init(self, init: Init) -> Self {
+                self.spec.weight.set_init(init);
+                self
+            }
+
+            #[doc = $weight_doc]
+            pub fn weight(&self) -> &Param {
+                &self.spec.weight
+            }
+
+            /// The bias `[out]`.
+            pub fn bias(&self) -> Option<&Param> {
+                self.spec.bias.as_ref()
+            }
+        }
+
+        impl Module for $layer {
+            fn describe(&self) -> String {
+                self.spec.describe()
+            }
+
+            fn forward(&self, x: &Var, _train: bool) -> Result<Var> {
+                self.spec.forward(x)
+            }
+
+            fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {
+                visit_weight_bias(prefix, &self.spec.weight, self.spec.bias.as_ref(), f);
+            }
+        }
+    };
 }
 
 /// `nn.Conv2d(in, out, kernel_size, stride, padding, bias)`: weight [out, in, kh, kw],
 /// bias `[out]`.
 pub struct Conv2d {
-    in_channels: usize,
-    out_channels: usize,
-    kernel: (usize, usize),
-    params: Conv2dParams,
-    weight: Param,
-    bias: Option<Param>,
+    spec: ConvSpec<Conv2dParams>,
 }
 
-impl Conv2d {
-    /// A square `kernel`, stride 1, no padding, with bias (PyTorch's defaults).
-    pub fn new(in_channels: usize, out_channels: usize, kernel: usize) -> Self {
-        Conv2d::new_hw(in_channels, out_channels, (kernel, kernel))
-    }
-
-    /// A (kh, kw) kernel.
-    pub fn new_hw(in_channels: usize, out_channels: usize, kernel: (usize, usize)) -> Self {
-        let dims = [out_channels, in_channels, kernel.0, kernel.1];
-        let (weight, bias) = weight_and_bias(&dims, Some(out_channels));
-        Conv2d {
-            in_channels,
-            out_channels,
-            kernel,
-            params: Conv2dParams::default(),
-            weight,
-            bias,
-        }
-    }
-
-    /// Sets the stride.
-    pub fn stride(mut self, s: usize) -> Self {
-        self.params.stride = (s, s);
-        self
-    }
-
-    /// Sets the zero padding.
-    pub fn padding(mut self, p: usize) -> Self {
-        self.params.padding = (p, p);
-        self
-    }
-
-    /// Without bias (`bias=False`).
-    pub fn no_bias(mut self) -> Self {
-        self.bias = None;
-        self
-    }
-
-    /// Overrides the weight's initialiser.
-    pub fn weight_init(self, init: Init) -> Self {
-        self.weight.set_init(init);
-        self
-    }
-
-    /// The weight [out, in, kh, kw].
-    pub fn weight(&self) -> &Param {
-        &self.weight
-    }
-
-    /// The bias `[out]`.
-    pub fn bias(&self) -> Option<&Param> {
-        self.bias.as_ref()
-    }
-}
-
-impl Module for Conv2d {
-    fn describe(&self) -> String {
-        let p = self.params;
-        format!(
-            "Conv2d({}, {}, kernel_size={:?}, stride={:?}, padding={:?}, bias={})",
-            self.in_channels,
-            self.out_channels,
-            self.kernel,
-            p.stride,
-            p.padding,
-            bias_str(&self.bias)
-        )
-    }
-
-    fn forward(&self, x: &Var, _train: bool) -> Result<Var> {
-        check_input(self, x, self.in_channels)?;
-        let w = self.weight.var()?;
-        let b = self.bias.as_ref().map(|b| b.var()).transpose()?;
-        Ok(Var::conv2d(x, &w, b.as_ref(), self.params)?)
-    }
-
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {
-        visit_weight_bias(prefix, &self.weight, self.bias.as_ref(), f);
-    }
-}
+conv_layer!(Conv2d, "The weight [out, in, kh, kw].");
 
 /// `nn.ConvTranspose2d(in, out, kernel_size, stride, padding, output_padding, bias)`:
 /// weight [in, out, kh, kw] (PyTorch's layout), bias `[out]`.
 pub struct ConvTranspose2d {
-    in_channels: usize,
-    out_channels: usize,
-    kernel: (usize, usize),
-    params: ConvTranspose2dParams,
-    weight: Param,
-    bias: Option<Param>,
+    spec: ConvSpec<ConvTranspose2dParams>,
 }
+
+conv_layer!(ConvTranspose2d, "The weight [in, out, kh, kw].");
 
 impl ConvTranspose2d {
-    /// A square `kernel`, stride 1, no padding, with bias (PyTorch's defaults).
-    pub fn new(in_channels: usize, out_channels: usize, kernel: usize) -> Self {
-        ConvTranspose2d::new_hw(in_channels, out_channels, (kernel, kernel))
-    }
-
-    /// A (kh, kw) kernel.
-    pub fn new_hw(in_channels: usize, out_channels: usize, kernel: (usize, usize)) -> Self {
-        let dims = [in_channels, out_channels, kernel.0, kernel.1];
-        let (weight, bias) = weight_and_bias(&dims, Some(out_channels));
-        ConvTranspose2d {
-            in_channels,
-            out_channels,
-            kernel,
-            params: ConvTranspose2dParams::new(1, 0),
-            weight,
-            bias,
-        }
-    }
-
-    /// Sets the stride.
-    pub fn stride(mut self, s: usize) -> Self {
-        self.params.stride = (s, s);
-        self
-    }
-
-    /// Sets the padding.
-    pub fn padding(mut self, p: usize) -> Self {
-        self.params.padding = (p, p);
-        self
-    }
-
     /// Sets the output padding.
     pub fn output_padding(mut self, p: usize) -> Self {
-        self.params.output_padding = (p, p);
+        self.spec.params.output_padding = (p, p);
         self
-    }
-
-    /// Without bias (`bias=False`).
-    pub fn no_bias(mut self) -> Self {
-        self.bias = None;
-        self
-    }
-
-    /// Overrides the weight's initialiser.
-    pub fn weight_init(self, init: Init) -> Self {
-        self.weight.set_init(init);
-        self
-    }
-
-    /// The weight [in, out, kh, kw].
-    pub fn weight(&self) -> &Param {
-        &self.weight
-    }
-
-    /// The bias `[out]`.
-    pub fn bias(&self) -> Option<&Param> {
-        self.bias.as_ref()
-    }
-}
-
-impl Module for ConvTranspose2d {
-    fn describe(&self) -> String {
-        let p = self.params;
-        format!(
-            "ConvTranspose2d({}, {}, kernel_size={:?}, stride={:?}, padding={:?}, \
-             output_padding={:?}, bias={})",
-            self.in_channels,
-            self.out_channels,
-            self.kernel,
-            p.stride,
-            p.padding,
-            p.output_padding,
-            bias_str(&self.bias)
-        )
-    }
-
-    fn forward(&self, x: &Var, _train: bool) -> Result<Var> {
-        check_input(self, x, self.in_channels)?;
-        let w = self.weight.var()?;
-        let b = self.bias.as_ref().map(|b| b.var()).transpose()?;
-        Ok(Var::conv_transpose2d(x, &w, b.as_ref(), self.params)?)
-    }
-
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {
-        visit_weight_bias(prefix, &self.weight, self.bias.as_ref(), f);
     }
 }
