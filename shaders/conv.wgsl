@@ -82,14 +82,39 @@ fn outputs(k: u32, stride: u32, pad: u32, len: u32, out_len: u32) -> vec2<u32> {
     return vec2<u32>(lo, hi);
 }
 
+// Kernel taps [lo, hi) that reach input position `t` (an input index plus the padding) from
+// an output position in [0, out_len): t - k must be a multiple of `stride` (the caller
+// steps by it from lo) and at most (out_len - 1) * stride.
+fn taps_to(t: u32, stride: u32, out_len: u32, k_len: u32) -> vec2<u32> {
+    let reach = (out_len - 1u) * stride;
+    let lo = select(t % stride, t - reach, t >= reach);
+    return vec2<u32>(lo, min(k_len, t + 1u));
+}
+
+// The row-major index (a, b, c, d) of `id` in an array of dims [.., nb, nc, nd], as
+// vec4(a, b, c, d).
+fn unravel4(id: u32, nb: u32, nc: u32, nd: u32) -> vec4<u32> {
+    let d = id % nd;
+    var r = id / nd;
+    let c = r % nc;
+    r = r / nc;
+    return vec4<u32>(r / nb, r % nb, c, d);
+}
+
+// The row-major index (a, b, c) of `id` in an array of dims [.., nb, nc].
+fn unravel3(id: u32, nb: u32, nc: u32) -> vec3<u32> {
+    let c = id % nc;
+    let r = id / nc;
+    return vec3<u32>(r / nb, r % nb, c);
+}
+
 // y[n, co, oh, ow] without bias; `id` indexes y.
 fn forward_sum(id: u32) -> f32 {
-    let ow = id % p.ow;
-    var r = id / p.ow;
-    let oh = r % p.oh;
-    r = r / p.oh;
-    let co = r % p.cout;
-    let n = r / p.cout;
+    let i = unravel4(id, p.cout, p.oh, p.ow);
+    let n = i.x;
+    let co = i.y;
+    let oh = i.z;
+    let ow = i.w;
     let th = taps(oh, p.sh, p.ph, p.h, p.kh);
     let tw = taps(ow, p.sw, p.pw, p.w, p.kw);
     // Input row/column of tap 0 plus the padding, so ih = row0 + kh - ph >= 0 in range.
@@ -124,37 +149,28 @@ fn conv2d_forward_bias(@builtin(workgroup_id) wg: vec3<u32>,
                        @builtin(local_invocation_index) li: u32) {
     let id = linear_id(wg, nwg, li);
     if id >= p.total { return; }
-    let co = (id / (p.oh * p.ow)) % p.cout;
-    y_bias[id] = forward_sum(id) + bias[co];
+    y_bias[id] = forward_sum(id) + bias[unravel4(id, p.cout, p.oh, p.ow).y];
 }
 
 // dx[n, ci, ih, iw] = sum over (co, kh, kw) with ih + ph - kh = oh * sh for an output row
 // oh in [0, oh), likewise for columns, of dy[n, co, oh, ow] * wt[co, ci, kh, kw].
 // Only taps congruent to (ih + ph) mod sh contribute, so the loops step by the stride.
 fn backward_input_sum(id: u32) -> f32 {
-    let iw = id % p.w;
-    var r = id / p.w;
-    let ih = r % p.h;
-    r = r / p.h;
-    let ci = r % p.cin;
-    let n = r / p.cin;
-    let th = ih + p.ph;
-    let tw = iw + p.pw;
-    // Lowest tap reaching an output row < oh, highest tap (exclusive) reaching row >= 0.
-    let reach_h = (p.oh - 1u) * p.sh;
-    let reach_w = (p.ow - 1u) * p.sw;
-    let kh_lo = select(th % p.sh, th - reach_h, th >= reach_h);
-    let kw_lo = select(tw % p.sw, tw - reach_w, tw >= reach_w);
-    let kh_hi = min(p.kh, th + 1u);
-    let kw_hi = min(p.kw, tw + 1u);
+    let i = unravel4(id, p.cin, p.h, p.w);
+    let n = i.x;
+    let ci = i.y;
+    let th = i.z + p.ph;
+    let tw = i.w + p.pw;
+    let kh_r = taps_to(th, p.sh, p.oh, p.kh);
+    let kw_r = taps_to(tw, p.sw, p.ow, p.kw);
     var acc = 0.0;
     for (var co = 0u; co < p.cout; co += 1u) {
         let dyc = (n * p.cout + co) * p.oh;
         let wc = (co * p.cin + ci) * p.kh;
-        for (var kh = kh_lo; kh < kh_hi; kh += p.sh) {
+        for (var kh = kh_r.x; kh < kh_r.y; kh += p.sh) {
             let dyrow = (dyc + (th - kh) / p.sh) * p.ow;
             let wrow = (wc + kh) * p.kw;
-            for (var kw = kw_lo; kw < kw_hi; kw += p.sw) {
+            for (var kw = kw_r.x; kw < kw_r.y; kw += p.sw) {
                 acc += dy[dyrow + (tw - kw) / p.sw] * wt[wrow + kw];
             }
         }
@@ -178,8 +194,7 @@ fn conv2d_backward_input_bias(@builtin(workgroup_id) wg: vec3<u32>,
                               @builtin(local_invocation_index) li: u32) {
     let id = linear_id(wg, nwg, li);
     if id >= p.total { return; }
-    let ci = (id / (p.h * p.w)) % p.cin;
-    dx_bias[id] = backward_input_sum(id) + bias[ci];
+    dx_bias[id] = backward_input_sum(id) + bias[unravel4(id, p.cin, p.h, p.w).y];
 }
 
 // dw[co, ci, kh, kw] = sum over (n, oh, ow) of dy[n, co, oh, ow] * x[n, ci, ih, iw] with
@@ -190,12 +205,11 @@ fn conv2d_backward_weight(@builtin(workgroup_id) wg: vec3<u32>,
                           @builtin(local_invocation_index) li: u32) {
     let id = linear_id(wg, nwg, li);
     if id >= p.total { return; }
-    let kw = id % p.kw;
-    var r = id / p.kw;
-    let kh = r % p.kh;
-    r = r / p.kh;
-    let ci = r % p.cin;
-    let co = r / p.cin;
+    let i = unravel4(id, p.cin, p.kh, p.kw);
+    let co = i.x;
+    let ci = i.y;
+    let kh = i.z;
+    let kw = i.w;
     let rows = outputs(kh, p.sh, p.ph, p.h, p.oh);
     let cols = outputs(kw, p.sw, p.pw, p.w, p.ow);
     var acc = 0.0;
@@ -229,18 +243,12 @@ fn im2col(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let row = id / p.kp;
     var v = 0.0;
     if col < p.cin * p.kh * p.kw {
-        let kw = col % p.kw;
-        var r = col / p.kw;
-        let kh = r % p.kh;
-        let ci = r / p.kh;
-        let ow = row % p.ow;
-        r = row / p.ow;
-        let oh = r % p.oh;
-        let n = r / p.oh;
-        let ih = oh * p.sh + kh; // input row + ph
-        let iw = ow * p.sw + kw;
+        let tap = unravel3(col, p.kh, p.kw); // (ci, kh, kw)
+        let out = unravel3(row, p.oh, p.ow); // (n, oh, ow)
+        let ih = out.y * p.sh + tap.y; // input row + ph
+        let iw = out.z * p.sw + tap.z;
         if ih >= p.ph && ih - p.ph < p.h && iw >= p.pw && iw - p.pw < p.w {
-            v = x[((n * p.cin + ci) * p.h + ih - p.ph) * p.w + iw - p.pw];
+            v = x[((out.x * p.cin + tap.x) * p.h + ih - p.ph) * p.w + iw - p.pw];
         }
     }
     dst[id] = v;
@@ -250,27 +258,20 @@ fn im2col(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
 // from it: the gather adjoint of im2col (no atomics). Same tap ranges as
 // backward_input_sum.
 fn col2im_sum(id: u32) -> f32 {
-    let iw = id % p.w;
-    var r = id / p.w;
-    let ih = r % p.h;
-    r = r / p.h;
-    let ci = r % p.cin;
-    let n = r / p.cin;
-    let th = ih + p.ph;
-    let tw = iw + p.pw;
-    let reach_h = (p.oh - 1u) * p.sh;
-    let reach_w = (p.ow - 1u) * p.sw;
-    let kh_lo = select(th % p.sh, th - reach_h, th >= reach_h);
-    let kw_lo = select(tw % p.sw, tw - reach_w, tw >= reach_w);
-    let kh_hi = min(p.kh, th + 1u);
-    let kw_hi = min(p.kw, tw + 1u);
+    let i = unravel4(id, p.cin, p.h, p.w);
+    let n = i.x;
+    let ci = i.y;
+    let th = i.z + p.ph;
+    let tw = i.w + p.pw;
+    let kh_r = taps_to(th, p.sh, p.oh, p.kh);
+    let kw_r = taps_to(tw, p.sw, p.ow, p.kw);
     let rowc = n * p.oh;
     let colc = ci * p.kh;
     var acc = 0.0;
-    for (var kh = kh_lo; kh < kh_hi; kh += p.sh) {
+    for (var kh = kh_r.x; kh < kh_r.y; kh += p.sh) {
         let row = (rowc + (th - kh) / p.sh) * p.ow;
         let col = (colc + kh) * p.kw;
-        for (var kw = kw_lo; kw < kw_hi; kw += p.sw) {
+        for (var kw = kw_r.x; kw < kw_r.y; kw += p.sw) {
             acc += src[(row + (tw - kw) / p.sw) * p.kp + col + kw];
         }
     }
@@ -292,8 +293,7 @@ fn col2im_bias(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
                @builtin(local_invocation_index) li: u32) {
     let id = linear_id(wg, nwg, li);
     if id >= p.total { return; }
-    let ci = (id / (p.h * p.w)) % p.cin;
-    dx[id] = col2im_sum(id) + bias_c[ci];
+    dx[id] = col2im_sum(id) + bias_c[unravel4(id, p.cin, p.h, p.w).y];
 }
 
 // channel-last src [n * oh * ow, cp] -> y [n, cout, oh, ow]
@@ -303,11 +303,8 @@ fn rows_to_nchw(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
     let id = linear_id(wg, nwg, li);
     if id >= p.total { return; }
     let s = p.oh * p.ow;
-    let sp = id % s;
-    let r = id / s;
-    let co = r % p.cout;
-    let n = r / p.cout;
-    dst[id] = src[(n * s + sp) * p.cp + co];
+    let i = unravel3(id, p.cout, s); // (n, co, spatial)
+    dst[id] = src[(i.x * s + i.z) * p.cp + i.y];
 }
 
 // dy [n, cout, oh, ow] -> channel-last [n * oh * ow, cp]
@@ -316,14 +313,11 @@ fn nchw_to_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
                 @builtin(local_invocation_index) li: u32) {
     let id = linear_id(wg, nwg, li);
     if id >= p.total { return; }
-    let co = id % p.cp;
-    let row = id / p.cp;
     let s = p.oh * p.ow;
-    let sp = row % s;
-    let n = row / s;
+    let i = unravel3(id, s, p.cp); // (n, spatial, co)
     var v = 0.0;
-    if co < p.cout {
-        v = src[(n * p.cout + co) * s + sp];
+    if i.z < p.cout {
+        v = src[(i.x * p.cout + i.z) * s + i.y];
     }
     dst[id] = v;
 }
