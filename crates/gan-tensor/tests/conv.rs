@@ -22,6 +22,12 @@ fn dims4(t: &Tensor) -> [usize; 4] {
     t.dims().try_into().unwrap()
 }
 
+/// Asserts that the GPU result `got` matches the reference `want` within `(rtol, atol)`.
+#[track_caller]
+fn check(name: &str, got: &Tensor, want: &[f32], (rt, at): (f32, f32)) {
+    assert_close(name, &got.to_vec().unwrap(), want, rt, at);
+}
+
 /// One convolution layer's sizes. For conv2d `cin -> cout` maps x [n, cin, h, w] with
 /// weight [cout, cin, k]; for conv_transpose2d the weight is [cin, cout, k].
 #[derive(Clone, Copy, Debug)]
@@ -96,58 +102,28 @@ fn check_conv2d(c: Case, seed: u64, algo: ConvAlgo) {
     let (want, y_dims) = reference::conv2d_forward(&xs, x_dims, &ws, w_dims, Some(&bs), p);
     let y = conv::conv2d_with(&x, &w, Some(&b), p, algo).unwrap();
     assert_eq!(dims4(&y), y_dims, "{algo:?} {c:?}");
-    let (rt, at) = tol(c.cin * c.k.0 * c.k.1);
-    assert_close(
-        &format!("conv2d {algo:?} {c:?}"),
-        &y.to_vec().unwrap(),
-        &want,
-        rt,
-        at,
-    );
+    let t = tol(c.cin * c.k.0 * c.k.1);
+    check(&format!("conv2d {algo:?} {c:?}"), &y, &want, t);
     let (want, _) = reference::conv2d_forward(&xs, x_dims, &ws, w_dims, None, p);
     let y = conv::conv2d_with(&x, &w, None, p, algo).unwrap();
-    assert_close(
-        &format!("conv2d no bias {algo:?} {c:?}"),
-        &y.to_vec().unwrap(),
-        &want,
-        rt,
-        at,
-    );
+    check(&format!("conv2d no bias {algo:?} {c:?}"), &y, &want, t);
 
     let (dy, dys) = rand_tensor(seed + 3, &y_dims, -1.0, 1.0);
     let dx = conv::conv2d_backward_input_with(&dy, &w, c.hw, p, algo).unwrap();
     assert_eq!(dims4(&dx), x_dims);
     let want = reference::conv2d_backward_input(&dys, y_dims, &ws, w_dims, c.hw, p);
-    let (rt, at) = tol(c.cout * c.k.0 * c.k.1);
-    assert_close(
-        &format!("conv2d dx {algo:?} {c:?}"),
-        &dx.to_vec().unwrap(),
-        &want,
-        rt,
-        at,
-    );
+    let t = tol(c.cout * c.k.0 * c.k.1);
+    check(&format!("conv2d dx {algo:?} {c:?}"), &dx, &want, t);
 
     let dw = conv::conv2d_backward_weight_with(&x, &dy, c.k, p, algo).unwrap();
     assert_eq!(dims4(&dw), w_dims);
     let want = reference::conv2d_backward_weight(&xs, x_dims, &dys, y_dims, c.k, p);
-    let (rt, at) = tol(c.n * y_dims[2] * y_dims[3]);
-    assert_close(
-        &format!("conv2d dw {algo:?} {c:?}"),
-        &dw.to_vec().unwrap(),
-        &want,
-        rt,
-        at,
-    );
+    let t = tol(c.n * y_dims[2] * y_dims[3]);
+    check(&format!("conv2d dw {algo:?} {c:?}"), &dw, &want, t);
 
     let db = conv::conv_bias_backward(&dy).unwrap();
     let want = reference::conv_bias_backward(&dys, y_dims);
-    assert_close(
-        &format!("conv2d db {algo:?} {c:?}"),
-        &db.to_vec().unwrap(),
-        &want,
-        rt,
-        at,
-    );
+    check(&format!("conv2d db {algo:?} {c:?}"), &db, &want, t);
 }
 
 /// conv_transpose2d forward (with and without bias), input, weight and bias gradients.
@@ -162,34 +138,49 @@ fn check_transpose(c: Case, seed: u64, algo: ConvAlgo) {
         reference::conv_transpose2d_forward(&xs, x_dims, &ws, w_dims, Some(&bs), p);
     let y = conv::conv_transpose2d_with(&x, &w, Some(&b), p, algo).unwrap();
     assert_eq!(dims4(&y), y_dims, "{algo:?} {c:?}");
-    let (rt, at) = tol(c.cin * c.k.0 * c.k.1);
-    let name = format!("conv_transpose2d {algo:?} {c:?}");
-    assert_close(&name, &y.to_vec().unwrap(), &want, rt, at);
+    let t = tol(c.cin * c.k.0 * c.k.1);
+    check(&format!("conv_transpose2d {algo:?} {c:?}"), &y, &want, t);
     let (want, _) = reference::conv_transpose2d_forward(&xs, x_dims, &ws, w_dims, None, p);
     let y = conv::conv_transpose2d_with(&x, &w, None, p, algo).unwrap();
-    let name = format!("conv_transpose2d no bias {algo:?} {c:?}");
-    assert_close(&name, &y.to_vec().unwrap(), &want, rt, at);
+    check(
+        &format!("conv_transpose2d no bias {algo:?} {c:?}"),
+        &y,
+        &want,
+        t,
+    );
 
     let (dy, dys) = rand_tensor(seed + 3, &y_dims, -1.0, 1.0);
     let dx = conv::conv_transpose2d_backward_input_with(&dy, &w, p, algo).unwrap();
     assert_eq!(dims4(&dx), x_dims);
     let want = reference::conv_transpose2d_backward_input(&dys, y_dims, &ws, w_dims, c.hw, p);
-    let (rt, at) = tol(c.cout * c.k.0 * c.k.1);
-    let name = format!("conv_transpose2d dx {algo:?} {c:?}");
-    assert_close(&name, &dx.to_vec().unwrap(), &want, rt, at);
+    let t = tol(c.cout * c.k.0 * c.k.1);
+    check(
+        &format!("conv_transpose2d dx {algo:?} {c:?}"),
+        &dx,
+        &want,
+        t,
+    );
 
     let dw = conv::conv_transpose2d_backward_weight_with(&x, &dy, c.k, p, algo).unwrap();
     assert_eq!(dims4(&dw), w_dims);
     let want = reference::conv_transpose2d_backward_weight(&xs, x_dims, &dys, y_dims, c.k, p);
-    let (rt, at) = tol(c.n * c.hw.0 * c.hw.1);
-    let name = format!("conv_transpose2d dw {algo:?} {c:?}");
-    assert_close(&name, &dw.to_vec().unwrap(), &want, rt, at);
+    let t = tol(c.n * c.hw.0 * c.hw.1);
+    check(
+        &format!("conv_transpose2d dw {algo:?} {c:?}"),
+        &dw,
+        &want,
+        t,
+    );
 
     let db = conv::conv_bias_backward(&dy).unwrap();
     let want = reference::conv_bias_backward(&dys, y_dims);
-    let (rt, at) = tol(c.n * y_dims[2] * y_dims[3]);
-    let name = format!("conv_transpose2d db {algo:?} {c:?}");
-    assert_close(&name, &db.to_vec().unwrap(), &want, rt, at);
+    let t = tol(c.n * y_dims[2] * y_dims[3]);
+    check(
+        &format!("conv_transpose2d db {algo:?} {c:?}"),
+        &db,
+        &want,
+        t,
+    );
 }
 
 /// Both algorithms, each compared with the reference on its own.
@@ -435,15 +426,15 @@ fn output_over_65535_workgroups_is_fully_written() {
     assert_close("folded conv2d", &y.to_vec().unwrap(), &want, 1e-6, 1e-6);
 }
 
-/// im2col by plain loops: [n oh ow, cin kh kw], 0 in the padding.
-fn im2col_cpu(
-    x: &[f32],
+/// Calls `f(x index or None in the padding)` for every entry of the im2col matrix
+/// `[n oh ow, cin kh kw]` of an input `[n, cin, h, w]`, in row-major order.
+fn each_col_entry(
     [n, cin, h, w]: [usize; 4],
     k: (usize, usize),
     p: Conv2dParams,
-) -> Vec<f32> {
+    mut f: impl FnMut(Option<usize>),
+) {
     let (oh, ow) = p.output_hw((h, w), k).unwrap();
-    let mut cols = Vec::with_capacity(n * oh * ow * cin * k.0 * k.1);
     for b in 0..n {
         for i in 0..oh {
             for j in 0..ow {
@@ -454,49 +445,35 @@ fn im2col_cpu(
                             let iw = (j * p.stride.1 + c) as isize - p.padding.1 as isize;
                             let inside =
                                 (0..h as isize).contains(&ih) && (0..w as isize).contains(&iw);
-                            cols.push(if inside {
-                                x[((b * cin + ci) * h + ih as usize) * w + iw as usize]
-                            } else {
-                                0.0
-                            });
+                            f(
+                                inside
+                                    .then(|| ((b * cin + ci) * h + ih as usize) * w + iw as usize),
+                            );
                         }
                     }
                 }
             }
         }
     }
+}
+
+/// im2col by plain loops: [n oh ow, cin kh kw], 0 in the padding.
+fn im2col_cpu(x: &[f32], dims: [usize; 4], k: (usize, usize), p: Conv2dParams) -> Vec<f32> {
+    let mut cols = vec![];
+    each_col_entry(dims, k, p, |xi| cols.push(xi.map_or(0.0, |i| x[i])));
     cols
 }
 
 /// col2im by plain loops: scatter-add every entry back onto the pixel it came from.
-fn col2im_cpu(
-    cols: &[f32],
-    [n, cin, h, w]: [usize; 4],
-    k: (usize, usize),
-    p: Conv2dParams,
-) -> Vec<f32> {
-    let (oh, ow) = p.output_hw((h, w), k).unwrap();
-    let mut x = vec![0.0f64; n * cin * h * w];
-    let mut e = 0;
-    for b in 0..n {
-        for i in 0..oh {
-            for j in 0..ow {
-                for ci in 0..cin {
-                    for a in 0..k.0 {
-                        for c in 0..k.1 {
-                            let ih = (i * p.stride.0 + a) as isize - p.padding.0 as isize;
-                            let iw = (j * p.stride.1 + c) as isize - p.padding.1 as isize;
-                            if (0..h as isize).contains(&ih) && (0..w as isize).contains(&iw) {
-                                x[((b * cin + ci) * h + ih as usize) * w + iw as usize] +=
-                                    cols[e] as f64;
-                            }
-                            e += 1;
-                        }
-                    }
-                }
-            }
+fn col2im_cpu(cols: &[f32], dims: [usize; 4], k: (usize, usize), p: Conv2dParams) -> Vec<f32> {
+    let mut x = vec![0.0f64; dims.iter().product()];
+    let mut e = 0..;
+    each_col_entry(dims, k, p, |xi| {
+        let v = cols[e.next().unwrap()] as f64;
+        if let Some(i) = xi {
+            x[i] += v;
         }
-    }
+    });
     x.into_iter().map(|v| v as f32).collect()
 }
 
