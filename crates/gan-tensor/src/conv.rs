@@ -822,7 +822,18 @@ pub fn col2im(
     check_nonzero(OP, cols.dims(), &want, &want)?;
     let image = [0, channels, h, w]; // the batch size follows from cols
     let mut g = Geometry::conv2d(OP, (cols.dims(), &want), image, 1, kernel_hw, p)?;
-    let (rows, k) = (g.oh * g.ow, g.k());
+    let rows =
+        g.oh.checked_mul(g.ow)
+            .filter(|&r| r > 0)
+            .ok_or_else(|| Error::Invalid {
+                op: OP,
+                msg: format!(
+            "input {h}x{w}, kernel {kh}x{kw}, padding {:?}: the {}x{} output grid does not fit \
+             in memory indices",
+            p.padding, g.oh, g.ow
+        ),
+            })?;
+    let k = g.k();
     let msg = format!(
         "cols must be [N * {} * {}, {k}] for these channels, sizes and kernel",
         g.oh, g.ow

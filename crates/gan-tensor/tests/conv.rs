@@ -501,6 +501,11 @@ fn im2col_and_col2im_match_plain_loops() {
     }
     let bad = Tensor::zeros(&ctx(), &[7, 9]).unwrap();
     assert!(conv::col2im(&bad, 1, (5, 5), (3, 3), Conv2dParams::new(1, 1)).is_err());
+    // Absurd padding: an error naming the padding, not an overflow panic.
+    let e = conv::col2im(&bad, 1, (5, 5), (3, 3), Conv2dParams::new(1, 1 << 40))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("padding"), "{e}");
 }
 
 #[test]
