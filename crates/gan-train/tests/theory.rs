@@ -192,3 +192,12 @@ fn mean_pairwise_distance_of_known_points() {
     assert!((mean_pairwise_distance(&v, 2) - 4.0).abs() < 1e-12);
     assert_eq!(mean_pairwise_distance(&v[..2], 2), 0.0);
 }
+
+/// The host sampler is SplitMix64: its first outputs for seed 0 are the published ones
+/// (Steele, Lea and Flood 2014; the reference `splitmix64.c` of Vigna).
+#[test]
+fn host_sampler_is_splitmix64() {
+    let mut r = gan_train::theory::density::SplitMix::new(0);
+    assert_eq!(r.next_u64(), 0xe220_a839_7b1d_cdaf);
+    assert_eq!(r.next_u64(), 0x6e78_9e6a_a1b9_65f4);
+}
