@@ -72,7 +72,7 @@ impl Var {
         };
         let y = matmul_with(x.value(), w.value(), opts)?;
         let (xv, wv, yv) = (x.value().clone(), w.value().clone(), y.clone());
-        let need_dx = x.requires_grad();
+        let (need_dx, need_dw) = (x.requires_grad(), w.requires_grad());
         let has_bias = b.is_some();
         let mut parents = vec![x, w];
         if let Some(b) = b {
@@ -89,15 +89,19 @@ impl Var {
                 } else {
                     None
                 };
-                let dw = matmul_with(
-                    &gp,
-                    &xv,
-                    MatmulOptions {
-                        trans_a: true,
-                        ..Default::default()
-                    },
-                )?;
-                let mut grads = vec![dx, Some(dw)];
+                let dw = if need_dw {
+                    Some(matmul_with(
+                        &gp,
+                        &xv,
+                        MatmulOptions {
+                            trans_a: true,
+                            ..Default::default()
+                        },
+                    )?)
+                } else {
+                    None
+                };
+                let mut grads = vec![dx, dw];
                 if has_bias {
                     grads.push(Some(gp.sum_axis(0, false)?));
                 }
@@ -110,7 +114,7 @@ impl Var {
     pub fn conv2d(x: &Var, w: &Var, b: Option<&Var>, p: Conv2dParams) -> Result<Var> {
         let y = conv::conv2d(x.value(), w.value(), b.map(|b| b.value()), p)?;
         let (xv, wv) = (x.value().clone(), w.value().clone());
-        let need_dx = x.requires_grad();
+        let (need_dx, need_dw) = (x.requires_grad(), w.requires_grad());
         let has_bias = b.is_some();
         let mut parents = vec![x, w];
         if let Some(b) = b {
@@ -127,8 +131,13 @@ impl Var {
                 } else {
                     None
                 };
-                let dw = conv::conv2d_backward_weight(&xv, g, (wd[2], wd[3]), p)?;
-                let mut grads = vec![dx, Some(dw)];
+                // Frozen weights (D during G's step) need no gradient.
+                let dw = if need_dw {
+                    Some(conv::conv2d_backward_weight(&xv, g, (wd[2], wd[3]), p)?)
+                } else {
+                    None
+                };
+                let mut grads = vec![dx, dw];
                 if has_bias {
                     grads.push(Some(conv::conv_bias_backward(g)?));
                 }
@@ -146,7 +155,7 @@ impl Var {
     ) -> Result<Var> {
         let y = conv::conv_transpose2d(x.value(), w.value(), b.map(|b| b.value()), p)?;
         let (xv, wv) = (x.value().clone(), w.value().clone());
-        let need_dx = x.requires_grad();
+        let (need_dx, need_dw) = (x.requires_grad(), w.requires_grad());
         let has_bias = b.is_some();
         let mut parents = vec![x, w];
         if let Some(b) = b {
@@ -163,8 +172,18 @@ impl Var {
                 } else {
                     None
                 };
-                let dw = conv::conv_transpose2d_backward_weight(&xv, g, (wd[2], wd[3]), p)?;
-                let mut grads = vec![dx, Some(dw)];
+                // Frozen weights (D during G's step) need no gradient.
+                let dw = if need_dw {
+                    Some(conv::conv_transpose2d_backward_weight(
+                        &xv,
+                        g,
+                        (wd[2], wd[3]),
+                        p,
+                    )?)
+                } else {
+                    None
+                };
+                let mut grads = vec![dx, dw];
                 if has_bias {
                     grads.push(Some(conv::conv_bias_backward(g)?));
                 }

@@ -379,6 +379,18 @@ impl ParamStore {
         Ok(self.0.grads.fill_(0.0)?)
     }
 
+    /// Freezes (or thaws) every trainable parameter (see [`Var::set_frozen`]): while
+    /// frozen (from the forward pass through `backward`), the model's parameters take no
+    /// gradient and its layers skip the weight-gradient products, so a backward pass
+    /// through the model computes only what its inputs need (PyTorch:
+    /// `requires_grad_(False)` on each parameter).
+    pub fn set_frozen(&self, frozen: bool) -> Result<()> {
+        for e in self.0.entries.iter().filter(|e| e.offset.is_some()) {
+            e.param.var()?.set_frozen(frozen);
+        }
+        Ok(())
+    }
+
     /// Every parameter, buffer and counter in module order.
     pub fn entries(&self) -> &[Entry] {
         &self.0.entries

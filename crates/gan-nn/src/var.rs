@@ -14,6 +14,8 @@ pub(crate) type BackwardFn = Box<dyn Fn(&Tensor) -> Result<Vec<Option<Tensor>>>>
 struct Node {
     value: Tensor,
     requires_grad: bool,
+    /// A frozen leaf takes no gradient for now (see [`Var::set_frozen`]).
+    frozen: Cell<bool>,
     parents: Vec<Var>,
     backward: Option<BackwardFn>,
     /// Accumulated gradient of a leaf (parameters keep theirs between steps).
@@ -62,6 +64,7 @@ impl Var {
         Var(Rc::new(Node {
             value,
             requires_grad: false,
+            frozen: Cell::new(false),
             parents: Vec::new(),
             backward: None,
             grad: RefCell::new(None),
@@ -73,6 +76,7 @@ impl Var {
         Var(Rc::new(Node {
             value,
             requires_grad: true,
+            frozen: Cell::new(false),
             parents: Vec::new(),
             backward: None,
             grad: RefCell::new(None),
@@ -86,6 +90,7 @@ impl Var {
         Ok(Var(Rc::new(Node {
             value,
             requires_grad: true,
+            frozen: Cell::new(false),
             parents: Vec::new(),
             backward: None,
             grad: RefCell::new(Some(grad)),
@@ -102,6 +107,7 @@ impl Var {
         Var(Rc::new(Node {
             value,
             requires_grad: true,
+            frozen: Cell::new(false),
             parents: parents.iter().map(|p| (*p).clone()).collect(),
             backward: Some(backward),
             grad: RefCell::new(None),
@@ -118,9 +124,19 @@ impl Var {
         self.0.value.dims()
     }
 
-    /// Whether gradients flow into this variable.
+    /// Whether gradients flow into this variable (false for a frozen leaf).
     pub fn requires_grad(&self) -> bool {
-        self.0.requires_grad
+        self.0.requires_grad && !self.0.frozen.get()
+    }
+
+    /// Freezes (or thaws) a leaf: while frozen it takes no gradient, and operations
+    /// recorded from it skip the products that would compute one (a GAN's generator step
+    /// through the discriminator needs the gradient of D's input, not of D's weights).
+    /// Keep it frozen from the forward pass through `backward`; no effect on non-leaves.
+    pub fn set_frozen(&self, frozen: bool) {
+        if self.0.parents.is_empty() {
+            self.0.frozen.set(frozen);
+        }
     }
 
     /// The same value, cut from the tape: nothing flows back through it.

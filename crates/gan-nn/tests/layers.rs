@@ -572,3 +572,40 @@ fn no_grad_inference_records_nothing() {
     assert!(!y.requires_grad());
     assert!(s.grads().to_vec().unwrap().iter().all(|v| *v == 0.0));
 }
+
+/// A frozen store takes no weight gradient while the gradient of the input is the same as
+/// unfrozen (what a GAN's generator step through the discriminator needs); thawed, the
+/// weights take their gradient again.
+#[test]
+fn frozen_store_passes_input_gradients_but_takes_none() {
+    let model = Sequential::new()
+        .add(Conv2d::new(2, 3, 3).padding(1))
+        .add(LeakyReLU::new(0.2))
+        .add(Flatten)
+        .add(Linear::new(3 * 5 * 5, 1));
+    let store = build(&model, 21);
+    let data = random(22, 2 * 2 * 5 * 5, -1.0, 1.0);
+    let run = |frozen: bool| {
+        let x = Var::leaf(Tensor::from_slice(&ctx(), &data, &[2, 2, 5, 5]).unwrap());
+        store.zero_grad().unwrap();
+        store.set_frozen(frozen).unwrap();
+        let y = model.forward(&x, true).unwrap();
+        y.sum_all().unwrap().backward().unwrap();
+        store.set_frozen(false).unwrap();
+        (
+            x.grad().unwrap().to_vec().unwrap(),
+            store.grads().to_vec().unwrap(),
+        )
+    };
+    let (dx_frozen, dw_frozen) = run(true);
+    let (dx, dw) = run(false);
+    assert_close("input gradient, frozen vs not", &dx_frozen, &dx, 1e-6, 1e-7);
+    assert!(
+        dw_frozen.iter().all(|&g| g == 0.0),
+        "frozen weights took a gradient"
+    );
+    assert!(
+        dw.iter().any(|&g| g != 0.0),
+        "thawed weights take their gradient"
+    );
+}

@@ -492,12 +492,21 @@ impl Trainer {
         }
         let (fake, lr, lf, loss_real, loss_fake, d_loss) = kept.expect("k >= 1");
         self.opt_g.zero_grad()?;
-        let lg = self.d.forward(&pack(&fake, m)?, true)?;
-        let g_loss = match loss_kind {
-            GLoss::NonSaturating => lg.bce_with_logits(Labels::Const(1.0))?,
-            GLoss::Minimax => lg.bce_with_logits(Labels::Const(0.0))?.neg()?,
+        // G's step needs the gradient of D's input, not of D's weights: D is frozen for
+        // it (its weight-gradient products are skipped; they were discarded anyway).
+        self.ds.set_frozen(true)?;
+        let g_step = || -> Result<Var> {
+            let lg = self.d.forward(&pack(&fake, m)?, true)?;
+            let g_loss = match loss_kind {
+                GLoss::NonSaturating => lg.bce_with_logits(Labels::Const(1.0))?,
+                GLoss::Minimax => lg.bce_with_logits(Labels::Const(0.0))?.neg()?,
+            };
+            g_loss.backward()?;
+            Ok(g_loss)
         };
-        g_loss.backward()?;
+        let g_loss = g_step();
+        self.ds.set_frozen(false)?;
+        let g_loss = g_loss?;
         self.opt_g.step()?;
         // Metrics, on the GPU, into the metrics buffer.
         let (lrv, lfv) = (lr.value(), lf.value());
