@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use gan_nn::checkpoint::{self, optimizer_path};
 use gan_nn::loss::bce_with_logits;
@@ -14,18 +13,11 @@ use gan_nn::{
     Tanh, Var,
 };
 use gan_tensor::testing::random;
-use gan_tensor::{Context, Tensor};
+use gan_tensor::Tensor;
 use safetensors::{Dtype, SafeTensors};
 
-fn ctx() -> Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| {
-        let ctx = Context::new().expect("a wgpu adapter (see README: mesa-vulkan-drivers)");
-        eprintln!("adapter: {}", ctx.adapter());
-        ctx
-    })
-    .clone()
-}
+mod common;
+use common::ctx;
 
 /// A fresh directory for one test.
 fn tmp_dir(test: &str) -> PathBuf {

@@ -5,7 +5,6 @@
 //! weights classify the test set.
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use gan_data::{load_vendored_mnist, Dataset, Loader, LoaderOptions, Split};
 use gan_nn::classifier::{
@@ -16,17 +15,10 @@ use gan_nn::{checkpoint, Adam, AdamConfig, Module, ParamStore, StoreConfig, Var}
 use gan_tensor::conv::Conv2dParams;
 use gan_tensor::reference::conv::conv2d_forward;
 use gan_tensor::testing::{assert_close, random};
-use gan_tensor::{Context, Tensor};
+use gan_tensor::Tensor;
 
-fn ctx() -> Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| {
-        let ctx = Context::new().expect("a wgpu adapter (see README: mesa-vulkan-drivers)");
-        eprintln!("adapter: {}", ctx.adapter());
-        ctx
-    })
-    .clone()
-}
+mod common;
+use common::ctx;
 
 fn committed_weights() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

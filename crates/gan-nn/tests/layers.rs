@@ -2,8 +2,6 @@
 //! CPU reference, BatchNorm running statistics, train vs eval, initialiser statistics,
 //! error naming.
 
-use std::sync::OnceLock;
-
 use gan_nn::{
     no_grad, Activation, BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Flatten, Init,
     InitScheme, LeakyReLU, Linear, Module, Named, NnError, ParamStore, ReLU, Reshape, Sequential,
@@ -12,17 +10,10 @@ use gan_nn::{
 use gan_tensor::conv::{Conv2dParams, ConvTranspose2dParams};
 use gan_tensor::reference;
 use gan_tensor::testing::{assert_close, random};
-use gan_tensor::{Context, Tensor};
+use gan_tensor::Tensor;
 
-fn ctx() -> Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| {
-        let ctx = Context::new().expect("a wgpu adapter (see README: mesa-vulkan-drivers)");
-        eprintln!("adapter: {}", ctx.adapter());
-        ctx
-    })
-    .clone()
-}
+mod common;
+use common::ctx;
 
 fn input(seed: u64, dims: &[usize]) -> (Var, Vec<f32>) {
     let data = random(seed, dims.iter().product(), -1.0, 1.0);

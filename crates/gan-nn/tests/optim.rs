@@ -1,8 +1,6 @@
 //! Optimizers over the flat parameter buffer: equal to gan-tensor's per-parameter
 //! reference, one dispatch per step, independent per model, and they actually fit.
 
-use std::sync::OnceLock;
-
 use gan_nn::loss::{bce_with_logits, check_finite};
 use gan_nn::{
     Adam, AdamConfig, Labels, Linear, Module, NnError, Optimizer, ParamStore, ReLU, Sequential,
@@ -12,15 +10,8 @@ use gan_tensor::reference::optim as reference;
 use gan_tensor::testing::{assert_close, random};
 use gan_tensor::{Context, Tensor};
 
-fn ctx() -> Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| {
-        let ctx = Context::new().expect("a wgpu adapter (see README: mesa-vulkan-drivers)");
-        eprintln!("adapter: {}", ctx.adapter());
-        ctx
-    })
-    .clone()
-}
+mod common;
+use common::ctx;
 
 fn mlp() -> Sequential {
     Sequential::new()
