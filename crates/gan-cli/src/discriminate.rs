@@ -164,7 +164,8 @@ pub fn run(args: &DiscriminateArgs) -> Result<()> {
     Ok(())
 }
 
-/// D(x) of the real images and of `n` generated ones, with the checkpoint of `step`.
+/// D(x) of the real images and of `n` generated ones, with the checkpoint of `step`
+/// (loaded once for the three passes).
 fn judge(
     ctx: &Context,
     args: &DiscriminateArgs,
@@ -172,9 +173,10 @@ fn judge(
     real: &[f32],
     n: usize,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
-    let d_real = gan_train::discriminate_at(ctx, &args.run, step, real).map_err(err)?;
-    let fake = gan_train::generate_at(ctx, &args.run, step, n, args.seed, None).map_err(err)?;
-    let d_fake = gan_train::discriminate_at(ctx, &args.run, step, &fake.values).map_err(err)?;
+    let model = gan_train::RunModel::open(ctx, &args.run, step).map_err(err)?;
+    let d_real = model.discriminate(real).map_err(err)?;
+    let fake = model.generate(n, args.seed, None).map_err(err)?;
+    let d_fake = model.discriminate(&fake.values).map_err(err)?;
     Ok((d_real, d_fake))
 }
 

@@ -67,30 +67,103 @@ fn checkpoint_dir(run_dir: &Path, step: Option<u64>) -> Result<std::path::PathBu
     }
 }
 
-fn open(
-    ctx: &Context,
-    run_dir: &Path,
-    step: Option<u64>,
-) -> Result<(crate::Config, ItemShape, Players)> {
-    let cfg = rundir::read_config(run_dir)?;
-    let info = rundir::read_run_info(run_dir)?;
-    let ckpt = checkpoint_dir(run_dir, step)?;
-    let [c, h, w] = info.item_shape;
-    let item = item_shape(
-        &cfg,
-        ImageShape {
-            channels: c,
-            height: h,
-            width: w,
-        },
-    );
-    let players = build_players(ctx, &cfg, item)?;
-    rundir::load_checkpoint(&ckpt, &players.gs, &players.ds, None)?;
-    Ok((cfg, item, players))
+/// A run's players loaded from one checkpoint, to generate and judge many times without
+/// reloading (what `gan discriminate` uses for each checkpoint it judges with).
+pub struct RunModel {
+    ctx: Context,
+    cfg: crate::Config,
+    item: ItemShape,
+    players: Players,
 }
 
-/// `count` items from the latest checkpoint's generator (eval mode: BatchNorm uses its
-/// running statistics), with latents drawn from `prior` (None: the run's) under `seed`.
+impl RunModel {
+    /// Builds the players of the run in `run_dir` and loads the checkpoint of `step`
+    /// (None: the latest).
+    pub fn open(ctx: &Context, run_dir: &Path, step: Option<u64>) -> Result<RunModel> {
+        let cfg = rundir::read_config(run_dir)?;
+        let info = rundir::read_run_info(run_dir)?;
+        let ckpt = checkpoint_dir(run_dir, step)?;
+        let [c, h, w] = info.item_shape;
+        let item = item_shape(
+            &cfg,
+            ImageShape {
+                channels: c,
+                height: h,
+                width: w,
+            },
+        );
+        let players = build_players(ctx, &cfg, item)?;
+        rundir::load_checkpoint(&ckpt, &players.gs, &players.ds, None)?;
+        Ok(RunModel {
+            ctx: ctx.clone(),
+            cfg,
+            item,
+            players,
+        })
+    }
+
+    /// `count` items from the generator (eval mode: BatchNorm uses its running
+    /// statistics), with latents drawn from `prior` (None: the run's) under `seed`.
+    pub fn generate(&self, count: usize, seed: u64, prior: Option<Prior>) -> Result<Generated> {
+        let (ctx, cfg, item) = (&self.ctx, &self.cfg, self.item);
+        let prior = prior.unwrap_or(cfg.prior);
+        let mut values = Vec::with_capacity(count * item.numel());
+        for (i, start) in (0..count).step_by(CHUNK).enumerate() {
+            let n = CHUNK.min(count - start);
+            let z = sample_prior(ctx, prior, n, cfg.latent_dim, seed, i as u64)?;
+            let out = gan_nn::no_grad(|| self.players.g.forward(&Var::constant(z), false))?;
+            values.extend(out.value().to_vec()?);
+        }
+        Ok(Generated {
+            values,
+            shape: item.image_shape(),
+            count,
+        })
+    }
+
+    /// D(x) = sigmoid(logit) of the discriminator (eval mode) for `items` (values item
+    /// after item, shaped like the run's data). With PacGAN packing `pack` > 1 the
+    /// discriminator judges `pack` consecutive items at once and one value comes back per
+    /// group, so the count must be a multiple of `pack`.
+    pub fn discriminate(&self, items: &[f32]) -> Result<Vec<f32>> {
+        let (ctx, item) = (&self.ctx, self.item);
+        let per = item.numel();
+        if items.is_empty() || !items.len().is_multiple_of(per) {
+            return Err(TrainError::Config(format!(
+                "{} values do not make whole items of {:?} ({per} values each)",
+                items.len(),
+                item.image_shape()
+            )));
+        }
+        let count = items.len() / per;
+        let m = self.cfg.pack;
+        if !count.is_multiple_of(m) {
+            return Err(TrainError::Config(format!(
+                "the run packs {m} items per judgement (PacGAN); {count} items is not a multiple"
+            )));
+        }
+        let chunk = (CHUNK / m).max(1) * m;
+        let mut out = Vec::with_capacity(count / m);
+        for start in (0..count).step_by(chunk) {
+            let n = chunk.min(count - start);
+            let x = Tensor::from_slice(
+                ctx,
+                &items[start * per..(start + n) * per],
+                &item.batch_dims(n),
+            )?;
+            let logits = gan_nn::no_grad(|| -> Result<Var> {
+                Ok(self
+                    .players
+                    .d
+                    .forward(&pack(&Var::constant(x), m)?, false)?)
+            })?;
+            out.extend(logits.value().sigmoid()?.to_vec()?);
+        }
+        Ok(out)
+    }
+}
+
+/// `count` items from the latest checkpoint's generator ([`RunModel::generate`]).
 pub fn generate(
     ctx: &Context,
     run_dir: &Path,
@@ -98,78 +171,10 @@ pub fn generate(
     seed: u64,
     prior: Option<Prior>,
 ) -> Result<Generated> {
-    generate_at(ctx, run_dir, None, count, seed, prior)
+    RunModel::open(ctx, run_dir, None)?.generate(count, seed, prior)
 }
 
-/// [`generate`] from the checkpoint of `step` (None: the latest).
-pub fn generate_at(
-    ctx: &Context,
-    run_dir: &Path,
-    step: Option<u64>,
-    count: usize,
-    seed: u64,
-    prior: Option<Prior>,
-) -> Result<Generated> {
-    let (cfg, item, players) = open(ctx, run_dir, step)?;
-    let prior = prior.unwrap_or(cfg.prior);
-    let mut values = Vec::with_capacity(count * item.numel());
-    for (i, start) in (0..count).step_by(CHUNK).enumerate() {
-        let n = CHUNK.min(count - start);
-        let z = sample_prior(ctx, prior, n, cfg.latent_dim, seed, i as u64)?;
-        let out = gan_nn::no_grad(|| players.g.forward(&Var::constant(z), false))?;
-        values.extend(out.value().to_vec()?);
-    }
-    Ok(Generated {
-        values,
-        shape: item.image_shape(),
-        count,
-    })
-}
-
-/// D(x) = sigmoid(logit) of the latest checkpoint's discriminator (eval mode) for
-/// `items` (values item after item, shaped like the run's data). With PacGAN packing
-/// `pack` > 1 the discriminator judges `pack` consecutive items at once and one value
-/// comes back per group, so the count must be a multiple of `pack`.
+/// D(x) of the latest checkpoint's discriminator for `items` ([`RunModel::discriminate`]).
 pub fn discriminate(ctx: &Context, run_dir: &Path, items: &[f32]) -> Result<Vec<f32>> {
-    discriminate_at(ctx, run_dir, None, items)
-}
-
-/// [`discriminate`] with the checkpoint of `step` (None: the latest).
-pub fn discriminate_at(
-    ctx: &Context,
-    run_dir: &Path,
-    step: Option<u64>,
-    items: &[f32],
-) -> Result<Vec<f32>> {
-    let (cfg, item, players) = open(ctx, run_dir, step)?;
-    let per = item.numel();
-    if items.is_empty() || !items.len().is_multiple_of(per) {
-        return Err(TrainError::Config(format!(
-            "{} values do not make whole items of {:?} ({per} values each)",
-            items.len(),
-            item.image_shape()
-        )));
-    }
-    let count = items.len() / per;
-    let m = cfg.pack;
-    if !count.is_multiple_of(m) {
-        return Err(TrainError::Config(format!(
-            "the run packs {m} items per judgement (PacGAN); {count} items is not a multiple"
-        )));
-    }
-    let chunk = (CHUNK / m).max(1) * m;
-    let mut out = Vec::with_capacity(count / m);
-    for start in (0..count).step_by(chunk) {
-        let n = chunk.min(count - start);
-        let x = Tensor::from_slice(
-            ctx,
-            &items[start * per..(start + n) * per],
-            &item.batch_dims(n),
-        )?;
-        let logits = gan_nn::no_grad(|| -> Result<Var> {
-            Ok(players.d.forward(&pack(&Var::constant(x), m)?, false)?)
-        })?;
-        out.extend(logits.value().sigmoid()?.to_vec()?);
-    }
-    Ok(out)
+    RunModel::open(ctx, run_dir, None)?.discriminate(items)
 }

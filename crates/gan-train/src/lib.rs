@@ -6,7 +6,8 @@
 //! - [`Trainer`]: owns both players, both Adam optimizers, the step counter and the run
 //!   directory; [`Trainer::new`] starts, [`Trainer::resume`] continues exactly where a
 //!   checkpoint stopped, [`Trainer::train`] runs to the end.
-//! - [`generate`] / [`discriminate`]: use a trained run's checkpoint.
+//! - [`generate`] / [`discriminate`]: use a trained run's checkpoint; [`RunModel`] loads one
+//!   checkpoint (the latest or a kept step) once for many calls.
 //!
 //! One step = `k` discriminator steps (BCE with logits on a real batch, label 1 or
 //! 1 - label_smoothing, and on G(z).detach(), label 0) and one generator step (minimax
@@ -31,9 +32,7 @@ mod trainer;
 
 pub use config::{load_dataset, Arch, Config, DataSpec, GLoss, Prior};
 pub use error::{Result, TrainError};
-pub use infer::{
-    checkpoint_steps, discriminate, discriminate_at, generate, generate_at, Generated,
-};
+pub use infer::{checkpoint_steps, discriminate, generate, Generated, RunModel};
 pub use models::ItemShape;
 pub use rundir::{read_config, read_latest, read_metrics, LatestState, MetricsRow, RunInfo};
 pub use trainer::{sample_prior, Metrics, RunSummary, Trainer};
