@@ -14,30 +14,59 @@ use criterion::{
 };
 use gan_benches::context;
 use gan_tensor::Context;
-use gan_train::{Arch, Config, Trainer};
+use gan_train::feed::DataFeed;
+use gan_train::metrics::MetricsBuffer;
+use gan_train::{load_dataset, train_step, Arch, Config, Gan, ItemShape, Optimizers};
 
-const NEVER: u64 = u64::MAX / 4;
-
-fn trainer(ctx: &Context, arch: Arch, batch: usize, dir: &std::path::Path) -> Trainer {
-    let cfg = Config {
-        arch,
-        batch_size: batch,
-        limit: 4096,
-        steps: NEVER,
-        log_every: NEVER,
-        sample_every: NEVER,
-        checkpoint_every: NEVER,
-        out_dir: dir.to_path_buf(),
-        ..Config::default()
-    };
-    let mut t = Trainer::new(ctx, cfg).expect("a trainer");
-    t.step_once().expect("a first step"); // builds pipelines and pools
-    t
+/// The game, its optimizers and data, without a run directory: what the trainer steps.
+struct Bench {
+    gan: Gan,
+    opt: Optimizers,
+    feed: DataFeed,
+    metrics: MetricsBuffer,
+    step: u64,
 }
 
-fn train_step(c: &mut Criterion) {
+impl Bench {
+    fn new(ctx: &Context, arch: Arch, batch: usize) -> Bench {
+        let cfg = Config {
+            arch,
+            batch_size: batch,
+            limit: 4096,
+            ..Config::default()
+        }
+        .resolved()
+        .expect("a valid config");
+        let data = load_dataset(&cfg).expect("the vendored MNIST");
+        let item = ItemShape::for_config(&cfg, data.shape());
+        let gan = Gan::new(ctx, &cfg, item).expect("the players");
+        let mut b = Bench {
+            opt: Optimizers::new(&gan, &cfg).expect("Adam"),
+            feed: DataFeed::new(data, item, batch, cfg.seed).expect("a data feed"),
+            metrics: MetricsBuffer::new(ctx).expect("a metrics buffer"),
+            gan,
+            step: 0,
+        };
+        b.step(); // builds pipelines and pools
+        b
+    }
+
+    /// One step with its metrics recorded on the GPU (no readback), as the trainer does.
+    fn step(&mut self) {
+        let ctx = self.gan.context().clone();
+        let feed = &mut self.feed;
+        let out = train_step(&self.gan, &mut self.opt, 1, self.step, |b| {
+            feed.batch(&ctx, b)
+        })
+        .expect("a step");
+        let [d, g, r, f, v] = out.metric_tensors(&self.gan).expect("metrics");
+        self.metrics.record([&d, &g, &r, &f, &v]).expect("metrics");
+        self.step += 1;
+    }
+}
+
+fn train_steps(c: &mut Criterion) {
     let ctx = context();
-    let tmp = std::env::temp_dir().join(format!("gan-bench-train-step-{}", std::process::id()));
     let mut cases = vec![(Arch::Mlp, 64), (Arch::Mlp, 256), (Arch::Dcgan, 64)];
     if std::env::var("GAN_BENCH_DCGAN256").is_ok() {
         cases.push((Arch::Dcgan, 256));
@@ -45,10 +74,8 @@ fn train_step(c: &mut Criterion) {
     let mut g = c.benchmark_group("train_step");
     g.sampling_mode(SamplingMode::Flat);
     for (arch, batch) in cases {
-        let dir = tmp.join(format!("{arch}-{batch}"));
-        let _ = std::fs::remove_dir_all(&dir);
         // Built on the first call only, so a filter skips the (slow) DCGAN setup.
-        let mut t: Option<Trainer> = None;
+        let mut t: Option<Bench> = None;
         if arch == Arch::Dcgan {
             g.warm_up_time(Duration::from_millis(1));
             g.measurement_time(Duration::from_millis(1));
@@ -58,27 +85,25 @@ fn train_step(c: &mut Criterion) {
         }
         g.throughput(Throughput::Elements(batch as u64));
         g.bench_with_input(BenchmarkId::new(arch.to_string(), batch), &batch, |b, _| {
-            let t = t.get_or_insert_with(|| trainer(&ctx, arch, batch, &dir));
+            let t = t.get_or_insert_with(|| Bench::new(&ctx, arch, batch));
             b.iter_custom(|iters| {
-                t.context().sync().unwrap();
+                ctx.sync().unwrap();
                 let start = Instant::now();
                 for _ in 0..iters {
-                    t.step_once().unwrap();
+                    t.step();
                 }
-                t.context().sync().unwrap();
+                ctx.sync().unwrap();
                 start.elapsed()
             })
         });
         drop(t);
-        let _ = std::fs::remove_dir_all(&dir);
     }
     g.finish();
-    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 criterion_group! {
     name = benches;
     config = gan_benches::criterion();
-    targets = train_step
+    targets = train_steps
 }
 criterion_main!(benches);

@@ -1,12 +1,12 @@
 //! `cargo xtask theory [--quick] [--out DIR]`: runs the experiments of
-//! gan_train::theory (D vs D*, V vs -log 4 + 2 JSD, the 1-D game, gradient saturation,
+//! gan-theory (D vs D*, V vs -log 4 + 2 JSD, the 1-D game, gradient saturation,
 //! each player alone on MNIST), prints the markdown report with every parameter and
 //! writes the figures (default `docs/figures/`, relative to the workspace root).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use gan_train::theory::run::{run as run_theory, TheoryConfig};
+use gan_theory::run::{run as run_theory, TheoryConfig};
 
 pub fn run(args: &[String]) -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();

@@ -173,10 +173,10 @@ fn judge(
     real: &[f32],
     n: usize,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
-    let model = gan_train::RunModel::open(ctx, &args.run, step).map_err(err)?;
-    let d_real = model.discriminate(real).map_err(err)?;
-    let fake = model.generate(n, args.seed, None).map_err(err)?;
-    let d_fake = model.discriminate(&fake.values).map_err(err)?;
+    let gan = gan_train::load_gan(ctx, &args.run, step).map_err(err)?;
+    let d_real = gan.judge(real).map_err(err)?;
+    let fake = gan.sample(n, args.seed, None).map_err(err)?;
+    let d_fake = gan.judge(&fake.values).map_err(err)?;
     Ok((d_real, d_fake))
 }
 

@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
-use gan_data::{Dataset, GridOptions, ImageShape};
-use gan_nn::{InitScheme, Module, ParamStore, StoreConfig, Var};
+use gan_data::{Dataset, GridOptions};
 use gan_tensor::{Context, Tensor};
-use gan_train::{DataSpec, ItemShape, Prior};
+use gan_train::{ItemShape, Prior};
 
 /// Flags of `gan generate`.
 #[derive(Args, Debug, Clone)]
@@ -153,55 +152,6 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     Ok(())
 }
 
-/// The generator of a run's latest checkpoint, with its store (kept alive beside it).
-pub struct LoadedGenerator {
-    /// The generator network (eval mode use).
-    pub g: gan_nn::Sequential,
-    /// Its parameters, loaded from the checkpoint.
-    pub store: ParamStore,
-    /// The run's configuration.
-    pub cfg: gan_train::Config,
-    /// What it generates.
-    pub item: ItemShape,
-}
-
-/// Builds the generator of `run_dir` (gan_train::models::generator) and loads the latest
-/// checkpoint's `g.safetensors` into it.
-pub fn load_generator(ctx: &Context, run_dir: &Path) -> Result<LoadedGenerator> {
-    let cfg = gan_train::read_config(run_dir).map_err(err)?;
-    let info = gan_train::rundir::read_run_info(run_dir).map_err(err)?;
-    let latest = gan_train::read_latest(run_dir).map_err(err)?;
-    let [c, h, w] = info.item_shape;
-    let item = if DataSpec::parse(&cfg.dataset).is_ok_and(|s| s.is_toy()) {
-        ItemShape::Point2
-    } else {
-        ItemShape::Image(ImageShape {
-            channels: c,
-            height: h,
-            width: w,
-        })
-    };
-    let g = gan_train::models::generator(&cfg, item).map_err(err)?;
-    let store = ParamStore::build(
-        ctx,
-        &g,
-        &StoreConfig::seed(0).prefix("gen").init(InitScheme::Dcgan),
-    )?;
-    let path = run_dir.join(&latest.checkpoint).join("g.safetensors");
-    gan_nn::checkpoint::load(&path, &store).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: corrupt or incompatible checkpoint: {e}",
-            path.display()
-        )
-    })?;
-    Ok(LoadedGenerator {
-        g,
-        store,
-        cfg,
-        item,
-    })
-}
-
 fn interpolate(
     ctx: &Context,
     args: &GenerateArgs,
@@ -211,12 +161,12 @@ fn interpolate(
     if steps < 2 {
         bail!("--interpolate needs at least 2 steps");
     }
-    let lg = load_generator(ctx, &args.run)?;
-    let ItemShape::Image(shape) = lg.item else {
+    let gan = gan_train::load_gan(ctx, &args.run, None).map_err(err)?;
+    let ItemShape::Image(shape) = gan.item else {
         bail!("--interpolate writes images; this run generates 2-D points");
     };
-    let prior = prior.unwrap_or(lg.cfg.prior);
-    let dim = lg.cfg.latent_dim;
+    let prior = prior.unwrap_or(gan.game.prior);
+    let dim = gan.game.latent_dim;
     let ends = gan_train::sample_prior(ctx, prior, 2, dim, args.seed, 0)
         .map_err(err)?
         .to_vec()?;
@@ -227,8 +177,7 @@ fn interpolate(
         z.extend(a.iter().zip(b).map(|(x, y)| (1.0 - t) * x + t * y));
     }
     let z = Tensor::from_slice(ctx, &z, &[steps, dim])?;
-    let out = gan_nn::no_grad(|| lg.g.forward(&Var::constant(z), false))?;
-    let values = out.value().to_vec()?;
+    let values = gan.sample_at(z).map_err(err)?;
     std::fs::create_dir_all(&args.out)?;
     let path = args.out.join("interpolation.png");
     gan_data::write_grid(
@@ -241,7 +190,6 @@ fn interpolate(
         },
     )?;
     gan_data::write_pngs(&args.out, "interp-", &values, shape)?;
-    drop(lg.store);
     println!(
         "wrote {steps} images from z0 to z1 (latents 0 and 1 of --seed {} --prior {prior}) as \
          one row: {} (frames interp-NNNNN.png)",

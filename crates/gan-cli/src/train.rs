@@ -345,8 +345,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         describe(&cfg)
     );
     let (gp, dp) = (
-        trainer.stores().0.num_parameters(),
-        trainer.stores().1.num_parameters(),
+        trainer.gan().generator.store.num_parameters(),
+        trainer.gan().discriminator.store.num_parameters(),
     );
     let total = trainer.total_steps();
     println!(

@@ -44,8 +44,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t0.elapsed().as_secs_f64(),
         trainer.total_steps(),
         trainer.batches_per_epoch(),
-        trainer.stores().0.num_parameters(),
-        trainer.stores().1.num_parameters()
+        trainer.gan().generator.store.num_parameters(),
+        trainer.gan().discriminator.store.num_parameters()
     );
     let mut last = (0u64, 0.0f64);
     trainer.on_log(move |m| {

@@ -2,18 +2,18 @@
 //!
 //! - [`Config`]: every parameter of a run (serde; `config.toml`), with defaults that
 //!   train the default MLP GAN on the vendored MNIST.
-//! - [`models`]: the players (`mlp`, `dcgan`, and a 2-D `mlp` for toy mixtures).
-//! - [`Trainer`]: owns both players, both Adam optimizers, the step counter and the run
-//!   directory; [`Trainer::new`] starts, [`Trainer::resume`] continues exactly where a
-//!   checkpoint stopped, [`Trainer::train`] runs to the end.
-//! - [`generate`] / [`discriminate`]: use a trained run's checkpoint; [`RunModel`] loads one
-//!   checkpoint (the latest or a kept step) once for many calls.
+//! - [`Gan`]: both players ([`models`]: `mlp`, `dcgan`, a 2-D `mlp`) and the rules of
+//!   their game: the prior and its seeded latent streams ([`seeds`]), packing, the item
+//!   shape, and the one definition of the [`Objective`] (D's and G's losses, V).
+//! - [`train_step`]: one step of Algorithm 1 over a `Gan` and its [`Optimizers`].
+//! - [`Trainer`]: the loop around them: data feed, schedule, the GPU metrics buffer and
+//!   the run directory; [`Trainer::new`] starts, [`Trainer::resume`] continues exactly
+//!   where a checkpoint stopped, [`Trainer::train`] runs to the end.
+//! - [`infer`]: a trained run's `Gan` ([`load_gan`]) to [`Gan::sample`] and
+//!   [`Gan::judge`] with; [`eval`]: its scores.
 //!
-//! One step = `k` discriminator steps (BCE with logits on a real batch, label 1 or
-//! 1 - label_smoothing, and on G(z).detach(), label 0) and one generator step (minimax
-//! or non-saturating loss). D loss, G loss, mean D(x), mean D(G(z)) and the batch
-//! estimate of V(D, G) are computed on the GPU every step and read back only every
-//! `log_every` steps.
+//! D loss, G loss, mean D(x), mean D(G(z)) and the batch estimate of V(D, G) are
+//! computed on the GPU every step and read back only every `log_every` steps.
 //!
 //! A run directory holds `config.toml`, `metrics.csv`, `samples/*.png`,
 //! `plots/{losses,d_outputs}.png`, `checkpoints/step-N/{g,d}{,.optim}.safetensors`,
@@ -23,16 +23,28 @@
 pub mod config;
 pub mod error;
 pub mod eval;
-mod infer;
+pub mod feed;
+pub mod gan;
+pub mod infer;
+pub mod metrics;
 pub mod models;
+pub mod objective;
+pub mod player;
 pub mod plot;
+pub mod report;
 pub mod rundir;
-pub mod theory;
+pub mod seeds;
+pub mod step;
 mod trainer;
 
 pub use config::{load_dataset, Arch, Config, DataSpec, GLoss, Prior};
 pub use error::{Result, TrainError};
-pub use infer::{checkpoint_steps, discriminate, generate, Generated, RunModel};
+pub use gan::{sample_prior, Game, Gan, Generated};
+pub use infer::{discriminate, generate, load_gan};
+pub use metrics::{read_metrics, Metrics};
 pub use models::ItemShape;
-pub use rundir::{read_config, read_latest, read_metrics, LatestState, MetricsRow, RunInfo};
-pub use trainer::{sample_prior, Metrics, RunSummary, Trainer};
+pub use objective::{DLoss, Objective};
+pub use player::Player;
+pub use rundir::{checkpoint_steps, read_config, read_latest, LatestState, RunInfo};
+pub use step::{train_step, Optimizers, StepOutputs};
+pub use trainer::{RunSummary, Trainer};

@@ -13,7 +13,7 @@ use gan_nn::{
     Sequential, Tanh,
 };
 
-use crate::config::{Arch, Config};
+use crate::config::{Arch, Config, DataSpec};
 use crate::error::{Result, TrainError};
 
 /// What the players generate and judge.
@@ -21,16 +21,26 @@ use crate::error::{Result, TrainError};
 pub enum ItemShape {
     /// Images (C, H, W), values in [-1, 1].
     Image(ImageShape),
-    /// 2-D points.
-    Point2,
+    /// Points of this many coordinates (2 for the 2-D mixtures).
+    Points(usize),
 }
 
 impl ItemShape {
+    /// The items of a run of `cfg` on data of `data_shape`: 2-D points for the toy
+    /// mixtures, images otherwise.
+    pub fn for_config(cfg: &Config, data_shape: ImageShape) -> ItemShape {
+        if DataSpec::parse(&cfg.dataset).is_ok_and(|s| s.is_toy()) {
+            ItemShape::Points(2)
+        } else {
+            ItemShape::Image(data_shape)
+        }
+    }
+
     /// Values per item.
     pub fn numel(&self) -> usize {
         match self {
             ItemShape::Image(s) => s.channels * s.height * s.width,
-            ItemShape::Point2 => 2,
+            ItemShape::Points(d) => *d,
         }
     }
 
@@ -38,16 +48,16 @@ impl ItemShape {
     pub fn batch_dims(&self, n: usize) -> Vec<usize> {
         match self {
             ItemShape::Image(s) => vec![n, s.channels, s.height, s.width],
-            ItemShape::Point2 => vec![n, 2],
+            ItemShape::Points(d) => vec![n, *d],
         }
     }
 
-    /// The shape as gan-data names it (points: 2 x 1 x 1).
+    /// The shape as gan-data names it (points: d x 1 x 1).
     pub fn image_shape(&self) -> ImageShape {
         match self {
             ItemShape::Image(s) => *s,
-            ItemShape::Point2 => ImageShape {
-                channels: 2,
+            ItemShape::Points(d) => ImageShape {
+                channels: *d,
                 height: 1,
                 width: 1,
             },
@@ -121,7 +131,7 @@ pub fn generator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
             g.push(Tanh);
             Ok(g)
         }
-        (Arch::Dcgan, ItemShape::Point2) => Err(TrainError::Config(
+        (Arch::Dcgan, ItemShape::Points(_)) => Err(TrainError::Config(
             "dcgan needs images; use arch = \"mlp\" for 2-D data".into(),
         )),
     }
@@ -179,7 +189,7 @@ pub fn discriminator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
             d.push(Flatten);
             Ok(d)
         }
-        (Arch::Dcgan, ItemShape::Point2) => Err(TrainError::Config(
+        (Arch::Dcgan, ItemShape::Points(_)) => Err(TrainError::Config(
             "dcgan needs images; use arch = \"mlp\" for 2-D data".into(),
         )),
     }

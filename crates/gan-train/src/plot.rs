@@ -8,7 +8,8 @@ use gan_data::{make_grid, GridOptions, ImageShape};
 use image::{ImageEncoder, Rgb, RgbImage};
 
 use crate::error::{Result, TrainError};
-use crate::rundir::{write_atomic, MetricsRow};
+use crate::metrics::Metrics;
+use crate::rundir::write_atomic;
 
 fn encode(img: &RgbImage) -> Result<Vec<u8>> {
     let mut out = Vec::new();
@@ -298,10 +299,10 @@ pub fn d_outputs_png(d_real: &[(f64, f64)], d_fake: &[(f64, f64)]) -> Result<Vec
 
 /// Writes `plots/losses.png` (D loss, G loss, V; reference V = -log 4) and
 /// `plots/d_outputs.png` (mean D(x), mean D(G(z)); reference D = 1/2).
-pub fn write_run_plots(dir: &Path, rows: &[MetricsRow]) -> Result<()> {
+pub fn write_run_plots(dir: &Path, rows: &[Metrics]) -> Result<()> {
     let plots = dir.join("plots");
     std::fs::create_dir_all(&plots).map_err(|e| TrainError::io(&plots, e))?;
-    let col = |f: fn(&MetricsRow) -> f32| -> Vec<(f64, f64)> {
+    let col = |f: fn(&Metrics) -> f32| -> Vec<(f64, f64)> {
         rows.iter().map(|r| (r.step as f64, f(r) as f64)).collect()
     };
     let (d, g, v) = (col(|r| r.d_loss), col(|r| r.g_loss), col(|r| r.value));

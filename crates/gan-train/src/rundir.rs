@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::{Result, TrainError};
-use crate::trainer::{Metrics, Trainer};
 
 /// The state file that points at the latest complete checkpoint.
 pub const LATEST: &str = "latest.toml";
@@ -212,108 +211,48 @@ pub(crate) fn prune_checkpoints(dir: &Path, keep: &str) {
     }
 }
 
-/// One row of `metrics.csv`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MetricsRow {
-    /// Generator steps done.
-    pub step: u64,
-    /// Epochs of real data consumed.
-    pub epoch: f64,
-    /// Discriminator loss.
-    pub d_loss: f32,
-    /// Generator loss.
-    pub g_loss: f32,
-    /// Mean D(x).
-    pub d_real: f32,
-    /// Mean D(G(z)).
-    pub d_fake: f32,
-    /// Batch estimate of V(D, G).
-    pub value: f32,
-    /// Seconds of training.
-    pub elapsed: f64,
-}
-
-impl From<&Metrics> for MetricsRow {
-    fn from(m: &Metrics) -> Self {
-        MetricsRow {
-            step: m.step,
-            epoch: m.epoch,
-            d_loss: m.d_loss,
-            g_loss: m.g_loss,
-            d_real: m.d_real,
-            d_fake: m.d_fake,
-            value: m.value,
-            elapsed: m.elapsed,
+/// The steps of the checkpoints a run directory holds, ascending (only the latest unless
+/// the run was trained with `keep_checkpoints`).
+pub fn checkpoint_steps(run_dir: &Path) -> Result<Vec<u64>> {
+    let root = run_dir.join("checkpoints");
+    let entries = match std::fs::read_dir(&root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(TrainError::NoCheckpoint(run_dir.to_path_buf()))
         }
-    }
-}
-
-impl MetricsRow {
-    /// As [`Metrics`].
-    pub fn metrics(&self) -> Metrics {
-        Metrics {
-            step: self.step,
-            epoch: self.epoch,
-            d_loss: self.d_loss,
-            g_loss: self.g_loss,
-            d_real: self.d_real,
-            d_fake: self.d_fake,
-            value: self.value,
-            elapsed: self.elapsed,
-        }
-    }
-}
-
-const HEADER: &str = "step,epoch,d_loss,g_loss,d_real,d_fake,value,elapsed";
-
-pub(crate) fn write_metrics(dir: &Path, rows: &[MetricsRow]) -> Result<()> {
-    let mut s = String::with_capacity(64 * (rows.len() + 1));
-    s.push_str(HEADER);
-    s.push('\n');
-    for r in rows {
-        // f32 Display is the shortest representation that reads back bit-exact.
-        s.push_str(&format!(
-            "{},{:.4},{},{},{},{},{},{:.3}\n",
-            r.step, r.epoch, r.d_loss, r.g_loss, r.d_real, r.d_fake, r.value, r.elapsed
-        ));
-    }
-    write_atomic(&dir.join(METRICS), s.as_bytes())
-}
-
-/// Reads a run directory's `metrics.csv` (empty when there is none).
-pub fn read_metrics(dir: &Path) -> Result<Vec<MetricsRow>> {
-    let path = dir.join(METRICS);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(TrainError::io(&path, e)),
+        Err(e) => return Err(TrainError::io(&root, e)),
     };
-    let bad = |line: usize| TrainError::CorruptCheckpoint {
-        path: path.clone(),
-        msg: format!("line {line} is not a metrics row"),
-    };
-    let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() != 8 {
-            return Err(bad(i + 1));
-        }
-        let p32 = |s: &str| s.parse::<f32>().map_err(|_| bad(i + 1));
-        let p64 = |s: &str| s.parse::<f64>().map_err(|_| bad(i + 1));
-        rows.push(MetricsRow {
-            step: f[0].parse().map_err(|_| bad(i + 1))?,
-            epoch: p64(f[1])?,
-            d_loss: p32(f[2])?,
-            g_loss: p32(f[3])?,
-            d_real: p32(f[4])?,
-            d_fake: p32(f[5])?,
-            value: p32(f[6])?,
-            elapsed: p64(f[7])?,
-        });
-    }
-    Ok(rows)
+    let mut steps: Vec<u64> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_prefix("step-")?.parse().ok()
+        })
+        .collect();
+    steps.sort_unstable();
+    Ok(steps)
 }
 
-pub(crate) fn write_report(t: &Trainer) -> Result<()> {
-    write_atomic(&t.run_dir().join("report.md"), t.report_text().as_bytes())
+/// The checkpoint directory of `step` in `run_dir`, relative to it.
+pub fn checkpoint_name(step: u64) -> String {
+    format!("checkpoints/step-{step:08}")
+}
+
+/// The checkpoint directory of `step` (None: the latest, from `latest.toml`).
+pub fn checkpoint_dir(run_dir: &Path, step: Option<u64>) -> Result<PathBuf> {
+    match step {
+        None => Ok(run_dir.join(read_latest(run_dir)?.checkpoint)),
+        Some(s) => {
+            let dir = run_dir.join(checkpoint_name(s));
+            if dir.is_dir() {
+                return Ok(dir);
+            }
+            let have = checkpoint_steps(run_dir)?;
+            Err(TrainError::Config(format!(
+                "{} has no checkpoint of step {s}; it has steps {have:?} (train with \
+                 keep_checkpoints = true / --keep-checkpoints to keep every checkpoint)",
+                run_dir.display()
+            )))
+        }
+    }
 }

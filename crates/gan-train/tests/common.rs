@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use gan_train::{Config, MetricsRow};
+use gan_train::{Config, Metrics};
 
 /// A tiny 2-D MLP GAN on ring8.
 pub fn ring8(dir: &Path, steps: u64) -> Config {
@@ -43,7 +43,7 @@ pub fn mnist_tiny(dir: &Path, steps: u64) -> Config {
 }
 
 /// The numeric columns (elapsed differs between runs).
-pub fn numbers(rows: &[MetricsRow]) -> Vec<(u64, [u32; 5])> {
+pub fn numbers(rows: &[Metrics]) -> Vec<(u64, [u32; 5])> {
     rows.iter()
         .map(|r| {
             (

@@ -13,8 +13,8 @@ use gan_train::eval::frechet::{frechet_distance, sqrtm_psd, trace_sqrt_product, 
 use gan_train::eval::mixture::{mode_scores, modes_png};
 use gan_train::eval::stacked::stacked_scores;
 use gan_train::eval::{
-    append_history, classes::default_classifier_path, evaluate_run, evaluate_with, history_table,
-    run_kind, write_metrics, EvalKind, EvalOptions, Evaluator,
+    append_history, classes::default_classifier_path, eval_kind, evaluate_gan, evaluate_run,
+    history_table, write_metrics, EvalAt, EvalKind, EvalOptions, Evaluator,
 };
 use gan_train::{Generated, Trainer};
 
@@ -368,10 +368,8 @@ fn evaluate_run_on_tiny_runs() {
     let ctx = ctx();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ring");
-    Trainer::new(ctx, common::ring8(&dir, 4))
-        .unwrap()
-        .train()
-        .unwrap();
+    let mut trainer = Trainer::new(ctx, common::ring8(&dir, 4)).unwrap();
+    trainer.train().unwrap();
     let opts = EvalOptions {
         count: Some(500),
         ..EvalOptions::default()
@@ -388,13 +386,20 @@ fn evaluate_run_on_tiny_runs() {
     assert!(r.to_markdown().contains("modes captured"));
     // Same seed, same scores; also from an Evaluator built once (what training uses).
     assert_eq!(evaluate_run(ctx, &dir, &opts).unwrap().scores, r.scores);
-    let (kind, count) = run_kind(&dir, &opts).unwrap();
+    // The trainer's in-memory players score as their checkpoint does.
+    let (kind, count) = eval_kind("ring8", [2, 1, 1], &opts).unwrap();
     let ev = Evaluator::new(ctx, kind, count, &opts).unwrap();
     let step_opts = EvalOptions {
         plot_name: "modes-step-4.png".into(),
         ..opts.clone()
     };
-    let again = evaluate_with(ctx, &ev, &dir, &step_opts).unwrap();
+    let at = EvalAt {
+        run_dir: &dir,
+        dataset: "ring8",
+        step: trainer.step(),
+        epoch: 0.0,
+    };
+    let again = evaluate_gan(&ev, trainer.gan(), &at, &step_opts).unwrap();
     assert_eq!(again.scores, r.scores);
     assert!(dir.join("eval/modes-step-4.png").is_file());
     let cols = r.scores.columns();

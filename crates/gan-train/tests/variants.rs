@@ -30,7 +30,14 @@ fn minimax_uniform_k2_smoothing_pack() {
     // The value is the unsmoothed V: V = log D(x) + log(1 - D(G(z))) <= 0.
     assert!(last.value < 0.0);
     // pack 2: D sees 2 points at once (4 inputs).
-    let d_in = t.stores().1.get("disc.0.weight").unwrap().dims().to_vec();
+    let d_in = t
+        .gan()
+        .discriminator
+        .store
+        .get("disc.0.weight")
+        .unwrap()
+        .dims()
+        .to_vec();
     assert_eq!(d_in, vec![16, 4]);
 }
 
@@ -49,7 +56,7 @@ fn dcgan_28_trains_with_pytorch_names() {
     };
     let mut t = Trainer::new(&ctx, cfg).unwrap();
     t.train().unwrap();
-    let (g, d) = t.stores();
+    let (g, d) = (&t.gan().generator.store, &t.gan().discriminator.store);
     let names = g.names();
     assert_eq!(names[0], "gen.1.weight"); // 0 is the Unflatten of z
     assert_eq!(g.get("gen.1.weight").unwrap().dims(), &[8, 8, 7, 7]);

@@ -12,8 +12,8 @@
 //! - Stacked MNIST: the classifier labels each channel, one of 1000 modes ([`stacked`]).
 //!
 //! [`evaluate_run`] evaluates a run directory's latest checkpoint; an [`Evaluator`]
-//! keeps the classifier and the real statistics to evaluate several sets of generated
-//! items (every few epochs during training).
+//! keeps the classifier and the real statistics to evaluate several generators
+//! ([`evaluate_gan`]: the trainer scores its in-memory [`Gan`] every few epochs).
 
 pub mod classes;
 pub mod frechet;
@@ -30,9 +30,9 @@ use gan_data::{Dataset, Split, ToyDistribution};
 use gan_tensor::Context;
 use serde::Serialize;
 
-use crate::config::{Config, DataSpec};
+use crate::config::DataSpec;
 use crate::error::{Result, TrainError};
-use crate::infer::Generated;
+use crate::gan::{Gan, Generated};
 use crate::rundir;
 use classes::{ClassScores, MnistClassifier};
 use frechet::GaussianStats;
@@ -60,7 +60,7 @@ pub struct EvalOptions {
     pub classifier: Option<PathBuf>,
     /// Also compute the FD-LeNet floor (train vs test, one more classifier pass).
     pub floor: bool,
-    /// Write the 2-D plot into `RUN_DIR/eval/` ([`evaluate_run`], [`evaluate_with`]).
+    /// Write the 2-D plot into `RUN_DIR/eval/` ([`evaluate_run`], [`evaluate_gan`]).
     pub plot: bool,
     /// File name of that plot in `RUN_DIR/eval/` ([`MODES_PNG`] by default; during
     /// training e.g. `modes-step-00001000.png`).
@@ -297,18 +297,31 @@ pub struct EvalReport {
 /// file (see [`write_metrics`]).
 pub fn evaluate_run(ctx: &Context, run_dir: &Path, opts: &EvalOptions) -> Result<EvalReport> {
     let start = Instant::now();
-    let (kind, count) = run_kind(run_dir, opts)?;
+    let cfg = rundir::read_config(run_dir)?;
+    let info = rundir::read_run_info(run_dir)?;
+    let (kind, count) = eval_kind(&cfg.dataset, info.item_shape, opts)?;
     let evaluator = Evaluator::new(ctx, kind, count, opts)?;
-    let mut report = evaluate_with(ctx, &evaluator, run_dir, opts)?;
+    let latest = rundir::read_latest(run_dir)?;
+    let gan = crate::infer::load_gan(ctx, run_dir, None)?;
+    let at = EvalAt {
+        run_dir,
+        dataset: &cfg.dataset,
+        step: latest.step,
+        epoch: latest.epoch,
+    };
+    let mut report = evaluate_gan(&evaluator, &gan, &at, opts)?;
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
 }
 
-/// The metric set of a run directory and the item count `opts` asks for.
-pub fn run_kind(run_dir: &Path, opts: &EvalOptions) -> Result<(EvalKind, usize)> {
-    let cfg: Config = rundir::read_config(run_dir)?;
-    let info = rundir::read_run_info(run_dir)?;
-    let kind = EvalKind::for_dataset(&cfg.dataset, info.item_shape)?;
+/// The metric set of `dataset` with items of `item_shape` (C, H, W), and the item
+/// count `opts` asks for.
+pub fn eval_kind(
+    dataset: &str,
+    item_shape: [usize; 3],
+    opts: &EvalOptions,
+) -> Result<(EvalKind, usize)> {
+    let kind = EvalKind::for_dataset(dataset, item_shape)?;
     let count = opts.count.unwrap_or_else(|| kind.default_count());
     if count == 0 {
         return Err(TrainError::Config(
@@ -318,37 +331,48 @@ pub fn run_kind(run_dir: &Path, opts: &EvalOptions) -> Result<(EvalKind, usize)>
     Ok((kind, count))
 }
 
-/// Like [`evaluate_run`] with an [`Evaluator`] built once (the classifier and the real
-/// statistics are not recomputed): what training calls every few epochs, right after
-/// writing a checkpoint. `seconds` counts this call only.
-pub fn evaluate_with(
-    ctx: &Context,
+/// What an evaluation reports of the generator it scored.
+pub struct EvalAt<'a> {
+    /// The run directory (2-D plots are written into its `eval/`).
+    pub run_dir: &'a Path,
+    /// The run's dataset.
+    pub dataset: &'a str,
+    /// Generator steps done.
+    pub step: u64,
+    /// Epochs done.
+    pub epoch: f64,
+}
+
+/// Scores `gan`'s generator with an [`Evaluator`] built once (the classifier and the
+/// real statistics are not recomputed): what training calls every few epochs on its
+/// in-memory players. `seconds` counts this call only.
+pub fn evaluate_gan(
     evaluator: &Evaluator,
-    run_dir: &Path,
+    gan: &Gan,
+    at: &EvalAt<'_>,
     opts: &EvalOptions,
 ) -> Result<EvalReport> {
     let start = Instant::now();
-    let cfg: Config = rundir::read_config(run_dir)?;
-    let latest = rundir::read_latest(run_dir)?;
+    let ctx = gan.context();
     let count = opts
         .count
         .unwrap_or_else(|| evaluator.kind().default_count());
-    let items = crate::infer::generate(ctx, run_dir, count, opts.seed, None)?;
+    let items = gan.sample(count, opts.seed, None)?;
     let scores = evaluator.evaluate(ctx, &items)?;
     let mut plot = None;
     if let (EvalKind::Toy(dist), true) = (evaluator.kind(), opts.plot) {
-        let dir = run_dir.join(EVAL_DIR);
+        let dir = at.run_dir.join(EVAL_DIR);
         std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
         let path = dir.join(&opts.plot_name);
         rundir::write_atomic(&path, &mixture::modes_png(dist, &items.values)?)?;
         plot = Some(path.display().to_string());
     }
     Ok(EvalReport {
-        run_dir: run_dir.display().to_string(),
-        dataset: cfg.dataset.clone(),
+        run_dir: at.run_dir.display().to_string(),
+        dataset: at.dataset.to_string(),
         kind: evaluator.kind().name().to_string(),
-        step: latest.step,
-        epoch: latest.epoch,
+        step: at.step,
+        epoch: at.epoch,
         count,
         seed: opts.seed,
         adapter: ctx.adapter().to_string(),

@@ -4,10 +4,10 @@
 
 use gan_tensor::Context;
 
-use super::density::{self, Mixture};
-use super::oned::{Game1d, Game1dConfig};
-use crate::config::GLoss;
-use crate::error::Result;
+use crate::density::{self, Mixture};
+use crate::oned::{Game1d, Game1dConfig};
+use gan_train::GLoss;
+use gan_train::Result;
 
 /// Settings of [`train_game`].
 #[derive(Clone, Debug)]

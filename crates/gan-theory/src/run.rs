@@ -6,15 +6,15 @@ use std::time::Instant;
 
 use gan_tensor::Context;
 
-use super::blocks::{train_blocks, BlocksConfig};
-use super::density::{self, Gaussian, Mixture, LOG4};
-use super::figures;
-use super::fit::{fit_discriminator, FitConfig};
-use super::game::{train_game, GameConfig};
-use super::oned::Game1dConfig;
-use super::saturation::{gradient_saturation, SaturationConfig};
-use crate::config::GLoss;
-use crate::error::Result;
+use crate::blocks::{train_blocks, BlocksConfig};
+use crate::density::{self, Gaussian, Mixture, LOG4};
+use crate::figures;
+use crate::fit::{fit_discriminator, FitConfig};
+use crate::game::{train_game, GameConfig};
+use crate::oned::Game1dConfig;
+use crate::saturation::{gradient_saturation, SaturationConfig};
+use gan_train::GLoss;
+use gan_train::Result;
 
 /// The settings of every experiment.
 #[derive(Clone, Debug)]

@@ -8,9 +8,9 @@
 
 use gan_tensor::Context;
 
-use super::oned::{Game1d, Game1dConfig};
-use crate::config::GLoss;
-use crate::error::Result;
+use crate::oned::{Game1d, Game1dConfig};
+use gan_train::GLoss;
+use gan_train::Result;
 
 /// Settings of [`gradient_saturation`].
 #[derive(Clone, Debug)]

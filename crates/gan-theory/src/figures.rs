@@ -1,15 +1,15 @@
-//! The PNG figures of the theory experiments (line plots of [`crate::plot`], sample
+//! The PNG figures of the theory experiments (line plots of [`gan_train::plot`], sample
 //! grids). Colours are listed in each function's doc; the plots carry no legend.
 
 use gan_data::ImageShape;
 
-use super::blocks::BlocksResult;
-use super::density::LOG4;
-use super::fit::FitResult;
-use super::game::GameResult;
-use super::saturation::SaturationRow;
-use crate::error::Result;
-use crate::plot::{grid_png, line_plot_png, Series, BLUE, GREEN, RED};
+use crate::blocks::BlocksResult;
+use crate::density::LOG4;
+use crate::fit::FitResult;
+use crate::game::GameResult;
+use crate::saturation::SaturationRow;
+use gan_train::plot::{grid_png, line_plot_png, Series, BLUE, GREEN, RED};
+use gan_train::Result;
 
 /// Orange, for a fourth series.
 pub const ORANGE: [u8; 3] = [255, 127, 14];
@@ -65,7 +65,7 @@ pub fn game_outputs(r: &GameResult) -> Result<Vec<u8>> {
     let col = |f: fn(&super::game::GameRow) -> f64| -> Vec<(f64, f64)> {
         r.rows.iter().map(|w| (w.step as f64, f(w))).collect()
     };
-    crate::plot::d_outputs_png(&col(|w| w.d_real), &col(|w| w.d_fake))
+    gan_train::plot::d_outputs_png(&col(|w| w.d_real), &col(|w| w.d_fake))
 }
 
 /// Batch V(D, G) (green), V(D*, G) = -log 4 + 2 JSD (blue) and JSD (red) per step;

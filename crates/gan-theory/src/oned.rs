@@ -1,18 +1,19 @@
 //! The game in one dimension, where every density is known: p_data is a Gaussian mixture,
 //! G(z) = a z + b with z ~ N(0, 1) (so p_g = N(b, a^2), read from G's parameters), and D
-//! is a small MLP. All training runs on the GPU through gan-nn; the host only draws the
-//! data samples (like a data loader) and computes the references of [`super::density`].
+//! is a small MLP. Both players form a gan-train [`Gan`], so the losses, latent streams
+//! and seeds are the trainer's; all training runs on the GPU, the host only draws the data
+//! samples (like a data loader) and computes the references of [`crate::density`].
 
 use gan_nn::{
-    no_grad, Adam, AdamConfig, Init, Labels, LeakyReLU, Linear, Module, Optimizer, ParamStore,
-    Sequential, Sgd, SgdConfig, StoreConfig, Var,
+    no_grad, Adam, AdamConfig, Init, InitScheme, LeakyReLU, Linear, Optimizer, ParamStore,
+    Sequential, Sgd, SgdConfig, Var,
 };
-use gan_tensor::bce::{bce_with_logits_loss, Targets};
 use gan_tensor::{Context, Tensor};
+use gan_train::objective::value_of_logits;
+use gan_train::{seeds, GLoss, Game, Gan, ItemShape, Objective, Prior};
+use gan_train::{Result, TrainError};
 
-use super::density::{Gaussian, Mixture, SplitMix};
-use crate::config::GLoss;
-use crate::error::{Result, TrainError};
+use crate::density::{Gaussian, Mixture, SplitMix};
 
 /// The settings of a 1-D game.
 #[derive(Clone, Debug)]
@@ -97,12 +98,9 @@ impl Game1dConfig {
 
 /// A 1-D game: the players, their optimizers and the sample streams.
 pub struct Game1d {
-    ctx: Context,
     /// The settings.
     pub cfg: Game1dConfig,
-    g: Sequential,
-    gs: ParamStore,
-    d: Sequential,
+    gan: Gan,
     opt_g: Box<dyn Optimizer>,
     opt_d: Adam,
     rng: SplitMix,
@@ -121,7 +119,8 @@ pub struct StepStats {
 }
 
 impl Game1d {
-    /// Builds the players: G = Linear(1, 1) with weight a and bias b, D = an MLP.
+    /// Builds the players: G = Linear(1, 1) with weight a and bias b, D = an MLP with
+    /// PyTorch's default init, as a [`Gan`] seeded by `cfg.seed` (z ~ N(0, 1)).
     pub fn new(ctx: &Context, cfg: Game1dConfig) -> Result<Game1d> {
         if cfg.batch == 0 || cfg.p_data.parts.is_empty() {
             return Err(TrainError::Config(
@@ -134,21 +133,24 @@ impl Game1d {
                 .weight_init(Init::Const(cfg.a as f32))
                 .bias_init(Init::Const(cfg.b as f32)),
         );
-        let gs = ParamStore::build(ctx, &g, &StoreConfig::seed(cfg.seed).prefix("gen"))?;
+        let game = Game {
+            prior: Prior::Normal,
+            latent_dim: 1,
+            pack: 1,
+            objective: Objective::plain(GLoss::NonSaturating),
+            seed: cfg.seed,
+        };
         let d = discriminator_1d(&cfg.d_hidden);
-        let ds = ParamStore::build(
-            ctx,
-            &d,
-            &StoreConfig::seed(cfg.seed ^ 0x6469_7363).prefix("disc"),
-        )?;
+        let gan = Gan::with_players(ctx, g, d, game, ItemShape::Points(1), InitScheme::PyTorch)?;
         let adam = |lr: f64| AdamConfig {
             beta1: cfg.beta1 as f32,
             beta2: 0.999,
             ..AdamConfig::adam(lr as f32)
         };
+        let gs = &gan.generator.store;
         let opt_g: Box<dyn Optimizer> = if cfg.g_sgd {
             Box::new(Sgd::new(
-                &gs,
+                gs,
                 SgdConfig {
                     lr: cfg.lr_g as f32,
                     momentum: 0.0,
@@ -158,16 +160,13 @@ impl Game1d {
                 },
             )?)
         } else {
-            Box::new(Adam::new(&gs, adam(cfg.lr_g))?)
+            Box::new(Adam::new(gs, adam(cfg.lr_g))?)
         };
-        let opt_d = Adam::new(&ds, adam(cfg.lr_d))?;
+        let opt_d = Adam::new(&gan.discriminator.store, adam(cfg.lr_d))?;
         Ok(Game1d {
-            ctx: ctx.clone(),
-            rng: SplitMix::new(cfg.seed ^ 0x6461_7461),
+            rng: SplitMix::new(seeds::host_data(cfg.seed)),
             cfg,
-            g,
-            gs,
-            d,
+            gan,
             opt_g,
             opt_d,
             draws: 0,
@@ -176,13 +175,13 @@ impl Game1d {
 
     /// The device.
     pub fn context(&self) -> &Context {
-        &self.ctx
+        self.gan.context()
     }
 
     /// G's current (a, b), read from its store.
     pub fn affine(&self) -> Result<(f64, f64)> {
         let read = |name: &str| -> Result<f64> {
-            let p = self.gs.get(name).ok_or_else(|| {
+            let p = self.gan.generator.store.get(name).ok_or_else(|| {
                 TrainError::Config(format!("the 1-D generator has no parameter {name}"))
             })?;
             Ok(p.tensor()?.to_vec()?[0] as f64)
@@ -204,30 +203,30 @@ impl Game1d {
     /// `n` real samples, uploaded as `[n, 1]`.
     fn real(&mut self, n: usize) -> Result<Var> {
         let xs = self.cfg.p_data.sample(n, &mut self.rng);
-        Ok(Var::constant(Tensor::from_slice(&self.ctx, &xs, &[n, 1])?))
+        Ok(Var::constant(Tensor::from_slice(
+            self.context(),
+            &xs,
+            &[n, 1],
+        )?))
     }
 
-    /// `n` fresh latents z ~ N(0, 1), `[n, 1]`, drawn on the GPU.
+    /// `n` fresh latents z ~ N(0, 1), `[n, 1]`: the game's next latent stream.
     fn latents(&mut self, n: usize) -> Result<Var> {
         self.draws += 1;
-        let z =
-            Tensor::rand_normal_stream(&self.ctx, &[n, 1], 0.0, 1.0, self.cfg.seed, self.draws)?;
-        Ok(Var::constant(z))
+        self.gan.latents(n, self.draws)
     }
 
-    /// One discriminator step on fresh samples (maximises V: BCE with label 1 on real,
-    /// 0 on generated). Reads the statistics back only when `read`.
+    /// One discriminator step on fresh samples (maximises V: the objective's D loss,
+    /// BCE with label 1 on real, 0 on generated). Reads the statistics back only when
+    /// `read`.
     pub fn d_step(&mut self, read: bool) -> Result<Option<StepStats>> {
         let n = self.cfg.batch;
         let x = self.real(n)?;
         let z = self.latents(n)?;
-        let fake = no_grad(|| self.g.forward(&z, true))?;
+        let fake = no_grad(|| self.gan.generate(&z, true))?;
         self.opt_d.zero_grad()?;
-        let lr = self.d.forward(&x, true)?;
-        let lf = self.d.forward(&fake, true)?;
-        let loss_real = lr.bce_with_logits(Labels::Const(1.0))?;
-        let loss_fake = lf.bce_with_logits(Labels::Const(0.0))?;
-        loss_real.add(&loss_fake)?.backward()?;
+        let (loss, lr, lf) = self.gan.d_loss(&x, &fake)?;
+        loss.total.backward()?;
         self.opt_d.step()?;
         if !read {
             return Ok(None);
@@ -235,33 +234,27 @@ impl Game1d {
         Ok(Some(StepStats {
             d_real: lr.value().sigmoid()?.mean_all()?.to_vec()?[0] as f64,
             d_fake: lf.value().sigmoid()?.mean_all()?.to_vec()?[0] as f64,
-            value: -(loss_real.item()? as f64) - loss_fake.item()? as f64,
+            value: -(loss.real.item()? as f64) - loss.fake.item()? as f64,
         }))
     }
 
-    /// G's loss on `n` fresh latents, recorded on the tape (for its gradient), and D's
-    /// logits on those samples.
-    fn g_loss(&mut self, n: usize, loss: GLoss) -> Result<(Var, Var)> {
+    /// G's `loss` on `n` fresh latents, backpropagated into G's gradient with D frozen,
+    /// and D's logits on those samples.
+    fn g_backward(&mut self, n: usize, loss: GLoss) -> Result<Var> {
         let z = self.latents(n)?;
-        let fake = self.g.forward(&z, true)?;
-        let l = self.d.forward(&fake, true)?;
-        let loss = match loss {
-            // minimise -log D(G(z))
-            GLoss::NonSaturating => l.bce_with_logits(Labels::Const(1.0))?,
-            // minimise log(1 - D(G(z))) = -BCE(l, 0)
-            GLoss::Minimax => l.bce_with_logits(Labels::Const(0.0))?.neg()?,
-        };
-        Ok((loss, l))
+        let gan = &self.gan;
+        gan.with_frozen_discriminator(|| {
+            let logits = gan.discriminate(&gan.generate(&z, true)?, true)?;
+            Objective::plain(loss).g_loss(&logits)?.backward()?;
+            Ok(logits)
+        })
     }
 
     /// One generator step with `loss` on fresh latents.
     pub fn g_step(&mut self, loss: GLoss) -> Result<()> {
         self.opt_g.zero_grad()?;
-        let (l, _) = self.g_loss(self.cfg.batch, loss)?;
-        l.backward()?;
+        self.g_backward(self.cfg.batch, loss)?;
         self.opt_g.step()?;
-        // D's gradient buffers received nothing (D's parameters are leaves of their own
-        // store, zeroed before each D step), so nothing to clean up.
         Ok(())
     }
 
@@ -270,20 +263,18 @@ impl Game1d {
     /// D(G(z)) on those latents.
     pub fn g_grad_norm(&mut self, n: usize, loss: GLoss) -> Result<(f64, f64)> {
         self.opt_g.zero_grad()?;
-        let (l, logits) = self.g_loss(n, loss)?;
-        l.backward()?;
-        let norm = grad_norm(&self.gs)?;
+        let logits = self.g_backward(n, loss)?;
+        let norm = grad_norm(&self.gan.generator.store)?;
         let d_fake = logits.value().sigmoid()?.mean_all()?.to_vec()?[0] as f64;
         self.opt_g.zero_grad()?;
-        self.opt_d.zero_grad()?;
         Ok((norm, d_fake))
     }
 
     /// D's logits at the points `xs` (evaluation mode, no tape).
     pub fn d_logits(&self, xs: &[f64]) -> Result<Vec<f64>> {
         let host: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
-        let x = Var::constant(Tensor::from_slice(&self.ctx, &host, &[xs.len(), 1])?);
-        let l = no_grad(|| self.d.forward(&x, false))?;
+        let x = Var::constant(Tensor::from_slice(self.context(), &host, &[xs.len(), 1])?);
+        let l = no_grad(|| self.gan.discriminate(&x, false))?;
         Ok(l.value().to_vec()?.into_iter().map(f64::from).collect())
     }
 
@@ -298,17 +289,17 @@ impl Game1d {
             let m = chunk.min(n - done);
             let x = self.real(m)?;
             let z = self.latents(m)?;
+            let gan = &self.gan;
             let (lr, lf, fake) = no_grad(|| -> Result<(Var, Var, Var)> {
-                let fake = self.g.forward(&z, false)?;
+                let fake = gan.generate(&z, false)?;
                 Ok((
-                    self.d.forward(&x, false)?,
-                    self.d.forward(&fake, false)?,
+                    gan.discriminate(&x, false)?,
+                    gan.discriminate(&fake, false)?,
                     fake,
                 ))
             })?;
-            let a = bce_with_logits_loss(lr.value(), Targets::Const(1.0))?.to_vec()?[0] as f64;
-            let b = bce_with_logits_loss(lf.value(), Targets::Const(0.0))?.to_vec()?[0] as f64;
-            sum -= (a + b) * m as f64;
+            let v = value_of_logits(lr.value(), lf.value())?.to_vec()?[0] as f64;
+            sum += v * m as f64;
             reals.extend(x.value().to_vec()?);
             fakes.extend(fake.value().to_vec()?);
             done += m;

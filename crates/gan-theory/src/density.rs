@@ -134,7 +134,7 @@ impl SplitMix {
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         // The trainer's seed mixer is the SplitMix64 step: finalise(state + golden gamma).
-        let out = crate::trainer::seeds::mix(self.0);
+        let out = gan_train::seeds::mix(self.0);
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         out
     }

@@ -1,5 +1,5 @@
-//! Experiment 5: each player trained alone on MNIST against a frozen opponent, with the
-//! MLP players of [`crate::models`].
+//! Experiment 5: each player trained alone on MNIST against a frozen opponent: the MLP
+//! players of gan-train's `Gan` for [`BlocksConfig::players`], with its seeds and losses.
 //!
 //! - D against a frozen, untrained G: how well it separates real test digits from G's
 //!   noise (mean D(x), mean D(G(z)), accuracy at threshold 1/2), and the gradient that
@@ -10,18 +10,12 @@
 
 use gan_data::{load_vendored_mnist, Dataset, Split};
 use gan_nn::classifier::{argmax_rows, load_mnist_classifier};
-use gan_nn::{
-    no_grad, Adam, AdamConfig, InitScheme, Labels, Module, Optimizer, ParamStore, Sequential,
-    StoreConfig, Var,
-};
+use gan_nn::{no_grad, Adam, AdamConfig, Optimizer, Var};
 use gan_tensor::{Context, Tensor};
+use gan_train::{seeds, Arch, Config, GLoss, Gan, ItemShape, Objective, Prior, Result};
 
-use super::density::SplitMix;
-use super::oned::grad_norm;
-use crate::config::{Arch, Config, GLoss, Prior};
-use crate::error::Result;
-use crate::models::{discriminator, generator, ItemShape};
-use crate::trainer::sample_prior;
+use crate::density::SplitMix;
+use crate::oned::grad_norm;
 
 /// Settings of [`train_blocks`].
 #[derive(Clone, Debug)]
@@ -64,6 +58,8 @@ impl BlocksConfig {
             dropout: 0.0,
             leaky_slope: 0.2,
             pack: 1,
+            loss: GLoss::NonSaturating,
+            seed: self.seed,
             ..Config::default()
         }
     }
@@ -204,11 +200,7 @@ fn class_histograms(ctx: &Context, sets: [&[f32]; 3]) -> Result<Option<[[usize; 
 struct Blocks {
     ctx: Context,
     cfg: BlocksConfig,
-    item: ItemShape,
-    g: Sequential,
-    gs: ParamStore,
-    d: Sequential,
-    ds: ParamStore,
+    gan: Gan,
     train: Dataset,
     test: Dataset,
     rng: SplitMix,
@@ -218,21 +210,13 @@ struct Blocks {
 impl Blocks {
     fn latents(&mut self, n: usize) -> Result<Var> {
         self.draws += 1;
-        let z = sample_prior(
-            &self.ctx,
-            Prior::Normal,
-            n,
-            self.cfg.latent_dim,
-            self.cfg.seed ^ 0x6c61_7465,
-            self.draws,
-        )?;
-        Ok(Var::constant(z))
+        self.gan.latents(n, self.draws)
     }
 
     /// `n` images of `data` (random, or the first `n` when `first`), uploaded.
     fn images(&mut self, test: bool, n: usize, first: bool) -> Result<Var> {
         let data = if test { &self.test } else { &self.train };
-        let mut host = Vec::with_capacity(n * self.item.numel());
+        let mut host = Vec::with_capacity(n * self.gan.item.numel());
         for i in 0..n {
             let idx = if first {
                 i % data.len()
@@ -241,7 +225,7 @@ impl Blocks {
             };
             host.extend_from_slice(data.image(idx));
         }
-        let t = Tensor::from_slice(&self.ctx, &host, &self.item.batch_dims(n))?;
+        let t = Tensor::from_slice(&self.ctx, &host, &self.gan.item.batch_dims(n))?;
         Ok(Var::constant(t))
     }
 
@@ -253,17 +237,18 @@ impl Blocks {
     /// `n` generated images (evaluation mode), as a constant.
     fn fakes(&mut self, n: usize) -> Result<Var> {
         let z = self.latents(n)?;
-        Ok(no_grad(|| self.g.forward(&z, false))?)
+        no_grad(|| self.gan.generate(&z, false))
     }
 
     fn separation(&mut self) -> Result<Separation> {
         let n = self.cfg.eval_n;
         let x = self.images(true, n, true)?;
         let f = self.fakes(n)?;
+        let gan = &self.gan;
         let (lr, lf) = no_grad(|| -> Result<(Vec<f32>, Vec<f32>)> {
             Ok((
-                self.d.forward(&x, false)?.value().sigmoid()?.to_vec()?,
-                self.d.forward(&f, false)?.value().sigmoid()?.to_vec()?,
+                gan.discriminate(&x, false)?.value().sigmoid()?.to_vec()?,
+                gan.discriminate(&f, false)?.value().sigmoid()?.to_vec()?,
             ))
         })?;
         let mean = |v: &[f32]| v.iter().map(|&d| d as f64).sum::<f64>() / v.len() as f64;
@@ -276,19 +261,19 @@ impl Blocks {
         })
     }
 
-    /// G's loss gradient norm on a probe batch, and the mean D(G(z)) there.
+    /// G's loss gradient norm on a probe batch (D frozen), and the mean D(G(z)) there.
     fn g_grad(&mut self, loss: GLoss) -> Result<(f64, f64)> {
-        self.gs.zero_grad()?;
         let z = self.latents(self.cfg.batch)?;
-        let l = self.d.forward(&self.g.forward(&z, true)?, true)?;
-        let value = match loss {
-            GLoss::NonSaturating => l.bce_with_logits(Labels::Const(1.0))?,
-            GLoss::Minimax => l.bce_with_logits(Labels::Const(0.0))?.neg()?,
-        };
-        value.backward()?;
-        let norm = grad_norm(&self.gs)?;
-        self.gs.zero_grad()?;
-        self.ds.zero_grad()?;
+        let gan = &self.gan;
+        let gs = &gan.generator.store;
+        gs.zero_grad()?;
+        let l = gan.with_frozen_discriminator(|| {
+            let l = gan.discriminate(&gan.generate(&z, true)?, true)?;
+            Objective::plain(loss).g_loss(&l)?.backward()?;
+            Ok(l)
+        })?;
+        let norm = grad_norm(gs)?;
+        gs.zero_grad()?;
         Ok((norm, Self::mean_d(&l)?))
     }
 }
@@ -320,41 +305,21 @@ pub fn train_blocks(ctx: &Context, cfg: &BlocksConfig) -> Result<BlocksResult> {
     let train = load_vendored_mnist(Split::Train)?;
     let test = load_vendored_mnist(Split::Test)?;
     let item = ItemShape::Image(train.shape());
-    let players = cfg.players();
-    let g = generator(&players, item)?;
-    let d = discriminator(&players, item)?;
-    let gs = ParamStore::build(
-        ctx,
-        &g,
-        &StoreConfig::seed(cfg.seed ^ 0x6765_6e00)
-            .prefix("gen")
-            .init(InitScheme::Dcgan),
-    )?;
-    let ds = ParamStore::build(
-        ctx,
-        &d,
-        &StoreConfig::seed(cfg.seed ^ 0x6469_7363)
-            .prefix("disc")
-            .init(InitScheme::Dcgan),
-    )?;
+    let gan = Gan::new(ctx, &cfg.players(), item)?;
     let adam = AdamConfig {
         beta1: cfg.beta1 as f32,
         beta2: 0.999,
         ..AdamConfig::adam(cfg.lr as f32)
     };
-    let mut opt_d = Adam::new(&ds, adam)?;
-    let mut opt_g = Adam::new(&gs, adam)?;
+    let mut opt_d = Adam::new(&gan.discriminator.store, adam)?;
+    let mut opt_g = Adam::new(&gan.generator.store, adam)?;
     let mut b = Blocks {
         ctx: ctx.clone(),
         cfg: cfg.clone(),
-        item,
-        g,
-        gs,
-        d,
-        ds,
+        gan,
         train,
         test,
-        rng: SplitMix::new(cfg.seed ^ 0x6461_7461),
+        rng: SplitMix::new(seeds::host_data(cfg.seed)),
         draws: 0,
     };
     let dim = item.numel();
@@ -385,11 +350,7 @@ pub fn train_blocks(ctx: &Context, cfg: &BlocksConfig) -> Result<BlocksResult> {
         let x = b.images(false, cfg.batch, false)?;
         let f = b.fakes(cfg.batch)?;
         opt_d.zero_grad()?;
-        let lr = b.d.forward(&x, true)?;
-        let lf = b.d.forward(&f, true)?;
-        lr.bce_with_logits(Labels::Const(1.0))?
-            .add(&lf.bce_with_logits(Labels::Const(0.0))?)?
-            .backward()?;
+        b.gan.d_loss(&x, &f)?.0.total.backward()?;
         opt_d.step()?;
     }
     let d_alone = b.separation()?;
@@ -402,7 +363,7 @@ pub fn train_blocks(ctx: &Context, cfg: &BlocksConfig) -> Result<BlocksResult> {
         let measure = s % every == 0 || s == cfg.g_steps;
         if measure {
             let f = b.fakes(pairs)?;
-            let lf = no_grad(|| b.d.forward(&f, false))?;
+            let lf = no_grad(|| b.gan.discriminate(&f, false))?;
             g_rows.push(GRow {
                 step: s,
                 d_fake: Blocks::mean_d(&lf)?,
@@ -414,10 +375,13 @@ pub fn train_blocks(ctx: &Context, cfg: &BlocksConfig) -> Result<BlocksResult> {
         }
         opt_g.zero_grad()?;
         let z = b.latents(cfg.batch)?;
-        let l = b.d.forward(&b.g.forward(&z, true)?, true)?;
-        l.bce_with_logits(Labels::Const(1.0))?.backward()?;
+        let gan = &b.gan;
+        gan.with_frozen_discriminator(|| {
+            gan.g_loss(&gan.generate(&z, true)?)?
+                .backward()
+                .map_err(Into::into)
+        })?;
         opt_g.step()?;
-        b.ds.zero_grad()?;
     }
     let g_alone = b.separation()?;
     let g_seconds = start.elapsed().as_secs_f64();

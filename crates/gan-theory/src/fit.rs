@@ -2,10 +2,10 @@
 //! D* = p_data / (p_data + p_g) (Prop. 1), and the value it reaches compared with
 //! -log 4 + 2 JSD(p_data || p_g) (Thm. 1).
 
-use super::density::{self, d_star, ln_sigmoid, Grid, Mixture};
-use super::oned::{Game1d, Game1dConfig};
-use crate::error::Result;
+use crate::density::{self, d_star, ln_sigmoid, Grid, Mixture};
+use crate::oned::{Game1d, Game1dConfig};
 use gan_tensor::Context;
+use gan_train::Result;
 
 /// Settings of [`fit_discriminator`].
 #[derive(Clone, Debug)]

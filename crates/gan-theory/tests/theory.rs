@@ -2,12 +2,12 @@
 //! closed forms, and a short GPU fit of D against a fixed G compared with D*.
 
 use gan_tensor::Context;
-use gan_train::theory::density::{
+use gan_theory::density::{
     self, d_star, jsd, jsd_fn, jsd_on, kl, value_at_optimum, value_from_jsd, Gaussian, Grid,
     Mixture, LOG4,
 };
-use gan_train::theory::fit::{fit_discriminator, FitConfig};
-use gan_train::theory::oned::Game1dConfig;
+use gan_theory::fit::{fit_discriminator, FitConfig};
+use gan_theory::oned::Game1dConfig;
 use std::f64::consts::LN_2;
 
 fn normal(m: f64, s: f64) -> Mixture {
@@ -150,7 +150,7 @@ fn discriminator_trained_on_the_gpu_approaches_d_star() {
 
 #[test]
 fn minimax_gradient_vanishes_when_d_rejects_g() {
-    use gan_train::theory::saturation::{gradient_saturation, SaturationConfig};
+    use gan_theory::saturation::{gradient_saturation, SaturationConfig};
     let ctx = Context::new().expect("a wgpu adapter (lavapipe in CI)");
     let mut game = short_fit(0).game;
     (game.a, game.b, game.lr_d) = (0.5, -2.0, 2e-3);
@@ -186,7 +186,7 @@ fn minimax_gradient_vanishes_when_d_rejects_g() {
 
 #[test]
 fn mean_pairwise_distance_of_known_points() {
-    use gan_train::theory::blocks::mean_pairwise_distance;
+    use gan_theory::blocks::mean_pairwise_distance;
     // (0,0), (3,4), (0,4): distances 5, 4, 3.
     let v = [0.0, 0.0, 3.0, 4.0, 0.0, 4.0];
     assert!((mean_pairwise_distance(&v, 2) - 4.0).abs() < 1e-12);
@@ -197,7 +197,7 @@ fn mean_pairwise_distance_of_known_points() {
 /// (Steele, Lea and Flood 2014; the reference `splitmix64.c` of Vigna).
 #[test]
 fn host_sampler_is_splitmix64() {
-    let mut r = gan_train::theory::density::SplitMix::new(0);
+    let mut r = gan_theory::density::SplitMix::new(0);
     assert_eq!(r.next_u64(), 0xe220_a839_7b1d_cdaf);
     assert_eq!(r.next_u64(), 0x6e78_9e6a_a1b9_65f4);
 }

@@ -1,0 +1,268 @@
+//! The `Gan`: both players and everything that defines the game (Goodfellow et al.
+//! 2014): the prior P(z) and its seeded latent streams, PacGAN packing, the item shape
+//! and the objective. Training ([`crate::Trainer`]), inference ([`crate::infer`]),
+//! evaluation ([`crate::eval`]), the benches and gan-theory all work on a `Gan`.
+
+use gan_data::ImageShape;
+use gan_nn::{no_grad, InitScheme, Sequential, Var};
+use gan_tensor::{Context, Tensor};
+
+use crate::config::{Config, Prior};
+use crate::error::{Result, TrainError};
+use crate::models::{discriminator, generator, ItemShape};
+use crate::objective::{DLoss, Objective};
+use crate::player::Player;
+use crate::seeds;
+
+/// The rules of a game, apart from its players.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Game {
+    /// P(z).
+    pub prior: Prior,
+    /// Dimension of z.
+    pub latent_dim: usize,
+    /// PacGAN packing: D judges `pack` items at once (1: off).
+    pub pack: usize,
+    /// The losses.
+    pub objective: Objective,
+    /// Drives initialisation, latents and dropout (through [`crate::seeds`]).
+    pub seed: u64,
+}
+
+impl Game {
+    /// The game a config asks for.
+    pub fn of(cfg: &Config) -> Game {
+        Game {
+            prior: cfg.prior,
+            latent_dim: cfg.latent_dim,
+            pack: cfg.pack,
+            objective: Objective::of(cfg),
+            seed: cfg.seed,
+        }
+    }
+}
+
+/// Items made by [`Gan::sample`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Generated {
+    /// Values, item after item, row-major (C, H, W); images in [-1, 1].
+    pub values: Vec<f32>,
+    /// Shape of one item (2-D points: 2 x 1 x 1).
+    pub shape: ImageShape,
+    /// Number of items.
+    pub count: usize,
+}
+
+/// Items per forward pass at inference.
+const CHUNK: usize = 256;
+
+/// Both players and the rules of their game.
+pub struct Gan {
+    ctx: Context,
+    /// The rules.
+    pub game: Game,
+    /// What G makes and D judges.
+    pub item: ItemShape,
+    /// G: z `[B, latent_dim]` -> items `[B, ...]`.
+    pub generator: Player,
+    /// D: items packed `pack` at a time -> logits `[B/pack, 1]`.
+    pub discriminator: Player,
+}
+
+/// Draws `n` latent codes `[n, dim]` from `prior` on the GPU (seed, stream).
+pub fn sample_prior(
+    ctx: &Context,
+    prior: Prior,
+    n: usize,
+    dim: usize,
+    seed: u64,
+    stream: u64,
+) -> Result<Tensor> {
+    Ok(match prior {
+        Prior::Uniform => Tensor::rand_uniform_stream(ctx, &[n, dim], -1.0, 1.0, seed, stream)?,
+        Prior::Normal => Tensor::rand_normal_stream(ctx, &[n, dim], 0.0, 1.0, seed, stream)?,
+    })
+}
+
+impl Gan {
+    /// The players of `cfg` (resolved) for items of `item`, initialised as a run of that
+    /// config starts (DCGAN init: N(0, 0.02) weights, from [`seeds::gen_init`] and
+    /// [`seeds::disc_init`] of its seed).
+    pub fn new(ctx: &Context, cfg: &Config, item: ItemShape) -> Result<Gan> {
+        Gan::with_players(
+            ctx,
+            generator(cfg, item)?,
+            discriminator(cfg, item)?,
+            Game::of(cfg),
+            item,
+            InitScheme::Dcgan,
+        )
+    }
+
+    /// A game between any two networks (the theory experiments' 1-D players), with
+    /// parameters initialised by `init` from the game's seed.
+    pub fn with_players(
+        ctx: &Context,
+        g: Sequential,
+        d: Sequential,
+        game: Game,
+        item: ItemShape,
+        init: InitScheme,
+    ) -> Result<Gan> {
+        if game.pack == 0 || game.latent_dim == 0 {
+            return Err(TrainError::Config(
+                "a game needs pack >= 1 and latent_dim >= 1".into(),
+            ));
+        }
+        Ok(Gan {
+            ctx: ctx.clone(),
+            generator: Player::new(ctx, g, "gen", seeds::gen_init(game.seed), init)?,
+            discriminator: Player::new(ctx, d, "disc", seeds::disc_init(game.seed), init)?,
+            game,
+            item,
+        })
+    }
+
+    /// The device.
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// The objective.
+    pub fn objective(&self) -> &Objective {
+        &self.game.objective
+    }
+
+    /// `n` latents of the training stream `stream` (the index of the real batch they
+    /// are paired with), from the game's prior.
+    pub fn latents(&self, n: usize, stream: u64) -> Result<Var> {
+        let g = &self.game;
+        let z = sample_prior(
+            &self.ctx,
+            g.prior,
+            n,
+            g.latent_dim,
+            seeds::latents(g.seed),
+            stream,
+        )?;
+        Ok(Var::constant(z))
+    }
+
+    /// The `n` fixed latents of the sample grids.
+    pub fn fixed_latents(&self, n: usize) -> Result<Tensor> {
+        let g = &self.game;
+        sample_prior(
+            &self.ctx,
+            g.prior,
+            n,
+            g.latent_dim,
+            seeds::fixed_latents(g.seed),
+            0,
+        )
+    }
+
+    /// G(z), recorded on the tape (`train`: batch statistics on).
+    pub fn generate(&self, z: &Var, train: bool) -> Result<Var> {
+        self.generator.forward(z, train)
+    }
+
+    /// D's logits for `items` `[B, ...]`, packed `pack` at a time: `[B/pack, 1]`.
+    pub fn discriminate(&self, items: &Var, train: bool) -> Result<Var> {
+        self.discriminator
+            .forward(&pack(items, self.game.pack)?, train)
+    }
+
+    /// D's loss on a real and a generated batch (D's half of Algorithm 1), with D's
+    /// logits on each: `(loss, real_logits, fake_logits)`. Pass `fake` detached to keep
+    /// gradients out of G.
+    pub fn d_loss(&self, real: &Var, fake: &Var) -> Result<(DLoss, Var, Var)> {
+        let lr = self.discriminate(real, true)?;
+        let lf = self.discriminate(fake, true)?;
+        Ok((self.game.objective.d_loss(&lr, &lf)?, lr, lf))
+    }
+
+    /// G's loss on generated items (D's logits through the objective).
+    pub fn g_loss(&self, fake: &Var) -> Result<Var> {
+        self.game.objective.g_loss(&self.discriminate(fake, true)?)
+    }
+
+    /// Runs `f` (G's forward and backward pass through D) with D frozen: D's
+    /// weight-gradient products are skipped, only the gradient of D's input flows.
+    pub fn with_frozen_discriminator<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let store = &self.discriminator.store;
+        store.set_frozen(true)?;
+        let out = f();
+        store.set_frozen(false)?;
+        out
+    }
+
+    /// `count` items from G in eval mode (BatchNorm's running statistics), with latents
+    /// drawn from `prior` (None: the game's) under `seed`, in chunks of 256 (chunk i is
+    /// stream i).
+    pub fn sample(&self, count: usize, seed: u64, prior: Option<Prior>) -> Result<Generated> {
+        let prior = prior.unwrap_or(self.game.prior);
+        let mut values = Vec::with_capacity(count * self.item.numel());
+        for (i, start) in (0..count).step_by(CHUNK).enumerate() {
+            let n = CHUNK.min(count - start);
+            let z = sample_prior(&self.ctx, prior, n, self.game.latent_dim, seed, i as u64)?;
+            let out = no_grad(|| self.generate(&Var::constant(z), false))?;
+            values.extend(out.value().to_vec()?);
+        }
+        Ok(Generated {
+            values,
+            shape: self.item.image_shape(),
+            count,
+        })
+    }
+
+    /// G's items for the latents `z` `[n, latent_dim]`, eval mode.
+    pub fn sample_at(&self, z: Tensor) -> Result<Vec<f32>> {
+        let out = no_grad(|| self.generate(&Var::constant(z), false))?;
+        Ok(out.value().to_vec()?)
+    }
+
+    /// D(x) = sigmoid(logit) in eval mode for `items` (values item after item, shaped
+    /// like the game's items). With packing `pack` > 1 one value comes back per group of
+    /// `pack` consecutive items, so the count must be a multiple of `pack`.
+    pub fn judge(&self, items: &[f32]) -> Result<Vec<f32>> {
+        let per = self.item.numel();
+        if items.is_empty() || !items.len().is_multiple_of(per) {
+            return Err(TrainError::Config(format!(
+                "{} values do not make whole items of {:?} ({per} values each)",
+                items.len(),
+                self.item.image_shape()
+            )));
+        }
+        let count = items.len() / per;
+        let m = self.game.pack;
+        if !count.is_multiple_of(m) {
+            return Err(TrainError::Config(format!(
+                "the run packs {m} items per judgement (PacGAN); {count} items is not a multiple"
+            )));
+        }
+        let chunk = (CHUNK / m).max(1) * m;
+        let mut out = Vec::with_capacity(count / m);
+        for start in (0..count).step_by(chunk) {
+            let n = chunk.min(count - start);
+            let x = Tensor::from_slice(
+                &self.ctx,
+                &items[start * per..(start + n) * per],
+                &self.item.batch_dims(n),
+            )?;
+            let logits = no_grad(|| self.discriminate(&Var::constant(x), false))?;
+            out.extend(logits.value().sigmoid()?.to_vec()?);
+        }
+        Ok(out)
+    }
+}
+
+/// PacGAN packing: `[B, d1, ...]` -> `[B/m, m*d1, ...]` (m consecutive items side by side).
+pub fn pack(x: &Var, m: usize) -> Result<Var> {
+    if m == 1 {
+        return Ok(x.clone());
+    }
+    let mut dims = x.dims().to_vec();
+    dims[0] /= m;
+    dims[1] *= m;
+    Ok(x.reshape(&dims)?)
+}

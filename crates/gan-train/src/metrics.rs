@@ -1,0 +1,136 @@
+//! The metrics of a training step: computed on the GPU every step into one small buffer
+//! ([`MetricsBuffer`]), read back every `log_every` steps as a [`Metrics`] row of
+//! `metrics.csv`.
+
+use std::path::Path;
+
+use gan_tensor::{Context, Tensor};
+
+use crate::error::{Result, TrainError};
+use crate::rundir::{write_atomic, METRICS};
+
+/// The metrics of one step: a row of `metrics.csv`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Metrics {
+    /// Generator steps done (1 after the first).
+    pub step: u64,
+    /// Epochs of real data consumed.
+    pub epoch: f64,
+    /// BCE(D(x), real label) + BCE(D(G(z)), 0) of the last discriminator step.
+    pub d_loss: f32,
+    /// The generator's loss (its objective, see [`crate::GLoss`]).
+    pub g_loss: f32,
+    /// Mean D(x) over the real batch (D's output before its update).
+    pub d_real: f32,
+    /// Mean D(G(z)) over the generated batch (D's output before its update).
+    pub d_fake: f32,
+    /// The batch estimate of V(D, G) = E log D(x) + E log(1 - D(G(z))) (unsmoothed
+    /// labels); -log 4 at the game's equilibrium.
+    pub value: f32,
+    /// Seconds of training so far (resumed runs include the earlier sessions).
+    pub elapsed: f64,
+}
+
+/// Number of GPU-side metrics of a step.
+pub const NUM_METRICS: usize = 5;
+/// Their names, in the buffer's order.
+pub const METRIC_NAMES: [&str; NUM_METRICS] = ["d_loss", "g_loss", "d_real", "d_fake", "value"];
+
+/// One aligned slot per metric in one GPU buffer: a step writes its five scalars there
+/// without a readback.
+pub struct MetricsBuffer {
+    ctx: Context,
+    buf: Tensor,
+    views: Vec<Tensor>,
+}
+
+impl MetricsBuffer {
+    /// A zeroed buffer.
+    pub fn new(ctx: &Context) -> Result<MetricsBuffer> {
+        let align = ctx.view_alignment();
+        let buf = Tensor::zeros(ctx, &[NUM_METRICS * align])?;
+        let views = (0..NUM_METRICS)
+            .map(|i| buf.view(i * align, &[1]))
+            .collect::<gan_tensor::Result<Vec<_>>>()?;
+        Ok(MetricsBuffer {
+            ctx: ctx.clone(),
+            buf,
+            views,
+        })
+    }
+
+    /// Copies the step's scalars (`[1]` each, in [`METRIC_NAMES`] order) in, on the GPU.
+    pub fn record(&self, values: [&Tensor; NUM_METRICS]) -> Result<()> {
+        for (view, t) in self.views.iter().zip(values) {
+            view.assign(t)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the last recorded values back.
+    pub fn read(&self) -> Result<[f32; NUM_METRICS]> {
+        let all = self.buf.to_vec()?;
+        let align = self.ctx.view_alignment();
+        Ok(std::array::from_fn(|i| all[i * align]))
+    }
+
+    /// The first metric that is not finite, as (name, value).
+    pub fn first_non_finite(values: &[f32; NUM_METRICS]) -> Option<(&'static str, f32)> {
+        METRIC_NAMES
+            .iter()
+            .zip(values)
+            .find(|(_, v)| !v.is_finite())
+            .map(|(n, v)| (*n, *v))
+    }
+}
+
+const HEADER: &str = "step,epoch,d_loss,g_loss,d_real,d_fake,value,elapsed";
+
+/// Writes `dir/metrics.csv` (atomically) with one line per row.
+pub fn write_metrics(dir: &Path, rows: &[Metrics]) -> Result<()> {
+    let mut s = String::with_capacity(64 * (rows.len() + 1));
+    s.push_str(HEADER);
+    s.push('\n');
+    for r in rows {
+        // f32 Display is the shortest representation that reads back bit-exact.
+        s.push_str(&format!(
+            "{},{:.4},{},{},{},{},{},{:.3}\n",
+            r.step, r.epoch, r.d_loss, r.g_loss, r.d_real, r.d_fake, r.value, r.elapsed
+        ));
+    }
+    write_atomic(&dir.join(METRICS), s.as_bytes())
+}
+
+/// Reads a run directory's `metrics.csv` (empty when there is none).
+pub fn read_metrics(dir: &Path) -> Result<Vec<Metrics>> {
+    let path = dir.join(METRICS);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(TrainError::io(&path, e)),
+    };
+    let bad = |line: usize| TrainError::CorruptCheckpoint {
+        path: path.clone(),
+        msg: format!("line {line} is not a metrics row"),
+    };
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != 8 {
+            return Err(bad(i + 1));
+        }
+        let p32 = |s: &str| s.parse::<f32>().map_err(|_| bad(i + 1));
+        let p64 = |s: &str| s.parse::<f64>().map_err(|_| bad(i + 1));
+        rows.push(Metrics {
+            step: f[0].parse().map_err(|_| bad(i + 1))?,
+            epoch: p64(f[1])?,
+            d_loss: p32(f[2])?,
+            g_loss: p32(f[3])?,
+            d_real: p32(f[4])?,
+            d_fake: p32(f[5])?,
+            value: p32(f[6])?,
+            elapsed: p64(f[7])?,
+        });
+    }
+    Ok(rows)
+}

@@ -1,0 +1,37 @@
+//! Seeds of the independent random streams of a game, all derived from one seed
+//! ([`crate::Config::seed`]) by the SplitMix64 mixer, so that training, evaluation,
+//! inference and the theory experiments draw the same players and latents for the same
+//! seed.
+
+/// SplitMix64 finaliser of `z` plus the golden gamma: one step of SplitMix64.
+pub fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Initialisation (and dropout) of the generator.
+pub fn gen_init(seed: u64) -> u64 {
+    mix(seed ^ 0x6765_6e00)
+}
+
+/// Initialisation (and dropout) of the discriminator.
+pub fn disc_init(seed: u64) -> u64 {
+    mix(seed ^ 0x6469_7363)
+}
+
+/// The training latents (stream = index of the real batch they are paired with).
+pub fn latents(seed: u64) -> u64 {
+    mix(seed ^ 0x6c61_7465)
+}
+
+/// The fixed latents of the sample grids.
+pub fn fixed_latents(seed: u64) -> u64 {
+    mix(seed ^ 0x6669_7865)
+}
+
+/// Host-side data samplers (the theory experiments' densities).
+pub fn host_data(seed: u64) -> u64 {
+    mix(seed ^ 0x6461_7461)
+}
