@@ -30,7 +30,9 @@ pub mod rundir;
 pub mod theory;
 mod trainer;
 
-pub use config::{load_dataset, Arch, Config, DataSpec, GLoss, Prior};
+pub use config::{
+    load_dataset, Arch, Config, DataDefaults, DataSpec, GLoss, Prior, IMAGE_DEFAULTS, TOY_DEFAULTS,
+};
 pub use error::{Result, TrainError};
 pub use infer::{checkpoint_steps, discriminate, generate, Generated, RunModel};
 pub use models::ItemShape;

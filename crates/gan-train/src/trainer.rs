@@ -291,8 +291,8 @@ impl Trainer {
         }
         let total_steps = Self::total_steps_of(&cfg, batches_per_epoch);
         let Players { g, d, gs, ds } = build_players(ctx, &cfg, item)?;
-        let opt_g = Adam::new(&gs, adam(&cfg, cfg.lr_g))?;
-        let opt_d = Adam::new(&ds, adam(&cfg, cfg.lr_d))?;
+        let opt_g = Adam::new(&gs, adam(&cfg, cfg.lr_g()))?;
+        let opt_d = Adam::new(&ds, adam(&cfg, cfg.lr_d()))?;
         let fixed_z = sample_prior(
             ctx,
             cfg.prior,
