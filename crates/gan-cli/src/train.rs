@@ -4,122 +4,79 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use clap::{Args, Parser};
-use gan_train::{Arch, Config, DataSpec, GLoss, Prior, Trainer};
+use clap::{ArgMatches, Args, Command, FromArgMatches, Parser, ValueEnum};
+use gan_train::{Config, DataSpec, Prior, Trainer, IMAGE_DEFAULTS};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Learning rate that makes the 2-D toy mixtures converge in ~2000 steps.
-pub const TOY_LR: f64 = 1e-3;
-
-/// Flags of `gan train`; every one overrides the same key of `--config` (or the default).
+/// The flags of `gan train` that are not [`Config`] fields.
 #[derive(Args, Debug, Clone, Default)]
-pub struct TrainArgs {
-    /// mnist, mnist:DIR, idx:DIR, cifar10:DIR, folder:DIR, ring8, ring8_wide, grid25
-    /// [default: mnist]
-    pub dataset: Option<String>,
+struct RunFlags {
     /// Read the parameters from a TOML file (a bare table of Config keys, or a run's
     /// config.toml); flags override it.
     #[arg(long, value_name = "FILE.toml")]
-    pub config: Option<PathBuf>,
+    config: Option<PathBuf>,
     /// Continue the run in RUN_DIR exactly where its latest checkpoint stopped (flags may
     /// lengthen it: --steps/--epochs, or change logging/sampling/checkpointing).
     #[arg(long, value_name = "RUN_DIR")]
-    pub resume: Option<PathBuf>,
-    /// Run directory [default: runs/<dataset>-<arch>-<seed>].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Use only the first N training items (0: all; toy data: 0 means 10000 points).
-    #[arg(long)]
-    pub limit: Option<usize>,
-    /// Network family: mlp or dcgan [default: mlp].
-    #[arg(long, value_parser = ["mlp", "dcgan"])]
-    pub arch: Option<String>,
-    /// Latent prior: uniform or normal [default: normal].
-    #[arg(long, value_parser = ["uniform", "normal"])]
-    pub prior: Option<String>,
-    /// Dimension of z [default: 100].
-    #[arg(long)]
-    pub latent_dim: Option<usize>,
-    /// Generator objective: non-saturating or minimax [default: non-saturating].
-    #[arg(long, value_parser = ["non-saturating", "minimax"])]
-    pub loss: Option<String>,
-    /// Discriminator steps per generator step [default: 1].
-    #[arg(long)]
-    pub k: Option<usize>,
-    /// Items per discriminator step [default: 128].
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// Adam learning rate of G [default: 2e-4; toy data 1e-3].
-    #[arg(long)]
-    pub lr_g: Option<f64>,
-    /// Adam learning rate of D [default: 2e-4; toy data 1e-3].
-    #[arg(long)]
-    pub lr_d: Option<f64>,
-    /// Adam beta1 [default: 0.5].
-    #[arg(long)]
-    pub beta1: Option<f64>,
-    /// Adam beta2 [default: 0.999].
-    #[arg(long)]
-    pub beta2: Option<f64>,
-    /// Training length in epochs (used when --steps is 0).
-    #[arg(long)]
-    pub epochs: Option<u64>,
-    /// Training length in generator steps [default: 4000]; `--epochs N` alone sets it to 0.
-    #[arg(long)]
-    pub steps: Option<u64>,
-    /// Seed of initialisation, data order, latents and dropout [default: 1].
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// One-sided label smoothing: real label = 1 - S [default: 0].
-    #[arg(long)]
-    pub label_smoothing: Option<f64>,
-    /// PacGAN packing: D judges M items at once [default: 1].
-    #[arg(long)]
-    pub pack: Option<usize>,
-    /// Hidden widths of the MLP generator, comma separated [default: 256,512,1024; toy 128,128].
-    #[arg(long, value_delimiter = ',')]
-    pub g_hidden: Option<Vec<usize>>,
-    /// Hidden widths of the MLP discriminator [default: 512,256; toy 128,128].
-    #[arg(long, value_delimiter = ',')]
-    pub d_hidden: Option<Vec<usize>>,
-    /// Dropout after each hidden layer of the MLP discriminator [default: 0.3; toy 0].
-    #[arg(long)]
-    pub dropout: Option<f64>,
-    /// Negative slope of the LeakyReLUs [default: 0.2].
-    #[arg(long)]
-    pub leaky_slope: Option<f64>,
-    /// DCGAN generator width [default: 32].
-    #[arg(long)]
-    pub ngf: Option<usize>,
-    /// DCGAN discriminator width [default: 32].
-    #[arg(long)]
-    pub ndf: Option<usize>,
-    /// Read metrics back every N steps [default: 50].
-    #[arg(long)]
-    pub log_every: Option<u64>,
-    /// Sample grid every N steps (0: every epoch) [default: 0].
-    #[arg(long)]
-    pub sample_every: Option<u64>,
-    /// Checkpoint every N steps (0: every epoch) [default: 0].
-    #[arg(long)]
-    pub checkpoint_every: Option<u64>,
-    /// Latents in the sample grids [default: 64].
-    #[arg(long)]
-    pub samples: Option<usize>,
-    /// Evaluate the generator (`gan eval`'s metrics) every N epochs and at the end, into
-    /// RUN_DIR/eval/history.csv and report.md [default: 0, off].
-    #[arg(long, value_name = "N")]
-    pub eval_every: Option<u64>,
-    /// Items generated per evaluation during training (0: the protocol's count)
-    /// [default: 2000].
-    #[arg(long, value_name = "N")]
-    pub eval_count: Option<usize>,
-    /// Keep every checkpoint, not only the latest (for `gan discriminate --step N`).
-    #[arg(long)]
-    pub keep_checkpoints: bool,
+    resume: Option<PathBuf>,
     /// No progress bar; print a line per logged step instead.
     #[arg(long)]
+    no_progress: bool,
+}
+
+/// Flags of `gan train`: one per field of [`Config`] (made by [`Config::command_args`]:
+/// the field docs are the help, the defaults those of `Config::default()`), each
+/// overriding the same key of `--config` (or the default), plus `--config`, `--resume`
+/// and `--no-progress`.
+#[derive(Debug, Clone, Default)]
+pub struct TrainArgs {
+    /// `--config FILE.toml`.
+    pub config: Option<PathBuf>,
+    /// `--resume RUN_DIR`.
+    pub resume: Option<PathBuf>,
+    /// `--no-progress`.
     pub no_progress: bool,
+    /// The Config fields given as flags, as a table of Config keys (see
+    /// [`Config::given_flags`]).
+    pub flags: toml::Table,
+}
+
+impl FromArgMatches for TrainArgs {
+    fn from_arg_matches(m: &ArgMatches) -> std::result::Result<Self, clap::Error> {
+        let run = RunFlags::from_arg_matches(m)?;
+        Ok(TrainArgs {
+            config: run.config,
+            resume: run.resume,
+            no_progress: run.no_progress,
+            flags: Config::given_flags(m)?,
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> std::result::Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Args for TrainArgs {
+    fn augment_args(cmd: Command) -> Command {
+        Config::command_args(RunFlags::augment_args(cmd))
+            .mut_arg("out_dir", |a| {
+                // The library's default (runs/gan) gives way to one named after the run.
+                a.hide_default_value(true)
+                    .help("The run directory [default: runs/<dataset>-<arch>-<seed>]")
+            })
+            .mut_arg("epochs", |a| {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                a.help(format!(
+                    "{help}; --epochs N without --steps sets steps to 0"
+                ))
+            })
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
 }
 
 #[derive(Parser)]
@@ -145,41 +102,23 @@ pub fn run_from_args(args: &[String]) -> Result<()> {
     run(&parsed.args)
 }
 
-fn arch(v: &str) -> Result<Arch> {
-    Ok(match v {
-        "mlp" => Arch::Mlp,
-        "dcgan" => Arch::Dcgan,
-        o => bail!("unknown arch `{o}`; expected mlp or dcgan"),
-    })
-}
-
+/// Parses a prior name (`gan generate --prior`).
 pub(crate) fn prior(v: &str) -> Result<Prior> {
-    Ok(match v {
-        "uniform" => Prior::Uniform,
-        "normal" => Prior::Normal,
-        o => bail!("unknown prior `{o}`; expected uniform or normal"),
-    })
+    Prior::from_str(v, false)
+        .map_err(|_| anyhow::anyhow!("unknown prior `{v}`; expected uniform or normal"))
 }
 
-fn loss(v: &str) -> Result<GLoss> {
-    Ok(match v {
-        "non-saturating" => GLoss::NonSaturating,
-        "minimax" => GLoss::Minimax,
-        o => bail!("unknown loss `{o}`; expected non-saturating or minimax"),
-    })
-}
-
-/// The keys a TOML file sets explicitly (bare table or `[config]` table).
-fn file_keys(path: &Path) -> Result<(Config, Vec<String>)> {
+/// A config file and whether it sets `out_dir` (bare table or `[config]` table).
+fn read_file(path: &Path) -> Result<(Config, bool)> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let cfg = Config::from_toml(&text).with_context(|| format!("{}", path.display()))?;
     let table: toml::Table = toml::from_str(&text)?;
-    let table = match table.get("config") {
-        Some(toml::Value::Table(t)) => t.clone(),
-        _ => table,
+    let sets_out = match table.get("config") {
+        Some(toml::Value::Table(t)) => t.contains_key("out_dir"),
+        _ => table.contains_key("out_dir"),
     };
-    Ok((cfg, table.keys().cloned().collect()))
+    Ok((cfg, sets_out))
 }
 
 /// Checks a dataset name before anything is loaded.
@@ -188,99 +127,52 @@ fn check_dataset(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The configuration `args` ask for, and notes on the automatic choices made.
+/// A number as the notes print it: `1e-3`, `0`.
+fn short(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// The configuration `args` ask for (flags over `--config` or `base` over the defaults),
+/// and notes on the automatic choices made.
 pub fn build_config(args: &TrainArgs, base: Option<Config>) -> Result<(Config, Vec<String>)> {
     let mut notes = Vec::new();
-    let (mut cfg, file_set) = match (&args.config, base) {
-        (Some(path), _) => file_keys(path)?,
-        (None, Some(c)) => (c, vec!["*".to_string()]),
-        (None, None) => (Config::default(), Vec::new()),
+    let (base, file_sets_out) = match (&args.config, base) {
+        (Some(path), _) => read_file(path)?,
+        (None, Some(c)) => (c, true),
+        (None, None) => (Config::default(), false),
     };
-    let set_by_file = |k: &str| file_set.iter().any(|s| s == k || s == "*");
-    if let Some(d) = &args.dataset {
-        cfg.dataset = d.clone();
+    let mut flags = args.flags.clone();
+    if flags.contains_key("epochs") && !flags.contains_key("steps") {
+        flags.insert("steps".into(), 0.into()); // epochs only count when steps is 0
     }
+    let mut cfg = base
+        .overridden(&flags)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     check_dataset(&cfg.dataset)?;
-    if let Some(v) = &args.arch {
-        cfg.arch = arch(v)?;
-    }
-    if let Some(v) = &args.prior {
-        cfg.prior = prior(v)?;
-    }
-    if let Some(v) = &args.loss {
-        cfg.loss = loss(v)?;
-    }
-    macro_rules! set {
-        ($($f:ident),*) => { $( if let Some(v) = &args.$f { cfg.$f = v.clone(); } )* };
-    }
-    set!(
-        limit,
-        latent_dim,
-        k,
-        batch_size,
-        lr_g,
-        lr_d,
-        beta1,
-        beta2,
-        seed,
-        label_smoothing,
-        pack,
-        g_hidden,
-        d_hidden,
-        dropout,
-        leaky_slope,
-        ngf,
-        ndf,
-        log_every,
-        sample_every,
-        checkpoint_every,
-        samples,
-        eval_every,
-        eval_count
-    );
-    if args.keep_checkpoints {
-        cfg.keep_checkpoints = true;
-    }
-    match (args.steps, args.epochs) {
-        (Some(s), Some(e)) => {
-            cfg.steps = s;
-            cfg.epochs = e;
-        }
-        (Some(s), None) => cfg.steps = s,
-        (None, Some(e)) => {
-            cfg.epochs = e;
-            cfg.steps = 0; // epochs only count when steps is 0
-        }
-        (None, None) => {}
-    }
-    let toy = DataSpec::parse(&cfg.dataset).is_ok_and(|s| s.is_toy());
-    if toy && args.resume.is_none() {
-        let mut applied = Vec::new();
-        if args.lr_g.is_none() && !set_by_file("lr_g") {
-            cfg.lr_g = TOY_LR;
-            applied.push("lr_g = 1e-3");
-        }
-        if args.lr_d.is_none() && !set_by_file("lr_d") {
-            cfg.lr_d = TOY_LR;
-            applied.push("lr_d = 1e-3");
-        }
-        if args.dropout.is_none() && !set_by_file("dropout") {
-            cfg.dropout = 0.0;
-            applied.push("dropout = 0");
-        }
+    if cfg.is_toy() && args.resume.is_none() {
+        let applied: Vec<String> = cfg
+            .unset_data_defaults()
+            .into_iter()
+            .map(|(k, v)| format!("{k} = {}", short(v)))
+            .collect();
         if !applied.is_empty() {
             notes.push(format!(
                 "toy defaults applied for {}: {} (these cover ring8 in ~2000 steps; the image \
-                 default lr 2e-4 barely learns)",
+                 default lr {} barely learns)",
                 cfg.dataset,
-                applied.join(", ")
+                applied.join(", "),
+                short(IMAGE_DEFAULTS.lr_g)
             ));
         }
     }
-    match (&args.out, &args.resume) {
-        (Some(o), _) => cfg.out_dir = o.clone(),
-        (None, Some(r)) => cfg.out_dir = r.clone(),
-        (None, None) if !set_by_file("out_dir") => cfg.out_dir = default_out_dir(&cfg),
+    match (&args.resume, flags.contains_key("out_dir")) {
+        (_, true) => {}
+        (Some(r), false) => cfg.out_dir = r.clone(),
+        (None, false) if !file_sets_out => cfg.out_dir = default_out_dir(&cfg),
         _ => {}
     }
     cfg.validate().map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -124,7 +124,7 @@ fn config_file_and_flags() {
     let cfg = gan_train::read_config(&out).unwrap();
     assert_eq!(
         (cfg.lr_g, cfg.lr_d, cfg.dropout, cfg.seed),
-        (5e-4, 1e-3, 0.0, 9)
+        (Some(5e-4), Some(1e-3), Some(0.0), 9)
     );
     assert!(
         t.contains("lr_d = 1e-3") && !t.contains("lr_g = 1e-3"),

@@ -55,7 +55,7 @@ impl BlocksConfig {
             prior: Prior::Normal,
             g_hidden: self.g_hidden.clone(),
             d_hidden: self.d_hidden.clone(),
-            dropout: 0.0,
+            dropout: Some(0.0),
             leaky_slope: 0.2,
             pack: 1,
             loss: GLoss::NonSaturating,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, TrainError};
 
 /// Network family of both players.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
     /// Fully connected players (Goodfellow et al. 2014); the only choice for 2-D toy data.
@@ -19,7 +19,7 @@ pub enum Arch {
 }
 
 /// The prior P(z) of the latent code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Prior {
     /// U[-1, 1) per coordinate.
@@ -29,7 +29,7 @@ pub enum Prior {
 }
 
 /// The generator's objective.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum GLoss {
     /// Minimise log(1 - D(G(z))) = -BCE(D_logit(G(z)), 0): the game as written.
@@ -68,80 +68,163 @@ impl std::fmt::Display for GLoss {
 /// Every parameter of a training run. `Config::default()` is the default job: the MLP GAN
 /// (100-256-512-1024-784 / 784-512-256-1) on the vendored MNIST, batch 128, 4000 steps
 /// (8.5 epochs; about 10 minutes at ~150 ms/step on 2-core lavapipe, recognisable but
-/// noisy digits). Serialized as the `[config]` table of `config.toml`. For the 2-D toy
-/// sets, lr_g = lr_d = 1e-3 and dropout = 0 learn ring8 in ~2000 steps (at 2e-4 the
-/// small players barely move from the N(0, 0.02) init in that time).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// noisy digits). Serialized as the `[config]` table of `config.toml`.
+///
+/// `lr_g`, `lr_d` and `dropout` left at `None` take the data's default ([`IMAGE_DEFAULTS`],
+/// or [`TOY_DEFAULTS`] for the 2-D toy sets); read them through [`Config::lr_g`] etc., and
+/// [`Config::resolved`] writes them out as numbers.
+///
+/// The fields are also the flags of `gan train` (`#[derive(clap::Args)]`: each doc comment
+/// is the flag's help); [`Config::command_args`] adds them to a command with the defaults
+/// of `Config::default()` and [`Config::given_flags`] reads back the ones given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// `mnist` (vendored), `mnist:DIR`, `idx:DIR`, `cifar10:DIR`, `folder:DIR` (32x32 RGB),
-    /// `ring8`, `ring8_wide`, `grid25`, `stacked-mnist` (3x28x28, 1000 modes).
+    /// The training data: mnist (vendored), mnist:DIR, idx:DIR, cifar10:DIR, folder:DIR
+    /// (32x32 RGB), ring8, ring8_wide, grid25 (2-D points), stacked-mnist (3x28x28, 1000
+    /// modes).
+    #[arg(value_name = "DATASET")]
     pub dataset: String,
-    /// Use only the first `limit` training items (0: all; toy data: 0 means 10000 points;
+    /// Use only the first N training items (0: all; toy data: 0 means 10000 points;
     /// stacked-mnist: the number of images drawn, 0 means 60000).
+    #[arg(long, value_name = "N")]
     pub limit: usize,
-    /// Network family.
+    /// Network family of both players.
+    #[arg(long)]
     pub arch: Arch,
     /// Dimension of z.
+    #[arg(long)]
     pub latent_dim: usize,
-    /// P(z).
+    /// The prior P(z).
+    #[arg(long)]
     pub prior: Prior,
-    /// Hidden widths of the MLP generator (empty: 256,512,1024 for images, 128,128 for 2-D).
+    /// Hidden widths of the MLP generator, comma separated (empty: 256,512,1024 for
+    /// images, 128,128 for 2-D).
+    #[arg(long, value_delimiter = ',', value_name = "WIDTHS")]
     pub g_hidden: Vec<usize>,
-    /// Hidden widths of the MLP discriminator (empty: 512,256 for images, 128,128 for 2-D).
+    /// Hidden widths of the MLP discriminator, comma separated (empty: 512,256 for images,
+    /// 128,128 for 2-D).
+    #[arg(long, value_delimiter = ',', value_name = "WIDTHS")]
     pub d_hidden: Vec<usize>,
-    /// Dropout probability after each hidden layer of the MLP discriminator.
-    pub dropout: f64,
+    /// Dropout probability after each hidden layer of the MLP discriminator (unset: the
+    /// data's default).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropout: Option<f64>,
     /// Negative slope of the LeakyReLUs.
+    #[arg(long)]
     pub leaky_slope: f64,
     /// DCGAN generator width (channels of the last hidden layer; doubled per layer up).
+    #[arg(long)]
     pub ngf: usize,
     /// DCGAN discriminator width (channels of the first layer; doubled per layer down).
+    #[arg(long)]
     pub ndf: usize,
-    /// Generator objective.
+    /// The generator's objective.
+    #[arg(long)]
     pub loss: GLoss,
     /// Discriminator steps per generator step.
+    #[arg(long)]
     pub k: usize,
     /// One-sided label smoothing: real label = 1 - label_smoothing (0.1 gives 0.9).
+    #[arg(long)]
     pub label_smoothing: f64,
-    /// PacGAN packing: the discriminator judges `pack` samples at once (1: off).
+    /// PacGAN packing: the discriminator judges this many items at once (1: off).
+    #[arg(long)]
     pub pack: usize,
     /// Real (and generated) items per discriminator step.
+    #[arg(long)]
     pub batch_size: usize,
+    /// Adam learning rate of G (unset: the data's default).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_g: Option<f64>,
+    /// Adam learning rate of D (unset: the data's default).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_d: Option<f64>,
+    /// Adam beta1 (both players).
+    #[arg(long)]
+    pub beta1: f64,
+    /// Adam beta2 (both players).
+    #[arg(long)]
+    pub beta2: f64,
+    /// Training length in epochs of real data; used when steps is 0.
+    #[arg(long)]
+    pub epochs: u64,
+    /// Training length in generator steps (each with k discriminator steps); wins over
+    /// epochs when not 0.
+    #[arg(long)]
+    pub steps: u64,
+    /// Drives initialisation, data order, latent draws and dropout.
+    #[arg(long)]
+    pub seed: u64,
+    /// Read metrics back (and write a metrics.csv row) every this many steps.
+    #[arg(long, value_name = "N")]
+    pub log_every: u64,
+    /// Write a sample grid every this many steps (0: at the end of every epoch).
+    #[arg(long, value_name = "N")]
+    pub sample_every: u64,
+    /// Write a checkpoint every this many steps (0: at the end of every epoch).
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: u64,
+    /// Number of fixed latents drawn for the sample grids (toy data: points plotted).
+    #[arg(long, value_name = "N")]
+    pub samples: usize,
+    /// Evaluate the generator (`gan eval`'s metrics for the dataset) every this many
+    /// epochs and at the end, into eval/history.csv and report.md (0: off).
+    #[arg(long, value_name = "N")]
+    pub eval_every: u64,
+    /// Items generated per evaluation during training (0: the protocol's count, 10000
+    /// MNIST images, 2500 2-D points, 26000 Stacked MNIST images).
+    #[arg(long, value_name = "N")]
+    pub eval_count: usize,
+    /// Keep every checkpoint (to judge the game at several points with
+    /// `gan discriminate --step`); false keeps only the latest.
+    #[arg(long)]
+    pub keep_checkpoints: bool,
+    /// The run directory.
+    #[arg(long = "out", value_name = "DIR")]
+    pub out_dir: PathBuf,
+}
+
+/// The parameters whose default depends on the kind of data: `None` in a [`Config`]
+/// means the value here for its dataset ([`Config::data_defaults`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DataDefaults {
     /// Adam learning rate of G.
     pub lr_g: f64,
     /// Adam learning rate of D.
     pub lr_d: f64,
-    /// Adam beta1 (both players).
-    pub beta1: f64,
-    /// Adam beta2 (both players).
-    pub beta2: f64,
-    /// Training length in epochs of real data; used when `steps` is 0.
-    pub epochs: u64,
-    /// Training length in generator steps (each with `k` discriminator steps); wins over
-    /// `epochs` when not 0.
-    pub steps: u64,
-    /// Drives initialisation, data order, latent draws and dropout.
-    pub seed: u64,
-    /// Read metrics back (and write a metrics.csv row) every this many steps.
-    pub log_every: u64,
-    /// Write a sample grid every this many steps (0: at the end of every epoch).
-    pub sample_every: u64,
-    /// Write a checkpoint every this many steps (0: at the end of every epoch).
-    pub checkpoint_every: u64,
-    /// Number of fixed latents drawn for the sample grids (toy data: points plotted).
-    pub samples: usize,
-    /// Evaluate the generator (`gan eval`'s metrics for the dataset) every this many
-    /// epochs and at the end, into `eval/history.csv` and report.md (0: off).
-    pub eval_every: u64,
-    /// Items generated per evaluation during training (0: the protocol's count, 10000
-    /// MNIST images, 2500 2-D points, 26000 Stacked MNIST images).
-    pub eval_count: usize,
-    /// Keep every checkpoint (to judge the game at several points with
-    /// `gan discriminate --step`); false keeps only the latest.
-    pub keep_checkpoints: bool,
-    /// The run directory.
-    pub out_dir: PathBuf,
+    /// Dropout after each hidden layer of the MLP discriminator.
+    pub dropout: f64,
+}
+
+/// Image data: Adam 2e-4 for both players (Radford et al. 2015) and dropout 0.3 in the
+/// MLP discriminator.
+pub const IMAGE_DEFAULTS: DataDefaults = DataDefaults {
+    lr_g: 2e-4,
+    lr_d: 2e-4,
+    dropout: 0.3,
+};
+
+/// 2-D toy data (ring8, ring8_wide, grid25): lr 1e-3 and no dropout learn ring8 in ~2000
+/// steps (at 2e-4 the small players barely move from the N(0, 0.02) init in that time).
+pub const TOY_DEFAULTS: DataDefaults = DataDefaults {
+    lr_g: 1e-3,
+    lr_d: 1e-3,
+    dropout: 0.0,
+};
+
+impl DataDefaults {
+    /// The fields as `(Config key, value)`.
+    pub fn entries(&self) -> [(&'static str, f64); 3] {
+        [
+            ("lr_g", self.lr_g),
+            ("lr_d", self.lr_d),
+            ("dropout", self.dropout),
+        ]
+    }
 }
 
 impl Default for Config {
@@ -154,7 +237,7 @@ impl Default for Config {
             prior: Prior::Normal,
             g_hidden: Vec::new(),
             d_hidden: Vec::new(),
-            dropout: 0.3,
+            dropout: None,
             leaky_slope: 0.2,
             ngf: 32,
             ndf: 32,
@@ -163,8 +246,8 @@ impl Default for Config {
             label_smoothing: 0.0,
             pack: 1,
             batch_size: 128,
-            lr_g: 2e-4,
-            lr_d: 2e-4,
+            lr_g: None,
+            lr_d: None,
             beta1: 0.5,
             beta2: 0.999,
             epochs: 0,
@@ -302,9 +385,116 @@ impl Config {
             Some(toml::Value::Table(t)) => t.clone(),
             _ => value,
         };
+        Config::from_table(table)
+    }
+
+    /// Reads a config from a table of fields (missing fields take their defaults).
+    pub fn from_table(table: toml::Table) -> Result<Config> {
         table
             .try_into()
             .map_err(|e: toml::de::Error| TrainError::Config(e.to_string()))
+    }
+
+    /// The config with the fields of `overrides` (a table of Config keys, as
+    /// [`Config::to_table`] writes them) replaced.
+    pub fn overridden(&self, overrides: &toml::Table) -> Result<Config> {
+        let mut t = self.to_table();
+        t.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Config::from_table(t)
+    }
+
+    /// True for the 2-D toy datasets (false for names that do not parse).
+    pub fn is_toy(&self) -> bool {
+        DataSpec::parse(&self.dataset).is_ok_and(|s| s.is_toy())
+    }
+
+    /// The defaults of `lr_g`, `lr_d` and `dropout` for this config's data:
+    /// [`TOY_DEFAULTS`] for 2-D toy data, else [`IMAGE_DEFAULTS`].
+    pub fn data_defaults(&self) -> DataDefaults {
+        if self.is_toy() {
+            TOY_DEFAULTS
+        } else {
+            IMAGE_DEFAULTS
+        }
+    }
+
+    /// Adam learning rate of G: `lr_g`, or the data's default when unset.
+    pub fn lr_g(&self) -> f64 {
+        self.lr_g.unwrap_or(self.data_defaults().lr_g)
+    }
+
+    /// Adam learning rate of D: `lr_d`, or the data's default when unset.
+    pub fn lr_d(&self) -> f64 {
+        self.lr_d.unwrap_or(self.data_defaults().lr_d)
+    }
+
+    /// Dropout of the MLP discriminator: `dropout`, or the data's default when unset.
+    pub fn dropout(&self) -> f64 {
+        self.dropout.unwrap_or(self.data_defaults().dropout)
+    }
+
+    /// The data-dependent fields left unset, with the values they take (what
+    /// [`Config::resolved`] will fill in), as `(key, value)`.
+    pub fn unset_data_defaults(&self) -> Vec<(&'static str, f64)> {
+        let set = [self.lr_g, self.lr_d, self.dropout];
+        self.data_defaults()
+            .entries()
+            .into_iter()
+            .zip(set)
+            .filter(|(_, v)| v.is_none())
+            .map(|(e, _)| e)
+            .collect()
+    }
+
+    /// `cmd` with a flag for every field (`#[derive(clap::Args)]`), each showing its
+    /// default from `Config::default()`; `lr_g`, `lr_d` and `dropout` show the image and
+    /// the toy data defaults. Parse with [`Config::given_flags`] to tell given flags from
+    /// defaults.
+    pub fn command_args(cmd: clap::Command) -> clap::Command {
+        let mut cmd = <Config as clap::Args>::augment_args(cmd);
+        for (key, value) in Config::default().to_table() {
+            let shown = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Array(a) => {
+                    let items: Vec<String> = a.iter().map(|v| v.to_string()).collect();
+                    items.join(",")
+                }
+                v => v.to_string(),
+            };
+            if shown.is_empty() {
+                continue; // an empty list: the help says what it means
+            }
+            cmd = cmd.mut_arg(key, |a| {
+                if a.get_action().takes_values() {
+                    a.default_value(shown).required(false)
+                } else {
+                    a
+                }
+            });
+        }
+        for ((key, image), (_, toy)) in IMAGE_DEFAULTS
+            .entries()
+            .into_iter()
+            .zip(TOY_DEFAULTS.entries())
+        {
+            cmd = cmd.mut_arg(key, |a| {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                a.help(format!("{help} [default: {image}; 2-D toy data: {toy}]"))
+            });
+        }
+        cmd
+    }
+
+    /// The fields given on the command line (not taken from the defaults) in matches of
+    /// a command built with [`Config::command_args`], as a table of Config keys for
+    /// [`Config::overridden`].
+    pub fn given_flags(
+        matches: &clap::ArgMatches,
+    ) -> std::result::Result<toml::Table, clap::Error> {
+        let all = <Config as clap::FromArgMatches>::from_arg_matches(matches)?;
+        let mut t = all.to_table();
+        t.retain(|k, _| matches.value_source(k) == Some(clap::parser::ValueSource::CommandLine));
+        Ok(t)
     }
 
     /// Reads a config file (see [`Config::from_toml`]).
@@ -342,10 +532,10 @@ impl Config {
                 self.label_smoothing
             ));
         }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return bad(format!("dropout = {} must be in [0, 1)", self.dropout));
+        if !(0.0..1.0).contains(&self.dropout()) {
+            return bad(format!("dropout = {} must be in [0, 1)", self.dropout()));
         }
-        for (n, v) in [("lr_g", self.lr_g), ("lr_d", self.lr_d)] {
+        for (n, v) in [("lr_g", self.lr_g()), ("lr_d", self.lr_d())] {
             if !(v > 0.0 && v.is_finite()) {
                 return bad(format!("{n} = {v} must be positive"));
             }
@@ -377,12 +567,15 @@ impl Config {
         Ok(())
     }
 
-    /// The config with every automatic value made explicit (hidden widths), as written
-    /// to `config.toml`.
+    /// The config with every automatic value made explicit (hidden widths, and the data's
+    /// learning rates and dropout when unset), as written to `config.toml`.
     pub fn resolved(&self) -> Result<Config> {
         self.validate()?;
         let toy = DataSpec::parse(&self.dataset)?.is_toy();
         let mut c = self.clone();
+        c.lr_g = Some(self.lr_g());
+        c.lr_d = Some(self.lr_d());
+        c.dropout = Some(self.dropout());
         if c.g_hidden.is_empty() {
             c.g_hidden = if toy {
                 vec![128, 128]

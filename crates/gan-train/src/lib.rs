@@ -37,7 +37,9 @@ pub mod seeds;
 pub mod step;
 mod trainer;
 
-pub use config::{load_dataset, Arch, Config, DataSpec, GLoss, Prior};
+pub use config::{
+    load_dataset, Arch, Config, DataDefaults, DataSpec, GLoss, Prior, IMAGE_DEFAULTS, TOY_DEFAULTS,
+};
 pub use error::{Result, TrainError};
 pub use gan::{sample_prior, Game, Gan, Generated};
 pub use infer::{discriminate, generate, load_gan};

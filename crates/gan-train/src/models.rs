@@ -158,8 +158,8 @@ pub fn discriminator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
             for &h in &cfg.d_hidden {
                 d.push(Linear::new(width, h));
                 d.push(LeakyReLU::new(slope));
-                if cfg.dropout > 0.0 {
-                    d.push(Dropout::new(cfg.dropout as f32));
+                if cfg.dropout() > 0.0 {
+                    d.push(Dropout::new(cfg.dropout() as f32));
                 }
                 width = h;
             }

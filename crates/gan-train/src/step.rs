@@ -28,8 +28,8 @@ impl Optimizers {
             ..AdamConfig::adam(lr as f32)
         };
         Ok(Optimizers {
-            g: Adam::new(&gan.generator.store, adam(cfg.lr_g))?,
-            d: Adam::new(&gan.discriminator.store, adam(cfg.lr_d))?,
+            g: Adam::new(&gan.generator.store, adam(cfg.lr_g()))?,
+            d: Adam::new(&gan.discriminator.store, adam(cfg.lr_d()))?,
         })
     }
 }

@@ -1,19 +1,25 @@
 //! Configuration: defaults, TOML round trip, validation errors (no GPU).
 
-use gan_train::{Arch, Config, GLoss, Prior};
+use gan_train::{Arch, Config, GLoss, Prior, IMAGE_DEFAULTS, TOY_DEFAULTS};
 
 #[test]
 fn defaults_round_trip_through_toml() {
     let c = Config::default();
-    assert_eq!((c.lr_g, c.lr_d, c.beta1, c.beta2), (2e-4, 2e-4, 0.5, 0.999));
+    assert_eq!(
+        (c.lr_g(), c.lr_d(), c.dropout(), c.beta1, c.beta2),
+        (2e-4, 2e-4, 0.3, 0.5, 0.999)
+    );
     assert_eq!(
         (c.arch, c.prior, c.loss, c.k),
         (Arch::Mlp, Prior::Normal, GLoss::NonSaturating, 1)
     );
     let text = toml::to_string(&c).unwrap();
     assert!(text.contains("loss = \"non-saturating\""), "{text}");
-    assert!(text.contains("lr_g = 0.0002"), "{text}");
     assert_eq!(Config::from_toml(&text).unwrap(), c);
+    // The data-dependent fields are written once resolved.
+    let text = toml::to_string(&c.resolved().unwrap()).unwrap();
+    assert!(text.contains("lr_g = 0.0002"), "{text}");
+    assert!(text.contains("dropout = 0.3"), "{text}");
     // A partial file takes defaults; a [config] table (config.toml) works too.
     let p = Config::from_toml("arch = \"dcgan\"\nk = 2").unwrap();
     assert_eq!((p.arch, p.k, p.batch_size), (Arch::Dcgan, 2, 128));
@@ -93,4 +99,187 @@ fn numeric_hash_ignores_bookkeeping_fields() {
     };
     assert_ne!(a.numeric_hash(), c.numeric_hash());
     assert_eq!(a.numeric_diffs(&c), vec!["seed: 1 -> 2".to_string()]);
+}
+
+/// The toy rule lives in the library: 2-D data get lr 1e-3 and no dropout unless set.
+#[test]
+fn toy_data_defaults_through_the_library() {
+    let ring = Config {
+        dataset: "ring8".into(),
+        ..Config::default()
+    };
+    assert_eq!(
+        (ring.lr_g(), ring.lr_d(), ring.dropout()),
+        (1e-3, 1e-3, 0.0)
+    );
+    let r = ring.resolved().unwrap();
+    assert_eq!(
+        (r.lr_g, r.lr_d, r.dropout),
+        (Some(1e-3), Some(1e-3), Some(0.0))
+    );
+    assert_eq!(
+        (TOY_DEFAULTS.lr_g, TOY_DEFAULTS.dropout),
+        (1e-3, 0.0),
+        "the documented toy defaults"
+    );
+    // An explicit value is kept; only the unset ones are reported and filled in.
+    let set = Config {
+        lr_g: Some(5e-4),
+        ..ring.clone()
+    };
+    assert_eq!(
+        set.unset_data_defaults(),
+        vec![("lr_d", 1e-3), ("dropout", 0.0)]
+    );
+    let r = set.resolved().unwrap();
+    assert_eq!(
+        (r.lr_g, r.lr_d, r.dropout),
+        (Some(5e-4), Some(1e-3), Some(0.0))
+    );
+    assert!(r.unset_data_defaults().is_empty());
+    // Images keep the image defaults; so does a bare file naming no rates.
+    let img = Config::from_toml("dataset = \"mnist\"").unwrap();
+    assert_eq!(img.lr_g, None);
+    let r = img.resolved().unwrap();
+    assert_eq!(
+        (r.lr_g, r.lr_d, r.dropout),
+        (
+            Some(IMAGE_DEFAULTS.lr_g),
+            Some(IMAGE_DEFAULTS.lr_d),
+            Some(IMAGE_DEFAULTS.dropout)
+        )
+    );
+    let toy_file = Config::from_toml("dataset = \"grid25\"\ndropout = 0.1").unwrap();
+    assert_eq!((toy_file.lr_d(), toy_file.dropout()), (1e-3, 0.1));
+    // Out-of-range values are still refused, set or not.
+    let bad = Config {
+        dropout: Some(1.0),
+        ..ring
+    };
+    assert!(bad.validate().unwrap_err().to_string().contains("dropout"));
+}
+
+/// A run's config.toml from before the data-dependent defaults (explicit `lr_g = 0.0002`
+/// etc.) still loads, and its numeric hash is the `config_hash` it was recorded with, so
+/// the run still resumes.
+#[test]
+fn committed_run_config_keeps_its_hash() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/runs/mnist-mlp-default/config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    let recorded = table["run"]["config_hash"].as_str().unwrap();
+    let cfg = Config::load(&path).unwrap();
+    assert_eq!(
+        (cfg.lr_g, cfg.lr_d, cfg.dropout),
+        (Some(2e-4), Some(2e-4), Some(0.3))
+    );
+    assert_eq!(cfg.numeric_hash(), recorded);
+    let resolved = cfg.resolved().unwrap();
+    assert_eq!(resolved, cfg, "an explicit config resolves to itself");
+    assert_eq!(resolved.numeric_hash(), recorded);
+    // The default job, resolved, is that run's numbers.
+    let default = Config {
+        out_dir: cfg.out_dir.clone(),
+        log_every: cfg.log_every,
+        ..Config::default()
+    };
+    assert_eq!(default.resolved().unwrap().numeric_hash(), recorded);
+}
+
+fn parse(args: &[&str]) -> clap::ArgMatches {
+    Config::command_args(clap::Command::new("t"))
+        .try_get_matches_from(std::iter::once("t").chain(args.iter().copied()))
+        .unwrap()
+}
+
+/// The flags come from the struct: defaults from `Config::default()`, and only the flags
+/// given are reported (a flag equal to the default still counts as given).
+#[test]
+fn flags_are_the_config_fields() {
+    let mut cmd = Config::command_args(clap::Command::new("t"));
+    let help = cmd.render_long_help().to_string();
+    let d = Config::default();
+    let after = |flag: &str| {
+        let i = help
+            .find(flag)
+            .unwrap_or_else(|| panic!("{flag} missing:\n{help}"));
+        let rest = &help[i + flag.len()..];
+        rest[..rest.find("\n      --").unwrap_or(rest.len())].to_string()
+    };
+    let batch = after("--batch-size");
+    assert!(
+        batch.contains(&format!("[default: {}]", d.batch_size)),
+        "{batch}"
+    );
+    assert!(after("--arch").contains("[default: mlp]"));
+    assert!(after("--loss").contains("[default: non-saturating]"));
+    let lr = after("--lr-g");
+    assert!(
+        lr.contains(&format!(
+            "[default: {}; 2-D toy data: {}]",
+            IMAGE_DEFAULTS.lr_g, TOY_DEFAULTS.lr_g
+        )),
+        "{lr}"
+    );
+
+    let m = parse(&[]);
+    assert!(Config::given_flags(&m).unwrap().is_empty());
+    let m = parse(&[
+        "ring8",
+        "--batch-size",
+        "128",
+        "--g-hidden",
+        "64,32",
+        "--arch",
+        "mlp",
+        "--loss",
+        "minimax",
+        "--lr-d",
+        "0.01",
+        "--keep-checkpoints",
+        "--out",
+        "x",
+    ]);
+    let given = Config::given_flags(&m).unwrap();
+    let keys: Vec<&str> = given.keys().map(|k| k.as_str()).collect();
+    let mut want = vec![
+        "dataset",
+        "batch_size",
+        "g_hidden",
+        "arch",
+        "loss",
+        "lr_d",
+        "keep_checkpoints",
+        "out_dir",
+    ];
+    want.sort();
+    let mut keys = keys;
+    keys.sort();
+    assert_eq!(keys, want);
+    let base = Config {
+        batch_size: 64,
+        seed: 5,
+        ..Config::default()
+    };
+    let c = base.overridden(&given).unwrap();
+    assert_eq!(c.batch_size, 128, "the flag wins over the base");
+    assert_eq!(c.seed, 5, "the base wins over the default");
+    assert_eq!(
+        (
+            c.dataset.as_str(),
+            c.g_hidden.clone(),
+            c.loss,
+            c.lr_d,
+            c.lr_g
+        ),
+        ("ring8", vec![64, 32], GLoss::Minimax, Some(0.01), None)
+    );
+    assert!(c.keep_checkpoints);
+    assert_eq!(c.out_dir, std::path::PathBuf::from("x"));
+    let e = Config::command_args(clap::Command::new("t"))
+        .try_get_matches_from(["t", "--prior", "cauchy"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cauchy") && e.contains("uniform"), "{e}");
 }

@@ -61,7 +61,7 @@ fn resume_continues_exactly_where_it_stopped() {
 
     // Resuming with other numbers is a clear error naming the field.
     let mut other = cfg.clone();
-    other.lr_d = 1e-3;
+    other.lr_d = Some(1e-3);
     other.batch_size = 16;
     let e = Trainer::resume(&ctx, &dir, Some(&other))
         .err()
