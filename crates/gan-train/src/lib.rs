@@ -21,6 +21,7 @@
 //! written atomically.
 
 pub mod config;
+pub mod data;
 pub mod error;
 pub mod eval;
 pub mod feed;
@@ -38,8 +39,9 @@ pub mod step;
 mod trainer;
 
 pub use config::{
-    load_dataset, Arch, Config, DataDefaults, DataSpec, GLoss, Prior, IMAGE_DEFAULTS, TOY_DEFAULTS,
+    load_dataset, Arch, Config, DataDefaults, GLoss, Prior, IMAGE_DEFAULTS, TOY_DEFAULTS,
 };
+pub use data::{DataSpec, STACKED_DEFAULT};
 pub use error::{Result, TrainError};
 pub use gan::{sample_prior, Game, Gan, Generated};
 pub use infer::{discriminate, generate, load_gan};

@@ -13,7 +13,8 @@ use gan_nn::{
     Sequential, Tanh,
 };
 
-use crate::config::{Arch, Config, DataSpec};
+use crate::config::{Arch, Config};
+use crate::data::DataSpec;
 use crate::error::{Result, TrainError};
 
 /// What the players generate and judge.

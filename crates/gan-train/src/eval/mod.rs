@@ -30,7 +30,7 @@ use gan_data::{Dataset, Split, ToyDistribution};
 use gan_tensor::Context;
 use serde::Serialize;
 
-use crate::config::DataSpec;
+use crate::data::DataSpec;
 use crate::error::{Result, TrainError};
 use crate::gan::{Gan, Generated};
 use crate::rundir;
