@@ -17,6 +17,7 @@
 use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 
+use gan_tensor::rng::SplitMix64;
 use gan_tensor::{Context, Tensor};
 
 use crate::error::{Error, Result};
@@ -261,14 +262,6 @@ impl std::fmt::Debug for ParamStore {
     }
 }
 
-/// SplitMix64 finaliser: mixes seeds.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// FNV-1a of a name: stable across runs and platforms (unlike std's hasher).
 fn name_hash(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -294,7 +287,9 @@ impl ParamStore {
             Slot::Param(p) => params.push((join(&cfg.prefix, name), p.clone())),
             Slot::Rng(r) => {
                 if r.seed.get().is_none() {
-                    r.set_seed(mix(cfg.seed ^ name_hash(&join(&cfg.prefix, name))));
+                    r.set_seed(SplitMix64::mix(
+                        cfg.seed ^ name_hash(&join(&cfg.prefix, name)),
+                    ));
                 }
             }
         };

@@ -19,11 +19,8 @@ use crate::rundir::{self, LatestState, MetricsRow};
 /// Seeds of the independent random streams, all derived from [`Config::seed`].
 pub(crate) mod seeds {
     /// SplitMix64 finaliser.
-    pub fn mix(mut z: u64) -> u64 {
-        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    pub fn mix(z: u64) -> u64 {
+        gan_tensor::rng::SplitMix64::mix(z)
     }
     pub fn gen_init(seed: u64) -> u64 {
         mix(seed ^ 0x6765_6e00)
