@@ -61,7 +61,7 @@ use crate::error::{Error, Result};
 use crate::layers::{BatchNorm2d, Conv2d, Linear};
 use crate::module::{child_name, Module, Slot};
 use crate::optim::Optimizer;
-use crate::params::{ParamStore, StoreConfig};
+use crate::store::{ParamStore, StoreConfig};
 use crate::var::{no_grad, Var};
 
 /// Where the committed MNIST classifier weights live, relative to the workspace root.
