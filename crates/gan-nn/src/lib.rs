@@ -15,7 +15,6 @@
 //! (`?` converts) and adds layer names, tensor names and file paths.
 
 pub mod checkpoint;
-pub mod classifier;
 pub mod error;
 pub mod init;
 pub mod layers;

@@ -9,7 +9,6 @@
 //!   against real test images).
 
 use gan_data::{load_vendored_mnist, Dataset, Split};
-use gan_nn::classifier::{argmax_rows, load_mnist_classifier};
 use gan_nn::{
     no_grad, Adam, AdamConfig, InitScheme, Labels, Module, Optimizer, ParamStore, Sequential,
     StoreConfig, Var,
@@ -20,6 +19,7 @@ use super::density::SplitMix;
 use super::oned::grad_norm;
 use crate::config::{Arch, Config, GLoss, Prior};
 use crate::error::Result;
+use crate::eval::lenet::{argmax_rows, load_mnist_classifier};
 use crate::models::{discriminator, generator, ItemShape};
 use crate::trainer::sample_prior;
 
