@@ -1,5 +1,5 @@
 //! `cargo xtask classifier`: trains the LeNet-style MNIST classifier of
-//! `gan_nn::classifier` (Conv2d / BatchNorm2d / Linear layers on the GPU) on the
+//! `gan_train::eval::lenet` (gan-nn's Conv2d / BatchNorm2d / Linear layers on the GPU) on the
 //! vendored MNIST, evaluates test accuracy after every
 //! epoch and saves the weights (PyTorch state_dict names) as safetensors.
 //!
@@ -14,11 +14,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use gan_data::{load_vendored_mnist, Dataset, Loader, LoaderOptions, Split};
-use gan_nn::classifier::{
-    evaluate, train_epoch, ClassBatch, LeNet, LeNetConfig, TrainOptions, DEFAULT_CLASSIFIER_PATH,
-};
 use gan_nn::{checkpoint, Adam, AdamConfig, Module, ParamStore, StoreConfig};
 use gan_tensor::{Context, Tensor};
+use gan_train::eval::lenet::{LeNet, LeNetConfig, DEFAULT_CLASSIFIER_PATH};
+use gan_train::eval::lenet_train::{evaluate, train_epoch, ClassBatch, TrainOptions};
 
 struct Options {
     epochs: usize,

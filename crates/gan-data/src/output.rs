@@ -1,9 +1,10 @@
-//! Writing images back out: one PNG per image, a grid of samples in one PNG, and a
+//! Writing images back out: the workspace's one PNG encoder, one PNG per image, a grid of samples in one PNG, and a
 //! dataset as IDX files any MNIST tool can read.
 
 use crate::dataset::{unit_to_u8, Dataset, ImageShape};
 use crate::error::{DataError, Result};
 use crate::idx;
+use image::ImageEncoder;
 use std::path::{Path, PathBuf};
 
 /// An 8-bit image, interleaved (gray or RGB), ready to encode.
@@ -61,25 +62,48 @@ pub fn to_image8(values: &[f32], shape: ImageShape) -> Result<Image8> {
     })
 }
 
+/// Encode 8-bit pixels as PNG bytes: `pixels` row-major, `channels` 1 (gray) or 3 (RGB,
+/// interleaved), `width * height * channels` of them. The one PNG encoder of the
+/// workspace (image's `PngEncoder` at its default settings).
+pub fn encode_png(width: u32, height: u32, channels: usize, pixels: &[u8]) -> Result<Vec<u8>> {
+    let color = match channels {
+        1 => image::ExtendedColorType::L8,
+        3 => image::ExtendedColorType::Rgb8,
+        _ => {
+            return Err(DataError::InvalidArgument(format!(
+                "cannot encode {channels}-channel pixels as PNG; expected 1 (gray) or 3 (RGB)"
+            )))
+        }
+    };
+    let want = width as u64 * height as u64 * channels as u64;
+    if pixels.len() as u64 != want {
+        return Err(DataError::InvalidArgument(format!(
+            "{} bytes for a {width}x{height} PNG with {channels} channels; expected {want}",
+            pixels.len()
+        )));
+    }
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(pixels, width, height, color)
+        .map_err(|e| DataError::InvalidArgument(format!("{width}x{height} PNG: {e}")))?;
+    Ok(out)
+}
+
+/// Encode interleaved RGB pixels (`width * height * 3` bytes) as PNG bytes.
+pub fn encode_png_rgb(width: u32, height: u32, pixels: &[u8]) -> Result<Vec<u8>> {
+    encode_png(width, height, 3, pixels)
+}
+
 /// Encode an [`Image8`] as a PNG file.
 pub fn save_png(path: &Path, img: &Image8) -> Result<()> {
-    let color = if img.channels == 1 {
-        image::ExtendedColorType::L8
-    } else {
-        image::ExtendedColorType::Rgb8
-    };
-    image::save_buffer_with_format(
-        path,
-        &img.pixels,
-        img.width,
-        img.height,
-        color,
-        image::ImageFormat::Png,
-    )
-    .map_err(|e| match e {
-        image::ImageError::IoError(io) => DataError::io(path, "writing", io),
-        other => DataError::InvalidArgument(format!("{}: {other}", path.display())),
-    })
+    let bytes =
+        encode_png(img.width, img.height, img.channels, &img.pixels).map_err(|e| match e {
+            DataError::InvalidArgument(msg) => {
+                DataError::InvalidArgument(format!("{}: {msg}", path.display()))
+            }
+            other => other,
+        })?;
+    std::fs::write(path, bytes).map_err(|e| DataError::io(path, "writing", e))
 }
 
 /// Write one image (planar values in [-1, 1], gray or RGB) as a PNG file.

@@ -152,3 +152,24 @@ fn images_of_other_channel_counts_are_refused() {
     let err = write_png(&p, &[0.0], ImageShape::new(1, 1, 1)).unwrap_err();
     assert!(err.to_string().contains("x.png"), "{err}");
 }
+
+#[test]
+fn encode_png_is_what_save_png_writes_and_decodes_back() {
+    let rgb: Vec<u8> = (0..2 * 3 * 3).map(|v| (v * 13) as u8).collect();
+    let bytes = gan_data::encode_png_rgb(2, 3, &rgb).unwrap();
+    let img = image::load_from_memory(&bytes).unwrap();
+    assert_eq!(img.color(), image::ColorType::Rgb8);
+    assert_eq!(img.to_rgb8().into_raw(), rgb);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.png");
+    let values = [-1.0, 0.0, 1.0, 0.5];
+    write_png(&path, &values, ImageShape::new(1, 2, 2)).unwrap();
+    let gray = to_image8(&values, ImageShape::new(1, 2, 2)).unwrap();
+    let want = gan_data::encode_png(2, 2, 1, &gray.pixels).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), want);
+
+    // Wrong lengths and channel counts are errors, not panics.
+    assert!(gan_data::encode_png_rgb(2, 3, &rgb[1..]).is_err());
+    assert!(gan_data::encode_png(1, 1, 2, &[0, 0]).is_err());
+}

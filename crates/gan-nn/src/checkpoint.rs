@@ -32,7 +32,7 @@ use safetensors::{Dtype, SafeTensors, View};
 use crate::error::{Error, Result};
 use crate::init::Role;
 use crate::optim::Optimizer;
-use crate::params::ParamStore;
+use crate::store::ParamStore;
 
 /// One tensor to write.
 struct Owned {

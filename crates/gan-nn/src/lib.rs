@@ -15,7 +15,6 @@
 //! (`?` converts) and adds layer names, tensor names and file paths.
 
 pub mod checkpoint;
-pub mod classifier;
 pub mod error;
 pub mod init;
 pub mod layers;
@@ -24,7 +23,8 @@ pub mod loss;
 mod module;
 mod ops;
 pub mod optim;
-mod params;
+mod param;
+mod store;
 mod var;
 
 pub use error::{Error as NnError, Result as NnResult};
@@ -33,7 +33,8 @@ pub use layers::*;
 pub use layers_ops::Labels;
 pub use module::{child_name, Module, Named, Sequential, Slot};
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
-pub use params::{Entry, Param, ParamStore, RngState, StoreConfig};
+pub use param::{Entry, Param, RngState};
+pub use store::{ParamStore, StoreConfig};
 pub use var::{is_grad_enabled, no_grad, Var};
 
 pub use gan_tensor::matmul::Activation;

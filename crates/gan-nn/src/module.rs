@@ -3,7 +3,7 @@
 use gan_tensor::matmul::Activation;
 
 use crate::error::Result;
-use crate::params::{Param, RngState};
+use crate::param::{Param, RngState};
 use crate::Var;
 
 /// What a module reports to [`Module::visit`].

@@ -12,7 +12,7 @@ use gan_tensor::Tensor;
 pub use gan_tensor::optim::{AdamConfig, SgdConfig};
 
 use crate::error::Result;
-use crate::params::ParamStore;
+use crate::store::ParamStore;
 
 /// An optimizer of one store.
 pub trait Optimizer {

@@ -5,6 +5,8 @@
 //! the counter): the same pair gives the same numbers on every launch, and different
 //! streams of one seed never overlap (each tensor uses counters [0, ceil(n/4)) of its
 //! stream). [`crate::reference::rng`] is the bit-exact CPU twin.
+//!
+//! [`SplitMix64`] is the host-side generator and seed mixer that every crate shares.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -131,4 +133,42 @@ impl Tensor {
         fill_normal(&t, mean, std, seed, stream)?;
         Ok(t)
     }
+}
+
+/// SplitMix64 (Steele, Lea and Flood, OOPSLA 2014), step for step the reference
+/// `splitmix64.c` of Vigna: a small seeded host-side generator, and through
+/// [`SplitMix64::mix`] the one-shot seed mixer used to derive independent seeds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitMix64 {
+    /// The state: advanced by the golden gamma before each output.
+    pub state: u64,
+}
+
+impl SplitMix64 {
+    /// The golden-ratio increment: 2^64 / phi, rounded to odd.
+    pub const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    /// A generator whose state is `seed`.
+    pub fn new(seed: u64) -> SplitMix64 {
+        SplitMix64 { state: seed }
+    }
+
+    /// The next 64 random bits: state += gamma, then the finaliser of the new state.
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(Self::GAMMA);
+        finalise(self.state)
+    }
+
+    /// Mixes a seed in one shot: finaliser(z + gamma), the first output of
+    /// `SplitMix64::new(z)`.
+    pub fn mix(z: u64) -> u64 {
+        finalise(z.wrapping_add(Self::GAMMA))
+    }
+}
+
+/// The SplitMix64 output function (a variant of the MurmurHash3 64-bit finaliser).
+fn finalise(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }

@@ -1,23 +1,21 @@
 //! Helpers for comparing GPU results with the CPU reference, shared by the tests of this
 //! crate and of the crates above it.
 
-/// A small seeded generator (SplitMix64) for test inputs; no dependency, same on every
-/// machine.
-pub struct Rng(u64);
+use crate::rng::SplitMix64;
+
+/// A small seeded generator for test inputs: [`SplitMix64`] from state `seed ^ gamma`;
+/// no dependency, same on every machine.
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A generator from a seed.
     pub fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+        Rng(SplitMix64::new(seed ^ SplitMix64::GAMMA))
     }
 
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in [lo, hi).

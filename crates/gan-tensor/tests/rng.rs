@@ -3,6 +3,7 @@
 mod common;
 use common::{ctx, AWKWARD};
 use gan_tensor::reference::rng as reference;
+use gan_tensor::rng::SplitMix64;
 use gan_tensor::testing::assert_close;
 use gan_tensor::Tensor;
 
@@ -184,4 +185,21 @@ fn invalid_arguments_are_errors() {
         .unwrap_err()
         .to_string();
     assert!(msg.contains("rand_uniform"), "{msg}");
+}
+
+/// SplitMix64's first outputs for seed 0 are the published ones (the reference
+/// `splitmix64.c` of Vigna), and `mix(z)` is the first output from state `z`.
+#[test]
+fn splitmix64_matches_reference_outputs() {
+    let mut r = SplitMix64::new(0);
+    assert_eq!(r.next_u64(), 0xe220_a839_7b1d_cdaf);
+    assert_eq!(r.next_u64(), 0x6e78_9e6a_a1b9_65f4);
+    assert_eq!(r.next_u64(), 0x06c4_5d18_8009_454f);
+    for z in [0, 1, 42, 0x9E37_79B9_7F4A_7C15, u64::MAX] {
+        assert_eq!(
+            SplitMix64::mix(z),
+            SplitMix64::new(z).next_u64(),
+            "z {z:#x}"
+        );
+    }
 }

@@ -9,9 +9,9 @@
 //!   against real test images).
 
 use gan_data::{load_vendored_mnist, Dataset, Split};
-use gan_nn::classifier::{argmax_rows, load_mnist_classifier};
 use gan_nn::{no_grad, Adam, AdamConfig, Optimizer, Var};
 use gan_tensor::{Context, Tensor};
+use gan_train::eval::lenet::{argmax_rows, load_mnist_classifier};
 use gan_train::{seeds, Arch, Config, GLoss, Gan, ItemShape, Objective, Prior, Result};
 
 use crate::density::SplitMix;
@@ -170,7 +170,7 @@ pub struct BlocksResult {
     pub final_samples: Vec<f32>,
     /// 64 real test images.
     pub real_samples: Vec<f32>,
-    /// Class histograms by the committed MNIST classifier (gan_nn::classifier) of the
+    /// Class histograms by the committed MNIST classifier (gan_train::eval::lenet) of the
     /// `pairs_n` real test images, untrained G's and final G's images; None when the
     /// classifier weights are missing.
     pub classes: Option<[[usize; 10]; 3]>,

@@ -121,22 +121,19 @@ fn log_sum_exp(t: &[f64]) -> f64 {
     m + t.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
 }
 
-/// A small seeded generator for host-side data samples (SplitMix64).
+/// A small seeded generator for host-side data samples: gan-tensor's SplitMix64.
 #[derive(Clone, Debug)]
-pub struct SplitMix(u64);
+pub struct SplitMix(gan_tensor::rng::SplitMix64);
 
 impl SplitMix {
     /// A generator from a seed.
     pub fn new(seed: u64) -> SplitMix {
-        SplitMix(seed)
+        SplitMix(gan_tensor::rng::SplitMix64::new(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        // The trainer's seed mixer is the SplitMix64 step: finalise(state + golden gamma).
-        let out = gan_train::seeds::mix(self.0);
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        out
+        self.0.next_u64()
     }
 
     /// Uniform in [0, 1).

@@ -459,7 +459,7 @@ pub fn run(
             s,
             "Classes of {} images by the committed MNIST classifier (`{}`):\n\n| images | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | classes with >= 1% |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             bc.pairs_n,
-            gan_nn::classifier::DEFAULT_CLASSIFIER_PATH
+            gan_train::eval::lenet::DEFAULT_CLASSIFIER_PATH
         );
         for (name, h) in [
             ("real test", real),

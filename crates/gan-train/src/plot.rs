@@ -4,24 +4,16 @@
 
 use std::path::Path;
 
-use gan_data::{make_grid, GridOptions, ImageShape};
-use image::{ImageEncoder, Rgb, RgbImage};
+use gan_data::{encode_png_rgb, make_grid, GridOptions, ImageShape};
+use image::{Rgb, RgbImage};
 
 use crate::error::{Result, TrainError};
 use crate::metrics::Metrics;
 use crate::rundir::write_atomic;
 
 fn encode(img: &RgbImage) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(
-            img.as_raw(),
-            img.width(),
-            img.height(),
-            image::ExtendedColorType::Rgb8,
-        )
-        .map_err(|e| TrainError::Config(format!("PNG encoding failed: {e}")))?;
-    Ok(out)
+    encode_png_rgb(img.width(), img.height(), img.as_raw())
+        .map_err(|e| TrainError::Config(format!("PNG encoding failed: {e}")))
 }
 
 /// A grid of images (values in [-1, 1]) as PNG bytes.

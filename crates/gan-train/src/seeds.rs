@@ -3,12 +3,11 @@
 //! inference and the theory experiments draw the same players and latents for the same
 //! seed.
 
-/// SplitMix64 finaliser of `z` plus the golden gamma: one step of SplitMix64.
-pub fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+use gan_tensor::rng::SplitMix64;
+
+/// One SplitMix64 step from `z` (gan-tensor's [`SplitMix64::mix`]): the seed mixer.
+pub fn mix(z: u64) -> u64 {
+    SplitMix64::mix(z)
 }
 
 /// Initialisation (and dropout) of the generator.

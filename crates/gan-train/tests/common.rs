@@ -1,9 +1,23 @@
 #![allow(dead_code)]
-//! Shared helpers: tiny configurations that run in seconds on lavapipe.
+//! Shared helpers: one device per test binary, tiny configurations that run in seconds
+//! on lavapipe.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
+use gan_tensor::Context;
 use gan_train::{Config, Metrics};
+
+/// The device shared by the tests of one binary; prints the adapter once.
+pub fn ctx() -> Context {
+    static CTX: OnceLock<Context> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let ctx = Context::new().expect("a wgpu adapter (see README: mesa-vulkan-drivers)");
+        eprintln!("adapter: {}", ctx.adapter());
+        ctx
+    })
+    .clone()
+}
 
 /// A tiny 2-D MLP GAN on ring8.
 pub fn ring8(dir: &Path, steps: u64) -> Config {

@@ -4,7 +4,7 @@ use gan_tensor::matmul::Activation;
 
 use crate::error::{Error, Result};
 use crate::module::{Module, Slot};
-use crate::params::RngState;
+use crate::param::RngState;
 use crate::Var;
 
 macro_rules! activation {

@@ -7,11 +7,11 @@
 
 use gan_tensor::conv::{Conv2dParams, ConvTranspose2dParams};
 
-use super::{visit_weight_bias, weight_and_bias};
+use super::weight_bias::{visit_weight_bias, weight_and_bias};
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::module::{Module, Slot};
-use crate::params::Param;
+use crate::param::Param;
 use crate::Var;
 
 /// The parts of a convolution layer that depend on which op it runs.

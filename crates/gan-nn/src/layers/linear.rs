@@ -2,11 +2,11 @@
 
 use gan_tensor::matmul::Activation;
 
-use super::{visit_weight_bias, weight_and_bias};
+use super::weight_bias::{visit_weight_bias, weight_and_bias};
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::module::{Module, Slot};
-use crate::params::Param;
+use crate::param::Param;
 use crate::Var;
 
 /// `nn.Linear(in_features, out_features, bias)`: y = x W^T + b with W [out, in] and b

@@ -4,34 +4,9 @@ mod activation;
 mod conv;
 mod linear;
 mod norm;
+mod weight_bias;
 
 pub use activation::{Dropout, Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh};
 pub use conv::{Conv2d, ConvTranspose2d};
 pub use linear::Linear;
 pub use norm::{BatchNorm1d, BatchNorm2d};
-
-use crate::init::{fans, Role};
-use crate::module::{child_name, Slot};
-use crate::params::Param;
-
-/// A weight of `dims` and, when `bias_len` is Some, a bias as PyTorch creates them (the
-/// bias's default bound comes from the weight's fan_in).
-pub(crate) fn weight_and_bias(dims: &[usize], bias_len: Option<usize>) -> (Param, Option<Param>) {
-    let weight = Param::new(dims, Role::Weight);
-    let (fan_in, _) = fans(dims);
-    let bias = bias_len.map(|n| Param::new(&[n], Role::Bias { fan_in }));
-    (weight, bias)
-}
-
-/// Reports `weight` and `bias` under `prefix`.
-pub(crate) fn visit_weight_bias(
-    prefix: &str,
-    weight: &Param,
-    bias: Option<&Param>,
-    f: &mut dyn FnMut(&str, Slot<'_>),
-) {
-    f(&child_name(prefix, "weight"), Slot::Param(weight));
-    if let Some(b) = bias {
-        f(&child_name(prefix, "bias"), Slot::Param(b));
-    }
-}

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::init::{Init, Role};
 use crate::module::{child_name, Module, Slot};
-use crate::params::Param;
+use crate::param::Param;
 use crate::Var;
 
 /// What BatchNorm1d and BatchNorm2d share.

@@ -1,15 +1,15 @@
 //! Class-based scores of generated MNIST-like images, judged by the project's own MNIST
-//! classifier (gan-nn's LeNet, `data/classifier/mnist_lenet.safetensors`): the class
-//! histogram, the classes covered, KL(histogram || uniform) and the mean confidence;
-//! and the classifier's features for FD-LeNet.
+//! classifier ([`super::lenet::LeNet`], `data/classifier/mnist_lenet.safetensors`): the
+//! class histogram, the classes covered, KL(histogram || uniform) and the mean
+//! confidence; and the classifier's features for FD-LeNet.
 
 use std::path::{Path, PathBuf};
 
-use gan_nn::classifier::LeNet;
 use gan_nn::ParamStore;
 use gan_tensor::{Context, Tensor};
 use serde::Serialize;
 
+use super::lenet::{load_mnist_classifier, LeNet};
 use crate::error::{Result, TrainError};
 
 /// Number of MNIST classes.
@@ -43,12 +43,11 @@ impl MnistClassifier {
                 path.display()
             )));
         }
-        let (model, store) = gan_nn::classifier::load_mnist_classifier(ctx, path).map_err(|e| {
-            TrainError::CorruptCheckpoint {
+        let (model, store) =
+            load_mnist_classifier(ctx, path).map_err(|e| TrainError::CorruptCheckpoint {
                 path: path.to_path_buf(),
                 msg: format!("not the default MNIST LeNet classifier: {e}"),
-            }
-        })?;
+            })?;
         Ok(MnistClassifier {
             model,
             _store: store,

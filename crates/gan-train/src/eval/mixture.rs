@@ -13,7 +13,7 @@
 //! the same test.
 
 use gan_data::ToyDistribution;
-use image::{ImageEncoder, Rgb, RgbImage};
+use image::{Rgb, RgbImage};
 use serde::Serialize;
 
 use super::classes::kl_to_uniform;
@@ -111,9 +111,6 @@ pub fn modes_png(dist: &ToyDistribution, points: &[f32]) -> Result<Vec<u8>> {
         }
         put(&mut img, cx, cy, Rgb([0, 0, 0]));
     }
-    let mut out = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(img.as_raw(), size, size, image::ExtendedColorType::Rgb8)
-        .map_err(|e| TrainError::Config(format!("PNG encoding failed: {e}")))?;
-    Ok(out)
+    gan_data::encode_png_rgb(size, size, img.as_raw())
+        .map_err(|e| TrainError::Config(format!("PNG encoding failed: {e}")))
 }

@@ -18,6 +18,8 @@
 pub mod classes;
 pub mod frechet;
 mod history;
+pub mod lenet;
+pub mod lenet_train;
 pub mod mixture;
 pub mod stacked;
 

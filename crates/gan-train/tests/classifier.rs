@@ -1,4 +1,4 @@
-//! The MNIST classifier (`gan_nn::classifier`): its GPU layers equal the documented
+//! The MNIST classifier (`gan_train::eval::lenet`, trained by `eval::lenet_train`): its GPU layers equal the documented
 //! PyTorch module computed on the CPU (gan-tensor's reference convolution and plain
 //! loops), a short training run on a few hundred vendored MNIST images lowers the loss
 //! and lifts the accuracy well above chance, checkpoints round-trip, and the committed
@@ -7,15 +7,15 @@
 use std::path::Path;
 
 use gan_data::{load_vendored_mnist, Dataset, Loader, LoaderOptions, Split};
-use gan_nn::classifier::{
-    argmax_rows, evaluate, load_mnist_classifier, train_epoch, ClassBatch, LeNet, LeNetConfig,
-    TrainOptions, DEFAULT_CLASSIFIER_PATH,
-};
 use gan_nn::{checkpoint, Adam, AdamConfig, Module, ParamStore, StoreConfig, Var};
 use gan_tensor::conv::Conv2dParams;
 use gan_tensor::reference::conv::conv2d_forward;
 use gan_tensor::testing::{assert_close, random};
 use gan_tensor::Tensor;
+use gan_train::eval::lenet::{
+    argmax_rows, load_mnist_classifier, LeNet, LeNetConfig, DEFAULT_CLASSIFIER_PATH,
+};
+use gan_train::eval::lenet_train::{evaluate, train_epoch, ClassBatch, TrainOptions};
 
 mod common;
 use common::ctx;
@@ -269,7 +269,7 @@ fn smoke_training_on_mnist_lowers_loss_and_beats_chance() {
 
     // A checkpoint round trip reproduces the eval-mode logits.
     let path = std::env::temp_dir().join(format!(
-        "gan_nn_classifier_{}.safetensors",
+        "gan_train_lenet_{}.safetensors",
         std::process::id()
     ));
     checkpoint::save(&path, &store).unwrap();

@@ -1,11 +1,9 @@
 //! Parameters in one flat buffer.
 //!
-//! Layers create [`Param`]s (shape, role, optional initialiser) when they are constructed;
-//! nothing is allocated yet. [`ParamStore::build`] then walks the finished model
-//! ([`Module::visit`]), names every parameter PyTorch's way (`0.weight`,
-//! `layers.1.running_mean`), lays the trainable ones out in one flat value buffer and
-//! one flat gradient buffer (each at an offset aligned to
-//! [`gan_tensor::Context::view_alignment`], padding zero), initialises them on the GPU
+//! [`ParamStore::build`] walks a finished model ([`Module::visit`]), names every
+//! [`Param`] PyTorch's way (`0.weight`, `layers.1.running_mean`), lays the trainable ones
+//! out in one flat value buffer and one flat gradient buffer (each at an offset aligned
+//! to [`gan_tensor::Context::view_alignment`], padding zero), initialises them on the GPU
 //! from one seed (stream = the parameter's index), and binds each [`Param`] to a
 //! [`Var::leaf_with_grad`] over its two views. An optimizer then updates the whole model
 //! with one dispatch, and [`ParamStore::zero_grad`] is one fill.
@@ -14,183 +12,16 @@
 //! kernel writes both running statistics in one dispatch, so they may not share a
 //! buffer); counters (`num_batches_tracked`) live on the host.
 
-use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 
+use gan_tensor::rng::SplitMix64;
 use gan_tensor::{Context, Tensor};
 
 use crate::error::{Error, Result};
-use crate::init::{Init, InitScheme, Role};
+use crate::init::{InitScheme, Role};
 use crate::module::{Module, Slot};
-use crate::Var;
-
-enum Bound {
-    Trainable { var: Var },
-    Buffer(Tensor),
-    Counter,
-}
-
-struct ParamInner {
-    dims: Vec<usize>,
-    role: Role,
-    init: Cell<Option<Init>>,
-    bound: OnceCell<Bound>,
-    counter: Cell<i64>,
-}
-
-/// A parameter, buffer or counter of a layer. Cheap to clone (shared handle).
-#[derive(Clone)]
-pub struct Param(Rc<ParamInner>);
-
-impl std::fmt::Debug for Param {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Param{:?} {:?}", self.0.dims, self.0.role)
-    }
-}
-
-impl Param {
-    /// A parameter of `dims` with `role`; initialised by the store's scheme unless
-    /// [`Param::set_init`] is called before the store is built.
-    pub fn new(dims: &[usize], role: Role) -> Param {
-        Param(Rc::new(ParamInner {
-            dims: dims.to_vec(),
-            role,
-            init: Cell::new(None),
-            bound: OnceCell::new(),
-            counter: Cell::new(0),
-        }))
-    }
-
-    /// Overrides the initialiser of this parameter (before the store is built).
-    pub fn set_init(&self, init: Init) {
-        self.0.init.set(Some(init));
-    }
-
-    /// The explicit initialiser, if any.
-    pub fn init(&self) -> Option<Init> {
-        self.0.init.get()
-    }
-
-    /// The shape.
-    pub fn dims(&self) -> &[usize] {
-        &self.0.dims
-    }
-
-    /// Number of elements.
-    pub fn numel(&self) -> usize {
-        self.0.dims.iter().product()
-    }
-
-    /// The role.
-    pub fn role(&self) -> Role {
-        self.0.role
-    }
-
-    /// True when the optimizer updates it.
-    pub fn is_trainable(&self) -> bool {
-        self.0.role.is_trainable()
-    }
-
-    /// True once a store has allocated it.
-    pub fn is_built(&self) -> bool {
-        self.0.bound.get().is_some()
-    }
-
-    /// The trainable parameter as a leaf `Var` whose gradient accumulates into the
-    /// store's flat gradient buffer.
-    pub fn var(&self) -> Result<Var> {
-        match self.0.bound.get() {
-            Some(Bound::Trainable { var }) => Ok(var.clone()),
-            Some(_) => Err(Error::Invalid {
-                what: "parameter use",
-                msg: format!("{:?} is a buffer, not a trainable parameter", self),
-            }),
-            None => Err(self.not_built()),
-        }
-    }
-
-    /// The value: a view into the flat value buffer, or a buffer's own tensor.
-    /// (Counters have no tensor: see [`Param::counter`].)
-    pub fn tensor(&self) -> Result<Tensor> {
-        match self.0.bound.get() {
-            Some(Bound::Trainable { var }) => Ok(var.value().clone()),
-            Some(Bound::Buffer(t)) => Ok(t.clone()),
-            Some(Bound::Counter) => Err(Error::Invalid {
-                what: "parameter use",
-                msg: "a counter lives on the host; read it with Param::counter".into(),
-            }),
-            None => Err(self.not_built()),
-        }
-    }
-
-    /// The gradient view of a trainable parameter.
-    pub fn grad(&self) -> Result<Tensor> {
-        let var = self.var()?;
-        var.grad().ok_or_else(|| self.not_built())
-    }
-
-    /// The value of a counter (`num_batches_tracked`).
-    pub fn counter(&self) -> i64 {
-        self.0.counter.get()
-    }
-
-    /// Sets a counter.
-    pub fn set_counter(&self, v: i64) {
-        self.0.counter.set(v);
-    }
-
-    fn not_built(&self) -> Error {
-        Error::NotBuilt {
-            dims: self.0.dims.clone(),
-        }
-    }
-}
-
-/// Per-layer random state (Dropout): a seed given by the store (or fixed by the user)
-/// and a step counter, so every forward pass draws a fresh stream.
-#[derive(Debug, Default)]
-pub struct RngState {
-    seed: Cell<Option<u64>>,
-    step: Cell<u64>,
-}
-
-impl RngState {
-    /// A state whose seed the store derives from its own seed and the layer's name.
-    pub fn new() -> Self {
-        RngState::default()
-    }
-
-    /// A fixed seed (the store leaves it alone).
-    pub fn with_seed(seed: u64) -> Self {
-        RngState {
-            seed: Cell::new(Some(seed)),
-            step: Cell::new(0),
-        }
-    }
-
-    /// The seed (0 until a store or the user sets one).
-    pub fn seed(&self) -> u64 {
-        self.seed.get().unwrap_or(0)
-    }
-
-    /// Sets the seed and restarts the stream counter.
-    pub fn set_seed(&self, seed: u64) {
-        self.seed.set(Some(seed));
-        self.step.set(0);
-    }
-
-    /// Steps taken so far.
-    pub fn steps(&self) -> u64 {
-        self.step.get()
-    }
-
-    /// Returns (seed, stream) for the next draw and advances the counter.
-    pub fn next(&self) -> (u64, u64) {
-        let s = self.step.get();
-        self.step.set(s + 1);
-        (self.seed(), s)
-    }
-}
+use crate::param::{Bound, Entry, Param};
+use crate::var::Var;
 
 /// How a store is built.
 #[derive(Clone, Debug, Default)]
@@ -225,17 +56,6 @@ impl StoreConfig {
     }
 }
 
-/// One named entry of a store.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    /// Full hierarchical name (PyTorch's state_dict key).
-    pub name: String,
-    /// The parameter.
-    pub param: Param,
-    /// Element offset in the flat buffers (trainable parameters only).
-    pub offset: Option<usize>,
-}
-
 struct StoreInner {
     ctx: Context,
     values: Tensor,
@@ -259,14 +79,6 @@ impl std::fmt::Debug for ParamStore {
             self.0.values.numel()
         )
     }
-}
-
-/// SplitMix64 finaliser: mixes seeds.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// FNV-1a of a name: stable across runs and platforms (unlike std's hasher).
@@ -293,14 +105,16 @@ impl ParamStore {
         let mut visit = |name: &str, slot: Slot<'_>| match slot {
             Slot::Param(p) => params.push((join(&cfg.prefix, name), p.clone())),
             Slot::Rng(r) => {
-                if r.seed.get().is_none() {
-                    r.set_seed(mix(cfg.seed ^ name_hash(&join(&cfg.prefix, name))));
+                if !r.has_seed() {
+                    r.set_seed(SplitMix64::mix(
+                        cfg.seed ^ name_hash(&join(&cfg.prefix, name)),
+                    ));
                 }
             }
         };
         model.visit("", &mut visit);
         for (i, (name, p)) in params.iter().enumerate() {
-            let twice = params[..i].iter().any(|(_, q)| Rc::ptr_eq(&p.0, &q.0));
+            let twice = params[..i].iter().any(|(_, q)| p.same(q));
             if p.is_built() || twice {
                 return Err(Error::AlreadyBuilt { name: name.clone() });
             }
@@ -348,7 +162,7 @@ impl ParamStore {
                 }
             };
             // Checked above: nobody else bound it.
-            let _ = p.0.bound.set(bound);
+            let _ = p.bind(bound);
         }
         Ok(ParamStore(Rc::new(StoreInner {
             ctx: ctx.clone(),

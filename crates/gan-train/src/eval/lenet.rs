@@ -1,5 +1,6 @@
-//! A small LeNet-style image classifier (MNIST) built from gan-nn's layers, with a
-//! generic training loop and evaluation over plain tensors.
+//! A small LeNet-style image classifier (MNIST) built from gan-nn's layers: the judge
+//! of the evaluation's class scores and the feature network of FD-LeNet. Its training
+//! loop and evaluation are in [`super::lenet_train`].
 //!
 //! The network doubles as the feature extractor of the image-quality metrics:
 //! [`LeNet::forward_features`] returns the penultimate layer (after the hidden Linear +
@@ -48,21 +49,15 @@
 //!     def forward(self, x):
 //!         return self.classifier(self.features(x))
 //! ```
-//!
-//! Training ([`train_epoch`]) and evaluation ([`evaluate`]) take batches already on the
-//! device ([`ClassBatch`]) and work for any [`Module`] that maps its input to logits.
 
 use std::path::Path;
 
-use gan_tensor::matmul::Activation;
+use gan_nn::error::Error;
+use gan_nn::{
+    checkpoint, child_name, no_grad, Activation, BatchNorm2d, Conv2d, Linear, Module, NnResult,
+    ParamStore, Slot, StoreConfig, Var,
+};
 use gan_tensor::{Context, Tensor};
-
-use crate::error::{Error, Result};
-use crate::layers::{BatchNorm2d, Conv2d, Linear};
-use crate::module::{child_name, Module, Slot};
-use crate::optim::Optimizer;
-use crate::params::{ParamStore, StoreConfig};
-use crate::var::{no_grad, Var};
 
 /// Where the committed MNIST classifier weights live, relative to the workspace root.
 pub const DEFAULT_CLASSIFIER_PATH: &str = "data/classifier/mnist_lenet.safetensors";
@@ -71,8 +66,8 @@ pub const DEFAULT_CLASSIFIER_PATH: &str = "data/classifier/mnist_lenet.safetenso
 /// (usually the workspace root joined with [`DEFAULT_CLASSIFIER_PATH`]).
 ///
 /// A missing file fails naming it and saying how to get it; a corrupt file or one with
-/// other tensors fails naming the file and the tensor (see [`crate::checkpoint::load`]).
-pub fn load_mnist_classifier(ctx: &Context, path: &Path) -> Result<(LeNet, ParamStore)> {
+/// other tensors fails naming the file and the tensor (see [`gan_nn::checkpoint::load`]).
+pub fn load_mnist_classifier(ctx: &Context, path: &Path) -> NnResult<(LeNet, ParamStore)> {
     if !path.is_file() {
         return Err(Error::Invalid {
             what: "MNIST classifier weights",
@@ -86,7 +81,7 @@ pub fn load_mnist_classifier(ctx: &Context, path: &Path) -> Result<(LeNet, Param
     }
     let model = LeNet::new(LeNetConfig::default());
     let store = ParamStore::build(ctx, &model, &StoreConfig::seed(0))?;
-    crate::checkpoint::load(path, &store)?;
+    checkpoint::load(path, &store)?;
     Ok((model, store))
 }
 
@@ -168,7 +163,7 @@ pub struct LeNet {
 }
 
 impl LeNet {
-    /// A fresh (unbuilt) network; build its parameters with [`crate::ParamStore::build`].
+    /// A fresh (unbuilt) network; build its parameters with [`ParamStore::build`].
     ///
     /// # Panics
     /// When the configuration is inconsistent (see [`LeNetConfig`]).
@@ -209,7 +204,7 @@ impl LeNet {
         self.cfg.hidden
     }
 
-    fn check_images(&self, d: &[usize]) -> Result<()> {
+    fn check_images(&self, d: &[usize]) -> NnResult<()> {
         let c = &self.cfg;
         if d.len() != 4 || d[1] != c.in_channels || d[2] != c.size || d[3] != c.size {
             return Err(Error::InputShape {
@@ -223,7 +218,7 @@ impl LeNet {
 
     /// The penultimate layer, `[N, hidden]` (after fc's ReLU), of images
     /// `[N, C, H, W]`: the features the generated-image metrics compare.
-    pub fn forward_features(&self, x: &Var, train: bool) -> Result<Var> {
+    pub fn forward_features(&self, x: &Var, train: bool) -> NnResult<Var> {
         self.check_images(x.dims())?;
         let mut h = x.clone();
         for (i, (conv, bn)) in self.convs.iter().zip(&self.bns).enumerate() {
@@ -244,7 +239,7 @@ impl LeNet {
     }
 
     /// (features `[N, hidden]`, logits `[N, classes]`) from one pass.
-    pub fn forward_with_features(&self, x: &Var, train: bool) -> Result<(Var, Var)> {
+    pub fn forward_with_features(&self, x: &Var, train: bool) -> NnResult<(Var, Var)> {
         let f = self.forward_features(x, train)?;
         let logits = self
             .classifier
@@ -269,7 +264,7 @@ impl LeNet {
     /// (features `[N * hidden]`, logits `[N * classes]`), both row-major, of images
     /// `[N, C, H, W]` on the device from one eval-mode pass, run in chunks of about 500
     /// images (views of `images`, no copies).
-    pub fn image_features_and_logits(&self, images: &Tensor) -> Result<(Vec<f32>, Vec<f32>)> {
+    pub fn image_features_and_logits(&self, images: &Tensor) -> NnResult<(Vec<f32>, Vec<f32>)> {
         let d = images.dims().to_vec();
         self.check_images(&d)?;
         let chunk = self.chunk_len(images.context(), 500);
@@ -290,12 +285,12 @@ impl LeNet {
     }
 
     /// Features `[N * hidden]` (row-major) of images `[N, C, H, W]`, in eval mode.
-    pub fn image_features(&self, images: &Tensor) -> Result<Vec<f32>> {
+    pub fn image_features(&self, images: &Tensor) -> NnResult<Vec<f32>> {
         Ok(self.image_features_and_logits(images)?.0)
     }
 
     /// Logits `[N * classes]` (row-major) of images `[N, C, H, W]`, in eval mode.
-    pub fn image_logits(&self, images: &Tensor) -> Result<Vec<f32>> {
+    pub fn image_logits(&self, images: &Tensor) -> NnResult<Vec<f32>> {
         Ok(self.image_features_and_logits(images)?.1)
     }
 }
@@ -318,7 +313,7 @@ impl Module for LeNet {
         )
     }
 
-    fn forward(&self, x: &Var, train: bool) -> Result<Var> {
+    fn forward(&self, x: &Var, train: bool) -> NnResult<Var> {
         Ok(self.forward_with_features(x, train)?.1)
     }
 
@@ -329,39 +324,6 @@ impl Module for LeNet {
         }
         self.fc.visit(&child_name(prefix, "fc"), f);
         self.classifier.visit(&child_name(prefix, "classifier"), f);
-    }
-}
-
-/// A batch of labelled images on the device.
-#[derive(Clone, Debug)]
-pub struct ClassBatch {
-    /// The model's input (for [`LeNet`]: images `[N, 1, 28, 28]` in [-1, 1]).
-    pub inputs: Tensor,
-    /// Class indices as f32 `[N]` (what [`Var::cross_entropy`] takes).
-    pub labels: Tensor,
-    /// The same class indices on the host (for accuracy).
-    pub host_labels: Vec<u32>,
-}
-
-impl ClassBatch {
-    /// A batch of `inputs` (already on the device) and their `labels`.
-    pub fn new(inputs: Tensor, labels: &[u32]) -> Result<Self> {
-        let lf: Vec<f32> = labels.iter().map(|&l| l as f32).collect();
-        Ok(ClassBatch {
-            labels: Tensor::from_slice(inputs.context(), &lf, &[labels.len()])?,
-            inputs,
-            host_labels: labels.to_vec(),
-        })
-    }
-
-    /// Number of images.
-    pub fn len(&self) -> usize {
-        self.host_labels.len()
-    }
-
-    /// True without images.
-    pub fn is_empty(&self) -> bool {
-        self.host_labels.is_empty()
     }
 }
 
@@ -379,138 +341,4 @@ pub fn argmax_rows(logits: &[f32], classes: usize) -> Vec<u32> {
             best as u32
         })
         .collect()
-}
-
-fn count_correct(logits: &Tensor, labels: &[u32]) -> Result<usize> {
-    let classes = logits.dims()[1];
-    let pred = argmax_rows(&logits.to_vec()?, classes);
-    Ok(pred.iter().zip(labels).filter(|(p, l)| p == l).count())
-}
-
-/// What one training epoch did.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct EpochStats {
-    /// Optimizer steps taken.
-    pub steps: usize,
-    /// Images seen.
-    pub images: usize,
-    /// Mean cross-entropy over the steps (accumulated on the device, read once).
-    pub loss: f32,
-    /// Accuracy (training mode, before each update) on the sampled batches; None when
-    /// none was sampled.
-    pub sampled_accuracy: Option<f32>,
-}
-
-/// Options of [`train_epoch`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TrainOptions {
-    /// Read one batch's logits back every `sample_every` steps (0: never) to estimate
-    /// the training accuracy; every other step runs without a readback.
-    pub sample_every: usize,
-    /// Stop after this many steps (None: the whole iterator).
-    pub max_steps: Option<usize>,
-}
-
-impl Default for TrainOptions {
-    fn default() -> Self {
-        TrainOptions {
-            sample_every: 10,
-            max_steps: None,
-        }
-    }
-}
-
-/// One pass over `batches`: for each, zero the gradients, cross-entropy of `model`'s
-/// logits (training mode), backward, `opt.step()`. The loss is summed on the device
-/// and read back once at the end; NaN or infinity fails naming the loss.
-pub fn train_epoch<I>(
-    model: &dyn Module,
-    opt: &mut dyn Optimizer,
-    batches: I,
-    options: TrainOptions,
-) -> Result<EpochStats>
-where
-    I: IntoIterator<Item = Result<ClassBatch>>,
-{
-    let ctx = opt.store().context().clone();
-    let loss_sum = Tensor::zeros(&ctx, &[1])?;
-    let mut stats = EpochStats::default();
-    let (mut seen, mut correct) = (0usize, 0usize);
-    for batch in batches {
-        if options.max_steps.is_some_and(|m| stats.steps >= m) {
-            break;
-        }
-        let batch = batch?;
-        opt.zero_grad()?;
-        let logits = model.forward(&Var::constant(batch.inputs.clone()), true)?;
-        let loss = logits.cross_entropy(&batch.labels)?;
-        loss.backward()?;
-        opt.step()?;
-        loss_sum.add_assign(loss.value())?;
-        if options.sample_every > 0 && stats.steps % options.sample_every == 0 {
-            correct += count_correct(logits.value(), &batch.host_labels)?;
-            seen += batch.len();
-        }
-        stats.steps += 1;
-        stats.images += batch.len();
-    }
-    if stats.steps > 0 {
-        let sum = loss_sum.to_vec()?[0];
-        let mean = sum / stats.steps as f32;
-        if !mean.is_finite() {
-            return Err(Error::NonFinite {
-                name: "cross_entropy".into(),
-                value: mean,
-            });
-        }
-        stats.loss = mean;
-    }
-    stats.sampled_accuracy = (seen > 0).then(|| correct as f32 / seen as f32);
-    Ok(stats)
-}
-
-/// Accuracy and loss of a model on a set of batches.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct EvalStats {
-    /// Images evaluated.
-    pub total: usize,
-    /// Images whose largest logit is their label.
-    pub correct: usize,
-    /// Mean cross-entropy per image.
-    pub loss: f32,
-}
-
-impl EvalStats {
-    /// correct / total (0 when empty).
-    pub fn accuracy(&self) -> f32 {
-        if self.total == 0 {
-            0.0
-        } else {
-            self.correct as f32 / self.total as f32
-        }
-    }
-}
-
-/// Runs `model` in eval mode (BatchNorm's running statistics), without a tape, over
-/// `batches`, and counts the images whose argmax logit is their label.
-pub fn evaluate<I>(model: &dyn Module, batches: I) -> Result<EvalStats>
-where
-    I: IntoIterator<Item = Result<ClassBatch>>,
-{
-    no_grad(|| {
-        let mut stats = EvalStats::default();
-        let mut loss = 0.0f64;
-        for batch in batches {
-            let batch = batch?;
-            let logits = model.forward(&Var::constant(batch.inputs.clone()), false)?;
-            let l = logits.cross_entropy(&batch.labels)?.item()?;
-            loss += l as f64 * batch.len() as f64;
-            stats.correct += count_correct(logits.value(), &batch.host_labels)?;
-            stats.total += batch.len();
-        }
-        if stats.total > 0 {
-            stats.loss = (loss / stats.total as f64) as f32;
-        }
-        Ok(stats)
-    })
 }
