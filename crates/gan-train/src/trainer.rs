@@ -256,7 +256,7 @@ impl Trainer {
 
     /// One training step ([`train_step`]); its metrics go into the GPU buffer and are
     /// read back only when `read` is set.
-    fn train_step(&mut self, read: bool) -> Result<Option<Metrics>> {
+    fn run_step(&mut self, read: bool) -> Result<Option<Metrics>> {
         let k = self.cfg.k;
         let (ctx, feed) = (self.gan.context().clone(), &mut self.feed);
         let first = self.step * k as u64;
@@ -299,7 +299,7 @@ impl Trainer {
         let sample = due(self.cfg.sample_every);
         let ckpt = due(self.cfg.checkpoint_every);
         let log = next.is_multiple_of(self.cfg.log_every) || next == 1 || sample || ckpt || last;
-        let metrics = self.train_step(log)?;
+        let metrics = self.run_step(log)?;
         if let Some(mm) = &metrics {
             self.rows.push(*mm);
             metrics::write_metrics(&self.run_dir, &self.rows)?;
