@@ -5,7 +5,7 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::context::Launch;
 use crate::shaders::ELEMENTWISE;
-use crate::{Result, Tensor};
+use crate::{Context, Result, Tensor};
 
 /// Elementwise functions of one tensor.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -197,6 +197,22 @@ pub fn fill(t: &Tensor, value: f32) -> Result<()> {
         outputs: &[t.arg()],
         groups: ctx.grid(t.numel().div_ceil(256) as u64),
     })
+}
+
+/// The filled constructors live beside [`fill`], which they launch, so that `tensor.rs`
+/// does not import this module back.
+impl Tensor {
+    /// A tensor of zeros.
+    pub fn zeros(ctx: &Context, shape: &[usize]) -> Result<Tensor> {
+        Tensor::full(ctx, shape, 0.0)
+    }
+
+    /// A tensor filled with `value` (on the GPU).
+    pub fn full(ctx: &Context, shape: &[usize], value: f32) -> Result<Tensor> {
+        let t = Tensor::uninit(ctx, shape)?;
+        fill(&t, value)?;
+        Ok(t)
+    }
 }
 
 macro_rules! unary_methods {

@@ -64,18 +64,6 @@ impl Tensor {
         })
     }
 
-    /// A tensor of zeros.
-    pub fn zeros(ctx: &Context, shape: &[usize]) -> Result<Tensor> {
-        Tensor::full(ctx, shape, 0.0)
-    }
-
-    /// A tensor filled with `value` (on the GPU).
-    pub fn full(ctx: &Context, shape: &[usize], value: f32) -> Result<Tensor> {
-        let t = Tensor::uninit(ctx, shape)?;
-        crate::elementwise::fill(&t, value)?;
-        Ok(t)
-    }
-
     /// Reads the tensor back to the host (submits pending work and waits for it).
     pub fn to_vec(&self) -> Result<Vec<f32>> {
         let bytes = self

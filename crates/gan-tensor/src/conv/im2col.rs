@@ -10,7 +10,7 @@
 //! The batch is processed in chunks whose matrices fit the budget; each chunk reads and
 //! writes views of the whole tensors, so chunk starts must be aligned (see [`plan`]).
 
-use super::{ConvAlgo, Geometry};
+use super::geometry::{ConvAlgo, Geometry};
 use crate::matmul::{matmul_with, MatmulOptions};
 use crate::{Context, Result, Tensor};
 

@@ -1,0 +1,118 @@
+//! The compile caches of a [`Context`]: one shader module per family, one bind group and
+//! pipeline layout per (inputs, outputs) arity, and one compute pipeline per
+//! [`PipelineKey`] (shader, entry point, specialization constants, arity).
+
+use std::sync::atomic::Ordering;
+
+use super::{Context, Launch, PipelineKey};
+use crate::shaders::Family;
+use crate::Result;
+
+impl Context {
+    fn module(&self, family: Family) -> wgpu::ShaderModule {
+        let mut modules = self.0.modules.lock().unwrap();
+        modules
+            .entry(family.name)
+            .or_insert_with(|| {
+                self.0
+                    .device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(family.name),
+                        source: wgpu::ShaderSource::Wgsl(family.source.into()),
+                    })
+            })
+            .clone()
+    }
+
+    pub(super) fn layout(
+        &self,
+        inputs: usize,
+        outputs: usize,
+    ) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+        let mut layouts = self.0.layouts.lock().unwrap();
+        layouts
+            .entry((inputs, outputs))
+            .or_insert_with(|| {
+                let mut entries = vec![wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                }];
+                for i in 0..inputs + outputs {
+                    entries.push(wgpu::BindGroupLayoutEntry {
+                        binding: 1 + i as u32,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: wgpu::BindingType::Buffer {
+                            ty: wgpu::BufferBindingType::Storage {
+                                read_only: i < inputs,
+                            },
+                            has_dynamic_offset: false,
+                            min_binding_size: None,
+                        },
+                        count: None,
+                    });
+                }
+                let label = format!("layout {inputs} in {outputs} out");
+                let bgl =
+                    self.0
+                        .device
+                        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                            label: Some(&label),
+                            entries: &entries,
+                        });
+                let pl = self
+                    .0
+                    .device
+                    .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: Some(&label),
+                        bind_group_layouts: &[Some(&bgl)],
+                        immediate_size: 0,
+                    });
+                (bgl, pl)
+            })
+            .clone()
+    }
+
+    pub(super) fn pipeline(&self, l: &Launch) -> Result<wgpu::ComputePipeline> {
+        let key = PipelineKey {
+            family: l.family.name,
+            entry: l.entry,
+            constants: l.constants.iter().map(|(k, v)| (*k, v.to_bits())).collect(),
+            inputs: l.inputs.len(),
+            outputs: l.outputs.len(),
+        };
+        if let Some(p) = self.0.pipelines.lock().unwrap().get(&key) {
+            return Ok(p.clone());
+        }
+        let module = self.module(l.family);
+        let (_, layout) = self.layout(l.inputs.len(), l.outputs.len());
+        let label = format!("{}::{}{:?}", l.family.name, l.entry, l.constants);
+        let pipeline = self
+            .0
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: Some(&layout),
+                module: &module,
+                entry_point: Some(l.entry),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: l.constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            });
+        self.check_health(&format!("compiling {label}"))?;
+        self.0.pipelines_compiled.fetch_add(1, Ordering::Relaxed);
+        self.0
+            .pipelines
+            .lock()
+            .unwrap()
+            .insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+}

@@ -1,0 +1,58 @@
+//! The three convolutions of a [`Geometry`] (forward, input gradient, weight gradient),
+//! each run by the im2col path when [`ConvAlgo`] and the sizes allow it, else by the
+//! direct gather kernels of conv.wgsl.
+
+use super::geometry::{ConvAlgo, Geometry};
+use super::im2col;
+use crate::{Result, Tensor};
+
+impl Geometry {
+    /// y = x (*) wt (+ bias[cout]).
+    pub(super) fn forward(
+        &self,
+        x: &Tensor,
+        wt: &Tensor,
+        bias: Option<&Tensor>,
+        algo: ConvAlgo,
+    ) -> Result<Tensor> {
+        if let Some(chunk) = im2col::plan(self, x.context(), algo) {
+            return im2col::forward(self, x, wt, bias, chunk);
+        }
+        let out = Tensor::uninit(x.context(), &self.output())?;
+        let entries = ("conv2d_forward", "conv2d_forward_bias");
+        self.launch_bias(entries, &[x, wt], bias, &out)?;
+        Ok(out)
+    }
+
+    /// dx from dy and wt (+ bias[cin], for conv_transpose2d).
+    pub(super) fn backward_input(
+        &self,
+        dy: &Tensor,
+        wt: &Tensor,
+        bias: Option<&Tensor>,
+        algo: ConvAlgo,
+    ) -> Result<Tensor> {
+        if let Some(chunk) = im2col::plan(self, dy.context(), algo) {
+            return im2col::backward_input(self, dy, wt, bias, chunk);
+        }
+        let dx = Tensor::uninit(dy.context(), &self.input())?;
+        let entries = ("conv2d_backward_input", "conv2d_backward_input_bias");
+        self.launch_bias(entries, &[dy, wt], bias, &dx)?;
+        Ok(dx)
+    }
+
+    /// dw from x and dy.
+    pub(super) fn backward_weight(
+        &self,
+        x: &Tensor,
+        dy: &Tensor,
+        algo: ConvAlgo,
+    ) -> Result<Tensor> {
+        if let Some(chunk) = im2col::plan(self, x.context(), algo) {
+            return im2col::backward_weight(self, x, dy, chunk);
+        }
+        let dw = Tensor::uninit(x.context(), &self.weight())?;
+        self.launch("conv2d_backward_weight", &[x.arg(), dy.arg()], &dw)?;
+        Ok(dw)
+    }
+}
