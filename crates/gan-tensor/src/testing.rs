@@ -1,7 +1,21 @@
 //! Helpers for comparing GPU results with the CPU reference, shared by the tests of this
 //! crate and of the crates above it.
 
+use std::sync::OnceLock;
+
 use crate::rng::SplitMix64;
+use crate::Context;
+
+/// The device shared by all the tests of one test binary (opened at the first call,
+/// which prints the adapter once).
+pub fn shared_context() -> &'static Context {
+    static CTX: OnceLock<Context> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let ctx = Context::new().expect("a wgpu adapter (see README: mesa-vulkan-drivers)");
+        eprintln!("adapter: {}", ctx.adapter());
+        ctx
+    })
+}
 
 /// A small seeded generator for test inputs: [`SplitMix64`] from state `seed ^ gamma`;
 /// no dependency, same on every machine.

@@ -2,21 +2,13 @@
 //! Shared helpers: one device per test binary, tiny configurations that run in seconds
 //! on lavapipe.
 
-use std::path::Path;
-use std::sync::OnceLock;
-
 use gan_tensor::Context;
 use gan_train::{Config, Metrics};
+use std::path::Path;
 
-/// The device shared by the tests of one binary; prints the adapter once.
+/// The device shared by the tests of one binary ([`gan_tensor::testing::shared_context`]).
 pub fn ctx() -> Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| {
-        let ctx = Context::new().expect("a wgpu adapter (see README: mesa-vulkan-drivers)");
-        eprintln!("adapter: {}", ctx.adapter());
-        ctx
-    })
-    .clone()
+    gan_tensor::testing::shared_context().clone()
 }
 
 /// A tiny 2-D MLP GAN on ring8.

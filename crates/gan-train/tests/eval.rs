@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::sync::OnceLock;
-
 use gan_data::{load_vendored_mnist, Split, ToyDistribution};
 use gan_tensor::Context;
 use gan_train::eval::classes::{class_scores, kl_to_uniform, MnistClassifier};
@@ -19,8 +17,7 @@ use gan_train::eval::{
 use gan_train::{Generated, Trainer};
 
 fn ctx() -> &'static Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| Context::new().unwrap())
+    gan_tensor::testing::shared_context()
 }
 
 fn close(a: f64, b: f64, tol: f64) -> bool {

@@ -2,22 +2,14 @@
 //! checker that compares autograd with central finite differences of an f64 CPU forward.
 #![allow(dead_code)]
 
-use std::sync::OnceLock;
-
 use gan_nn::Var;
 use gan_tensor::testing::{assert_close, Rng};
 use gan_tensor::Result;
 use gan_tensor::{Context, Tensor};
 
-/// The device shared by the tests of one binary; prints the adapter once.
+/// The device shared by the tests of one binary ([`gan_tensor::testing::shared_context`]).
 pub fn ctx() -> Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| {
-        let ctx = Context::new().expect("a wgpu adapter (see README: mesa-vulkan-drivers)");
-        eprintln!("adapter: {}", ctx.adapter());
-        ctx
-    })
-    .clone()
+    gan_tensor::testing::shared_context().clone()
 }
 
 /// Uploads `data` with shape `dims`.
