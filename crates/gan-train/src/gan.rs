@@ -85,10 +85,12 @@ pub fn sample_prior(
 }
 
 impl Gan {
-    /// The players of `cfg` (resolved) for items of `item`, initialised as a run of that
-    /// config starts (DCGAN init: N(0, 0.02) weights, from [`seeds::gen_init`] and
-    /// [`seeds::disc_init`] of its seed).
+    /// The players of `cfg` (validated and resolved first: automatic widths and rates
+    /// filled in) for items of `item`, initialised as a run of that config starts (DCGAN
+    /// init: N(0, 0.02) weights, from [`seeds::gen_init`] and [`seeds::disc_init`] of its
+    /// seed).
     pub fn new(ctx: &Context, cfg: &Config, item: ItemShape) -> Result<Gan> {
+        let cfg = &cfg.resolved()?;
         Gan::with_players(
             ctx,
             generator(cfg, item)?,

@@ -115,3 +115,35 @@ fn steady_steps_create_no_buffers_and_submit_once() {
     );
     assert_eq!(t.metrics().len(), 3);
 }
+
+/// The trainer's step is `train_step` over its `Gan`: the same game built by hand, with
+/// no run directory (as the benches do), computes the very same metrics.
+#[test]
+fn train_step_over_a_gan_matches_the_trainer() {
+    use gan_train::feed::DataFeed;
+    use gan_train::{load_dataset, train_step, Gan, ItemShape, Optimizers};
+    let ctx = common::ctx();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = gan_train::Config {
+        k: 2,
+        ..mnist_tiny(&tmp.path().join("t"), 4)
+    };
+    let mut t = Trainer::new(&ctx, cfg.clone()).unwrap();
+    t.train().unwrap();
+    let want: Vec<[u32; 5]> = numbers(t.metrics()).into_iter().map(|r| r.1).collect();
+
+    // An unresolved config: Gan::new and Optimizers resolve it as the trainer does.
+    let data = load_dataset(&cfg).unwrap();
+    let item = ItemShape::for_config(&cfg, data.shape());
+    let gan = Gan::new(&ctx, &cfg, item).unwrap();
+    let mut opt = Optimizers::new(&gan, &cfg.resolved().unwrap()).unwrap();
+    let mut feed = DataFeed::new(data, item, cfg.batch_size, cfg.seed).unwrap();
+    let mut got = Vec::new();
+    for step in 0..4u64 {
+        let out = train_step(&gan, &mut opt, 2, step * 2, |b| feed.batch(&ctx, b)).unwrap();
+        let m = out.metric_tensors(&gan).unwrap();
+        got.push(m.map(|x| x.to_vec().unwrap()[0].to_bits()));
+    }
+    assert_eq!(got, want);
+    assert!(Gan::new(&ctx, &gan_train::Config { k: 0, ..cfg }, item).is_err());
+}
