@@ -28,7 +28,7 @@ impl DataFeed {
             drop_last: true,
             seed,
         };
-        let batches_per_epoch = Loader::new(&data, options.clone())?.batches_per_epoch();
+        let batches_per_epoch = Loader::new(&data, options)?.batches_per_epoch();
         if batches_per_epoch == 0 {
             return Err(TrainError::Config(format!(
                 "the dataset has {} items, fewer than batch_size = {batch_size}",
@@ -60,7 +60,7 @@ impl DataFeed {
         let bpe = self.batches_per_epoch as u64;
         let (epoch, pos) = (b / bpe, (b % bpe) as usize);
         if self.order.as_ref().map(|o| o.0) != Some(epoch) {
-            let loader = Loader::new(&self.data, self.options.clone())?;
+            let loader = Loader::new(&self.data, self.options)?;
             self.order = Some((epoch, loader.order(epoch)));
         }
         let bs = self.options.batch_size;
