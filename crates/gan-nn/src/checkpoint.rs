@@ -183,40 +183,36 @@ fn read_checked(path: &Path, expected: &[Expect]) -> Result<HashMap<String, Vec<
         path: path.to_path_buf(),
         source,
     })?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::Corrupt {
-        path: path.to_path_buf(),
-        msg: format!("{e} (file is {} bytes)", bytes.len()),
-    })?;
+    // Entry by entry first, so that a malformed header names the tensor and the field
+    // (the safetensors parser below names neither for most of its refusals).
+    let (header, layout) = check_header(path, &bytes)?;
     let mut problems: Vec<Error> = Vec::new();
     let wanted: HashSet<&str> = expected.iter().map(|e| e.name.as_str()).collect();
-    let mut out = HashMap::new();
     for e in expected {
-        match st.tensor(&e.name) {
-            Err(_) => problems.push(Error::MissingTensor {
+        match header.iter().find(|h| h.name == e.name) {
+            None => problems.push(Error::MissingTensor {
                 path: path.to_path_buf(),
                 name: e.name.clone(),
                 expected: e.shape.clone(),
                 more: String::new(),
             }),
-            Ok(view) => {
-                if view.dtype() != e.dtype || view.shape() != e.shape.as_slice() {
+            Some(h) => {
+                if h.dtype != e.dtype || h.shape != e.shape {
                     problems.push(Error::TensorMismatch {
                         path: path.to_path_buf(),
                         name: e.name.clone(),
                         expected: describe(e.dtype, &e.shape),
-                        found: describe(view.dtype(), view.shape()),
+                        found: describe(h.dtype, &h.shape),
                         more: String::new(),
                     });
-                } else {
-                    out.insert(e.name.clone(), view.data().to_vec());
                 }
             }
         }
     }
-    let mut extra: Vec<(String, Vec<usize>)> = st
+    let mut extra: Vec<(String, Vec<usize>)> = header
         .iter()
-        .filter(|(n, _)| !wanted.contains(n))
-        .map(|(n, v)| (n.to_string(), v.shape().to_vec()))
+        .filter(|h| !wanted.contains(h.name.as_str()))
+        .map(|h| (h.name.clone(), h.shape.clone()))
         .collect();
     extra.sort();
     for (name, found) in extra {
@@ -229,6 +225,22 @@ fn read_checked(path: &Path, expected: &[Expect]) -> Result<HashMap<String, Vec<
     }
     let n = problems.len();
     let Some(mut first) = problems.into_iter().next() else {
+        if let Some(e) = layout {
+            return Err(e);
+        }
+        // The header checked out: the parser's own validation, then the data.
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::Corrupt {
+            path: path.to_path_buf(),
+            msg: format!("{e} (file is {} bytes)", bytes.len()),
+        })?;
+        let mut out = HashMap::new();
+        for e in expected {
+            let view = st.tensor(&e.name).map_err(|err| Error::Corrupt {
+                path: path.to_path_buf(),
+                msg: format!("tensor `{}`: {err}", e.name),
+            })?;
+            out.insert(e.name.clone(), view.data().to_vec());
+        }
         return Ok(out);
     };
     if n > 1 {
@@ -241,6 +253,180 @@ fn read_checked(path: &Path, expected: &[Expect]) -> Result<HashMap<String, Vec<
         }
     }
     Err(first)
+}
+
+/// One tensor of a checked header.
+struct HeaderEntry {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+}
+
+/// A JSON object's entries in file order, duplicates kept (so they can be refused).
+struct Entries(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object of tensors")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Entries, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    out.push((k, map.next_value()?));
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The largest header accepted (safetensors' own limit).
+const MAX_HEADER: u64 = 100_000_000;
+
+/// Checks a safetensors file's header entry by entry and returns its tensors.
+///
+/// Refuses, naming the file and the tensor and field: a file shorter than the 8-byte
+/// length field; a header length past the end of the file (or above 100 MB); a header
+/// that is not UTF-8 JSON; a duplicated key; an unknown dtype; a shape that is not a list
+/// of non-negative integers or whose byte size overflows u64; data_offsets that are not
+/// two integers, reversed, past the end of the data, or not spanning the shape's bytes;
+/// tensors whose data overlap or leave a gap.
+///
+/// Allocation: nothing is sized by a number read from the file. The header (at most the
+/// file's length, checked before parsing) is parsed into JSON values, a small multiple of
+/// its length; a promised tensor size is only compared, never allocated.
+/// The layout problem (overlap, gap, data not covered) comes back separately, so that a
+/// missing or extra tensor, which also leaves a gap, is reported by name first.
+fn check_header(path: &Path, bytes: &[u8]) -> Result<(Vec<HeaderEntry>, Option<Error>)> {
+    let corrupt = |msg: String| Error::Corrupt {
+        path: path.to_path_buf(),
+        msg: format!("{msg} (file is {} bytes)", bytes.len()),
+    };
+    let Some(len_field) = bytes.get(..8) else {
+        return Err(corrupt(
+            "shorter than the 8-byte header length field".into(),
+        ));
+    };
+    let n = u64::from_le_bytes(len_field.try_into().expect("8 bytes"));
+    let rest = (bytes.len() - 8) as u64;
+    if n > rest || n > MAX_HEADER {
+        return Err(corrupt(format!(
+            "header length field is {n} bytes but {rest} bytes follow it (at most {MAX_HEADER})"
+        )));
+    }
+    let header = &bytes[8..8 + n as usize];
+    let data_len = rest - n;
+    let text =
+        std::str::from_utf8(header).map_err(|e| corrupt(format!("header is not UTF-8: {e}")))?;
+    let Entries(entries) = serde_json::from_str(text)
+        .map_err(|e| corrupt(format!("header is not a JSON object of tensors: {e}")))?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let mut spans = Vec::new();
+    for (name, v) in entries {
+        if !seen.insert(name.clone()) {
+            return Err(corrupt(format!(
+                "tensor `{name}` appears twice in the header"
+            )));
+        }
+        if name == "__metadata__" {
+            continue;
+        }
+        let bad = |field: &str, msg: String| corrupt(format!("tensor `{name}`: {field} {msg}"));
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad("entry", format!("is {v}, not an object")))?;
+        let get = |field: &str| {
+            obj.get(field)
+                .ok_or_else(|| bad(field, "is missing".into()))
+        };
+        let dv = get("dtype")?;
+        let dtype: Dtype = serde_json::from_value(dv.clone())
+            .map_err(|_| bad("dtype", format!("{dv} is not a safetensors dtype")))?;
+        let sv = get("shape")?;
+        let shape: Vec<u64> = sv
+            .as_array()
+            .and_then(|a| a.iter().map(|x| x.as_u64()).collect::<Option<Vec<_>>>())
+            .ok_or_else(|| {
+                bad(
+                    "shape",
+                    format!("{sv} is not a list of non-negative integers"),
+                )
+            })?;
+        let ov = get("data_offsets")?;
+        let (s, e) = match ov.as_array().map(|a| a.as_slice()) {
+            Some([s, e]) => match (s.as_u64(), e.as_u64()) {
+                (Some(s), Some(e)) => (s, e),
+                _ => return Err(bad("data_offsets", format!("{ov} are not two integers"))),
+            },
+            _ => return Err(bad("data_offsets", format!("{ov} are not two integers"))),
+        };
+        let size = shape
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d))
+            .and_then(|n| n.checked_mul(dtype.bitsize() as u64))
+            .map(|bits| bits.div_ceil(8))
+            .ok_or_else(|| {
+                bad(
+                    "shape",
+                    format!("{shape:?} of {dtype:?} overflows a 64-bit byte count"),
+                )
+            })?;
+        if e < s || e > data_len {
+            return Err(bad(
+                "data_offsets",
+                format!("[{s}, {e}] are not a range within the {data_len} data bytes"),
+            ));
+        }
+        if e - s != size {
+            return Err(bad(
+                "data_offsets",
+                format!(
+                    "[{s}, {e}] span {} bytes but shape {shape:?} of {dtype:?} needs {size}",
+                    e - s
+                ),
+            ));
+        }
+        let shape = shape
+            .iter()
+            .map(|&d| usize::try_from(d))
+            .collect::<std::result::Result<Vec<usize>, _>>()
+            .map_err(|_| bad("shape", format!("{shape:?} does not fit this platform")))?;
+        spans.push((s, e, name.clone()));
+        out.push(HeaderEntry { name, dtype, shape });
+    }
+    spans.sort();
+    let mut end = 0u64;
+    let mut prev: Option<&str> = None;
+    for (s, e, name) in &spans {
+        if *s != end {
+            let after = prev.map_or("the start of the data".to_string(), |p| format!("`{p}`"));
+            let how = if *s < end {
+                "overlap"
+            } else {
+                "leave a gap after"
+            };
+            let msg = format!(
+                "tensor `{name}`: data_offsets [{s}, {e}] {how} {after} (which ends at {end})"
+            );
+            return Ok((out, Some(corrupt(msg))));
+        }
+        end = *e;
+        prev = Some(name);
+    }
+    if end != data_len {
+        let msg = format!("the tensors span {end} data bytes but {data_len} follow the header");
+        return Ok((out, Some(corrupt(msg))));
+    }
+    Ok((out, None))
 }
 
 fn upload_into(dst: &Tensor, host: &[f32]) -> Result<()> {
@@ -300,6 +486,14 @@ pub fn load_optimizer(path: impl AsRef<Path>, opt: &mut dyn Optimizer) -> Result
         }
     }
     let data = read_checked(path, &expected)?;
+    // Checked before anything changes (was: a negative step silently became 0).
+    let step = i64_from(&data["optim.step"]);
+    if step < 0 {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            msg: format!("tensor `optim.step` is {step}, a negative step count"),
+        });
+    }
     for (kind, buf) in opt.state() {
         let mut flat = vec![0f32; buf.numel()];
         for e in store.entries() {
@@ -310,8 +504,7 @@ pub fn load_optimizer(path: impl AsRef<Path>, opt: &mut dyn Optimizer) -> Result
         }
         upload_into(buf, &flat)?;
     }
-    let step = i64_from(&data["optim.step"]);
-    opt.set_steps(step.max(0) as u64);
+    opt.set_steps(step as u64);
     Ok(())
 }
 
