@@ -11,6 +11,14 @@ pub(crate) fn max_gunzipped_len(compressed_len: usize) -> u64 {
     compressed_len as u64 * 1032 + 4096
 }
 
+/// The most bytes of pixels a PNG or JPEG file of `n` bytes can decode to. PNG pixels
+/// are DEFLATE data (at most about 1032:1); a JPEG needs at least one bit per 8x8 block
+/// and component, which with the largest chroma subsampling is below 1400:1. Twice the
+/// DEFLATE ratio covers both, plus slack for tiny files.
+pub(crate) fn max_decoded_image_len(n: usize) -> u64 {
+    n as u64 * 2048 + 65536
+}
+
 /// Read a whole file, with "not found" and other I/O errors naming it.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     if !path.exists() {

@@ -5,7 +5,7 @@ use crate::dataset::{u8_to_unit, Dataset, ImageShape};
 use crate::error::{DataError, Result};
 use crate::fileio;
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageBuffer, Pixel};
+use image::{DynamicImage, ImageBuffer, ImageDecoder, Pixel};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -140,12 +140,26 @@ fn decode(path: &Path, opts: &FolderOptions) -> Result<Decoded> {
         path: path.to_path_buf(),
         reason,
     };
-    let img = image::ImageReader::open(path)
-        .map_err(|e| DataError::io(path, "opening", e))?
+    let bytes = fileio::read_file(path)?;
+    let decoder = image::ImageReader::new(std::io::Cursor::new(&bytes))
         .with_guessed_format()
         .map_err(|e| bad(e.to_string()))?
-        .decode()
+        .into_decoder()
         .map_err(|e| bad(e.to_string()))?;
+    // Check the size the header claims against what the file can hold before the
+    // decoder allocates it: a 400-byte file claiming 5000x3000 pixels must not cost 45 MB.
+    let (w, h) = decoder.dimensions();
+    let claimed = decoder.total_bytes();
+    let most = fileio::max_decoded_image_len(bytes.len());
+    if claimed > most {
+        return Err(bad(format!(
+            "the header claims {w}x{h} pixels of {:?} ({claimed} bytes decoded), more than a \
+             {}-byte file can hold (at most {most})",
+            decoder.color_type(),
+            bytes.len()
+        )));
+    }
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| bad(e.to_string()))?;
     if img.width() == 0 || img.height() == 0 {
         return Err(bad("image has no pixels".into()));
     }
