@@ -78,7 +78,7 @@ fn campaign(cases: usize, seed: u64) -> (usize, usize) {
 
 #[test]
 fn every_op_refuses_bad_shapes_without_panicking() {
-    let cases = gan_fuzz::case_count(40);
+    let cases = gan_fuzz::case_count(200);
     let (ok, refused) = campaign(cases, gan_fuzz::seed());
     assert_eq!(ok + refused, cases * OPS.len());
     // The generator must reach both sides of every check, not only refusals.
@@ -168,4 +168,18 @@ fn sum_to_a_shape_whose_product_overflows_is_an_error() {
     let t = Tensor::from_slice(shared_context(), &[1.0; 6], &[2, 3]).unwrap();
     let e = err_of(t.sum_to(&[usize::MAX, 2, 3]));
     assert!(e.contains("sum_to"), "{e}");
+}
+
+#[test]
+fn col2im_with_channels_times_kernel_overflowing_is_an_error() {
+    let cols = Tensor::from_slice(shared_context(), &[1.0; 3], &[3]).unwrap();
+    let p = gan_tensor::conv::Conv2dParams::new(1, 1);
+    let e = err_of(gan_tensor::conv::col2im(
+        &cols,
+        usize::MAX,
+        (4, 4),
+        (1, 4),
+        p,
+    ));
+    assert!(e.contains("col2im") && e.contains("overflows"), "{e}");
 }

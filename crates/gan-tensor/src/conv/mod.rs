@@ -296,7 +296,14 @@ pub fn col2im(
             p.padding, g.oh, g.ow
         ),
             })?;
-    let k = g.k();
+    // The column count cin * kh * kw, checked: `channels` is the caller's, not a tensor's.
+    let k = channels
+        .checked_mul(kh)
+        .and_then(|ck| ck.checked_mul(kw))
+        .ok_or_else(|| Error::Invalid {
+            op: OP,
+            msg: format!("channels {channels} times kernel {kh}x{kw} overflows usize"),
+        })?;
     let msg = format!(
         "cols must be [N * {} * {}, {k}] for these channels, sizes and kernel",
         g.oh, g.ow
