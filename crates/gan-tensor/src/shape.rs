@@ -94,7 +94,7 @@ impl Shape {
                 }
             };
         }
-        Shape::new(&out[4 - rank..])
+        Shape::for_op(op, &out[4 - rank..])
     }
 
     /// Row-major strides of the 4-D padded shape, with 0 where a dim of 1 is broadcast to `to`.

@@ -183,3 +183,10 @@ fn col2im_with_channels_times_kernel_overflowing_is_an_error() {
     ));
     assert!(e.contains("col2im") && e.contains("overflows"), "{e}");
 }
+
+#[test]
+fn sum_to_a_broadcast_shape_whose_product_overflows_names_sum_to() {
+    let t = Tensor::from_slice(shared_context(), &[1.0; 2], &[2]).unwrap();
+    let e = err_of(t.sum_to(&[MAX_DIM, 0, MAX_DIM, 1]));
+    assert!(e.contains("sum_to") && e.contains("overflows"), "{e}");
+}
