@@ -190,3 +190,14 @@ fn sum_to_a_broadcast_shape_whose_product_overflows_names_sum_to() {
     let e = err_of(t.sum_to(&[MAX_DIM, 0, MAX_DIM, 1]));
     assert!(e.contains("sum_to") && e.contains("overflows"), "{e}");
 }
+
+#[test]
+fn im2col_with_a_column_count_above_2_pow_31_names_im2col() {
+    let x = Tensor::from_slice(shared_context(), &[1.0; 6], &[2, 1, 1, 3]).unwrap();
+    let p = gan_tensor::conv::Conv2dParams {
+        stride: (4, 1),
+        padding: (65535, 65536),
+    };
+    let e = err_of(gan_tensor::conv::im2col(&x, (1, 3), p));
+    assert!(e.contains("im2col") && e.contains("dimension 0"), "{e}");
+}
