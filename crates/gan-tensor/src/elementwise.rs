@@ -204,12 +204,14 @@ pub fn fill(t: &Tensor, value: f32) -> Result<()> {
 impl Tensor {
     /// A tensor of zeros.
     pub fn zeros(ctx: &Context, shape: &[usize]) -> Result<Tensor> {
-        Tensor::full(ctx, shape, 0.0)
+        let t = Tensor::uninit_for("zeros", ctx, shape)?;
+        fill(&t, 0.0)?;
+        Ok(t)
     }
 
     /// A tensor filled with `value` (on the GPU).
     pub fn full(ctx: &Context, shape: &[usize], value: f32) -> Result<Tensor> {
-        let t = Tensor::uninit(ctx, shape)?;
+        let t = Tensor::uninit_for("full", ctx, shape)?;
         fill(&t, value)?;
         Ok(t)
     }

@@ -32,5 +32,5 @@ pub mod testing;
 pub use context::{Context, Stats};
 pub use device::AdapterSummary;
 pub use error::{Error, Result};
-pub use shape::{Shape, MAX_DIMS};
+pub use shape::{Shape, MAX_DIM, MAX_DIMS};
 pub use tensor::Tensor;

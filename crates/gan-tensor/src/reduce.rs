@@ -21,7 +21,7 @@ fn axis_reduce(x: &Tensor, axis: usize, keepdim: bool, mean: bool) -> Result<Ten
     let dims = x.dims();
     if axis >= dims.len() {
         return Err(Error::Invalid {
-            op: "sum_axis",
+            op: if mean { "mean_axis" } else { "sum_axis" },
             msg: format!("axis {axis} out of range for shape {dims:?}"),
         });
     }
@@ -112,7 +112,7 @@ impl Tensor {
     /// Sums this tensor down to `shape` (the reverse of broadcasting `shape` to this
     /// tensor's shape): the gradient of a broadcast operand.
     pub fn sum_to(&self, shape: &[usize]) -> Result<Tensor> {
-        let target = crate::Shape::new(shape)?;
+        let target = crate::Shape::for_op("sum_to", shape)?;
         let full = target.broadcast(self.shape(), "sum_to")?;
         if full.dims() != self.dims() {
             return Err(Error::shape(

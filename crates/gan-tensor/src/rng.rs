@@ -104,7 +104,7 @@ impl Tensor {
         seed: u64,
         stream: u64,
     ) -> Result<Tensor> {
-        let t = Tensor::uninit(ctx, dims)?;
+        let t = Tensor::uninit_for("rand_uniform", ctx, dims)?;
         fill_uniform(&t, lo, hi, seed, stream)?;
         Ok(t)
     }
@@ -129,7 +129,7 @@ impl Tensor {
         seed: u64,
         stream: u64,
     ) -> Result<Tensor> {
-        let t = Tensor::uninit(ctx, dims)?;
+        let t = Tensor::uninit_for("rand_normal", ctx, dims)?;
         fill_normal(&t, mean, std, seed, stream)?;
         Ok(t)
     }

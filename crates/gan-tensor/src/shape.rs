@@ -5,21 +5,44 @@ use crate::{Error, Result};
 /// The most dimensions a tensor may have (N, C, H, W).
 pub const MAX_DIMS: usize = 4;
 
+/// The largest size of one dimension, 2^31 - 1: the kernels index with 32-bit integers.
+pub const MAX_DIM: usize = i32::MAX as usize;
+
 /// A row-major shape of 1 to 4 dimensions.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Shape(Vec<usize>);
 
 impl Shape {
-    /// Checks the number of dimensions and builds a shape.
+    /// Checks the number of dimensions and the sizes, and builds a shape.
     pub fn new(dims: &[usize]) -> Result<Self> {
+        Shape::for_op("shape", dims)
+    }
+
+    /// [`Shape::new`] with errors naming `op`: 1 to 4 dimensions, each at most
+    /// [`MAX_DIM`], and a product of the non-zero dims (so the element count in any
+    /// order, and every stride) whose byte size fits in u64.
+    pub(crate) fn for_op(op: &'static str, dims: &[usize]) -> Result<Self> {
+        let invalid = |msg: String| Err(Error::InvalidShape { op, msg });
         if dims.is_empty() || dims.len() > MAX_DIMS {
-            return Err(Error::InvalidShape {
-                op: "shape",
-                msg: format!(
-                    "{dims:?} has {} dimensions; a tensor has 1 to {MAX_DIMS}",
-                    dims.len()
-                ),
-            });
+            return invalid(format!(
+                "{dims:?} has {} dimensions; a tensor has 1 to {MAX_DIMS}",
+                dims.len()
+            ));
+        }
+        if let Some((i, d)) = dims.iter().enumerate().find(|(_, &d)| d > MAX_DIM) {
+            return invalid(format!(
+                "dimension {i} of {dims:?} is {d}; the kernels index with 32-bit integers, so \
+                 a dimension is at most {MAX_DIM}"
+            ));
+        }
+        let bytes = dims
+            .iter()
+            .filter(|&&d| d != 0)
+            .try_fold(4u64, |b, &d| b.checked_mul(d as u64));
+        if bytes.is_none_or(|b| usize::try_from(b / 4).is_err()) {
+            return invalid(format!(
+                "the element count of {dims:?} overflows: its byte size does not fit in 64 bits"
+            ));
         }
         Ok(Shape(dims.to_vec()))
     }
@@ -36,6 +59,10 @@ impl Shape {
 
     /// Number of elements.
     pub fn numel(&self) -> usize {
+        // Cannot overflow: `new` checked the product of the non-zero dims.
+        if self.0.contains(&0) {
+            return 0;
+        }
         self.0.iter().product()
     }
 
@@ -67,7 +94,7 @@ impl Shape {
                 }
             };
         }
-        Shape::new(&out[4 - rank..])
+        Shape::for_op(op, &out[4 - rank..])
     }
 
     /// Row-major strides of the 4-D padded shape, with 0 where a dim of 1 is broadcast to `to`.
@@ -78,6 +105,7 @@ impl Shape {
         let mut s = 1usize;
         for i in (0..4).rev() {
             strides[i] = if d[i] == 1 && t[i] != 1 { 0 } else { s as u32 };
+            // Suffix products of the non-zero dims, bounded by `new`'s check (0 stays 0).
             s *= d[i];
         }
         strides
@@ -115,5 +143,9 @@ mod tests {
         assert!(Shape::new(&[]).is_err());
         assert!(Shape::new(&[1, 2, 3, 4, 5]).is_err());
         assert_eq!(Shape::new(&[2, 3]).unwrap().dims4(), [1, 1, 2, 3]);
+        assert!(Shape::new(&[MAX_DIM + 1]).is_err());
+        assert!(Shape::new(&[MAX_DIM; 3]).is_err());
+        let zero = Shape::new(&[0, MAX_DIM, MAX_DIM]).unwrap();
+        assert_eq!(zero.numel(), 0);
     }
 }

@@ -31,7 +31,7 @@ fn bytes_of(n: usize) -> u64 {
 impl Tensor {
     /// Uploads `data` as a tensor of `shape`; the lengths must agree.
     pub fn from_slice(ctx: &Context, data: &[f32], shape: &[usize]) -> Result<Tensor> {
-        let shape = Shape::new(shape)?;
+        let shape = Shape::for_op("from_slice", shape)?;
         if shape.numel() != data.len() {
             return Err(Error::InvalidShape {
                 op: "from_slice",
@@ -54,7 +54,12 @@ impl Tensor {
 
     /// A tensor whose contents are not yet defined; every kernel writes its whole output.
     pub(crate) fn uninit(ctx: &Context, shape: &[usize]) -> Result<Tensor> {
-        let shape = Shape::new(shape)?;
+        Tensor::uninit_for("alloc", ctx, shape)
+    }
+
+    /// [`Tensor::uninit`] with a shape error naming `op`.
+    pub(crate) fn uninit_for(op: &'static str, ctx: &Context, shape: &[usize]) -> Result<Tensor> {
+        let shape = Shape::for_op(op, shape)?;
         let buf = ctx.alloc(bytes_of(shape.numel()), shape.dims())?;
         Ok(Tensor {
             ctx: ctx.clone(),
@@ -74,7 +79,7 @@ impl Tensor {
 
     /// The same data under another shape with as many elements (no copy).
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
-        let new = Shape::new(shape)?;
+        let new = Shape::for_op("reshape", shape)?;
         if new.numel() != self.numel() {
             return Err(Error::shape(
                 "reshape",
@@ -160,8 +165,11 @@ impl Tensor {
     /// (how a model's parameters live in one flat buffer that one optimizer dispatch
     /// updates). The start must be a multiple of [`Context::view_alignment`] elements.
     pub fn view(&self, offset: usize, dims: &[usize]) -> Result<Tensor> {
-        let shape = Shape::new(dims)?;
-        if offset + shape.numel() > self.numel() {
+        let shape = Shape::for_op("view", dims)?;
+        if offset
+            .checked_add(shape.numel())
+            .is_none_or(|end| end > self.numel())
+        {
             return Err(Error::shape(
                 "view",
                 self.dims(),

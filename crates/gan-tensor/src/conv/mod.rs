@@ -262,7 +262,8 @@ pub fn im2col(x: &Tensor, kernel_hw: (usize, usize), p: Conv2dParams) -> Result<
     check_stride(OP, p.stride)?;
     check_nonzero(OP, &xd, &[kh, kw], &[cin, h, w, kh, kw])?;
     let g = Geometry::conv2d(OP, (&xd, &[kh, kw]), xd, 1, kernel_hw, p)?.check(OP)?;
-    let cols = Tensor::uninit(x.context(), &[n * g.oh * g.ow, g.k()])?;
+    // n, oh and ow are each below 2^31 (the tensor and g.check), so the product fits.
+    let cols = Tensor::uninit_for(OP, x.context(), &[n * g.oh * g.ow, g.k()])?;
     g.launch_layout("im2col", &[x.arg()], &cols, g.k(), 1)?;
     Ok(cols)
 }
@@ -296,7 +297,14 @@ pub fn col2im(
             p.padding, g.oh, g.ow
         ),
             })?;
-    let k = g.k();
+    // The column count cin * kh * kw, checked: `channels` is the caller's, not a tensor's.
+    let k = channels
+        .checked_mul(kh)
+        .and_then(|ck| ck.checked_mul(kw))
+        .ok_or_else(|| Error::Invalid {
+            op: OP,
+            msg: format!("channels {channels} times kernel {kh}x{kw} overflows usize"),
+        })?;
     let msg = format!(
         "cols must be [N * {} * {}, {k}] for these channels, sizes and kernel",
         g.oh, g.ow
