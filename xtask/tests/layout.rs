@@ -122,7 +122,10 @@ fn the_checker_finds_a_planted_circle() {
 #[test]
 fn no_source_file_is_over_600_lines() {
     let mut files = Vec::new();
-    for dir in CRATES.iter().chain(&["crates/gan-fuzz", "xtask", "benches"]) {
+    for dir in CRATES
+        .iter()
+        .chain(&["crates/gan-fuzz", "xtask", "benches"])
+    {
         rust_files(&root().join(dir), &mut files);
     }
     assert!(files.len() > 50, "found only {} files", files.len());

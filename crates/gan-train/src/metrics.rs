@@ -109,27 +109,40 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<Metrics>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(TrainError::io(&path, e)),
     };
-    let bad = |line: usize| TrainError::CorruptCheckpoint {
+    let columns: Vec<&str> = HEADER.split(',').collect();
+    let bad = |line: usize, what: String| TrainError::CorruptCheckpoint {
         path: path.clone(),
-        msg: format!("line {line} is not a metrics row"),
+        msg: format!("line {line}: {what}"),
     };
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() != 8 {
-            return Err(bad(i + 1));
+        if f.len() != columns.len() {
+            let what = format!(
+                "{} fields, a metrics row has {} ({HEADER})",
+                f.len(),
+                columns.len()
+            );
+            return Err(bad(i + 1, what));
         }
-        let p32 = |s: &str| s.parse::<f32>().map_err(|_| bad(i + 1));
-        let p64 = |s: &str| s.parse::<f64>().map_err(|_| bad(i + 1));
+        // The field's name and its text in the message: `step = "x" is not a number`.
+        let field = |k: usize| {
+            bad(
+                i + 1,
+                format!("{} = {:?} is not a number", columns[k], f[k]),
+            )
+        };
+        let p32 = |k: usize| f[k].parse::<f32>().map_err(|_| field(k));
+        let p64 = |k: usize| f[k].parse::<f64>().map_err(|_| field(k));
         rows.push(Metrics {
-            step: f[0].parse().map_err(|_| bad(i + 1))?,
-            epoch: p64(f[1])?,
-            d_loss: p32(f[2])?,
-            g_loss: p32(f[3])?,
-            d_real: p32(f[4])?,
-            d_fake: p32(f[5])?,
-            value: p32(f[6])?,
-            elapsed: p64(f[7])?,
+            step: f[0].parse().map_err(|_| field(0))?,
+            epoch: p64(1)?,
+            d_loss: p32(2)?,
+            g_loss: p32(3)?,
+            d_real: p32(4)?,
+            d_fake: p32(5)?,
+            value: p32(6)?,
+            elapsed: p64(7)?,
         });
     }
     Ok(rows)

@@ -245,3 +245,29 @@ fn fuzz_metrics_csv() {
         read_metrics(dir).map(|_| ()).map_err(|e| e.to_string())
     });
 }
+
+#[test]
+fn metrics_csv_errors_name_the_line_and_the_field() {
+    let dir = tmp_dir("metrics_fields");
+    let header = "step,epoch,d_loss,g_loss,d_real,d_fake,value,elapsed\n";
+    let cases = [
+        (
+            "1,0.1,0.5,x,0.5,0.5,-1.3,0.2\n",
+            "line 2: g_loss = \"x\" is not a number",
+        ),
+        (
+            "1,0.1,0.5,0.7,0.5\n",
+            "line 2: 5 fields, a metrics row has 8",
+        ),
+        (
+            "-1,0.1,0.5,0.7,0.5,0.5,-1.3,0.2\n",
+            "line 2: step = \"-1\" is not a number",
+        ),
+    ];
+    for (row, want) in cases {
+        fs::write(dir.join("metrics.csv"), format!("{header}{row}")).unwrap();
+        let err = read_metrics(&dir).unwrap_err().to_string();
+        assert!(err.contains(want) && err.contains("metrics.csv"), "{err}");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
