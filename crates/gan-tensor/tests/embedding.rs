@@ -56,10 +56,16 @@ fn one_class_takes_every_row() {
     let items = 129;
     let (g, gv) = rand_tensor(5, &[items, 4], -1.0, 1.0);
     let l = vec![2; items];
-    let dw = embedding_backward(&g, &upload(&l), 3).unwrap().to_vec().unwrap();
+    let dw = embedding_backward(&g, &upload(&l), 3)
+        .unwrap()
+        .to_vec()
+        .unwrap();
     let want = f32s(&reference::embedding_backward(&f64s(&gv), 4, &l, 3));
     assert_close("one class", &dw, &want, 1e-5, 1e-6);
-    assert!(dw[..8].iter().all(|&v| v == 0.0), "rows 0 and 1 have no items");
+    assert!(
+        dw[..8].iter().all(|&v| v == 0.0),
+        "rows 0 and 1 have no items"
+    );
 }
 
 /// More than 65535 workgroups of 64 outputs: the grid folds into 2-D.
@@ -129,6 +135,10 @@ fn reference_gradient_matches_central_differences() {
         wp[i] += h;
         wm[i] -= h;
         let num_g = (f(&wp) - f(&wm)) / (2.0 * h);
-        assert!((num_g - dw[i]).abs() < 1e-8, "element {i}: {num_g} vs {}", dw[i]);
+        assert!(
+            (num_g - dw[i]).abs() < 1e-8,
+            "element {i}: {num_g} vs {}",
+            dw[i]
+        );
     }
 }
