@@ -35,6 +35,11 @@ pub struct GenerateArgs {
     /// Seed of the latent draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Class of every image, on a conditional run (`gan train --conditional`); refused
+    /// on an unconditional run or out of range. Without it a conditional run draws the
+    /// classes in turn, one row per class with --grid.
+    #[arg(long, value_name = "CLASS")]
+    pub class: Option<u32>,
     /// Instead: STEPS images on the line between two latents drawn from the prior,
     /// written as one row, `interpolation.png` (and the frames).
     #[arg(long, value_name = "STEPS")]
@@ -62,6 +67,35 @@ pub fn check_run_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The class of each image `args` asks for on a run of `classes` classes (None:
+/// unconditional), and the grid's row length when the rows are classes.
+fn requested_classes(
+    classes: Option<usize>,
+    args: &GenerateArgs,
+) -> Result<(Option<Vec<u32>>, Option<usize>)> {
+    match (classes, args.class) {
+        (None, None) => Ok((None, None)),
+        (None, Some(c)) => bail!(
+            "--class {c}: {} is an unconditional run, its generator takes no class; train \
+             with `gan train ... --conditional` to choose classes",
+            args.run.display()
+        ),
+        (Some(n), Some(c)) if c as usize >= n => bail!(
+            "--class {c} is out of range: the run has {n} classes, 0 to {}",
+            n - 1
+        ),
+        (Some(_), Some(c)) => Ok((Some(vec![c; args.count]), None)),
+        (Some(n), None) => {
+            // One row per class: image i is class i / per_row.
+            let per_row = args.count.div_ceil(n).max(1);
+            let c = (0..args.count)
+                .map(|i| ((i / per_row).min(n - 1)) as u32)
+                .collect();
+            Ok((Some(c), Some(per_row)))
+        }
+    }
+}
+
 /// `gan generate`.
 pub fn run(args: &GenerateArgs) -> Result<()> {
     let ctx = Context::new().context("opening the GPU adapter")?;
@@ -74,7 +108,11 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
-    let g = gan_train::generate(&ctx, &args.run, args.count, args.seed, prior).map_err(err)?;
+    let gan = gan_train::load_gan(&ctx, &args.run, None).map_err(err)?;
+    let (classes, per_row) = requested_classes(gan.classes(), args)?;
+    let g = gan
+        .sample_for(args.count, args.seed, prior, classes.as_deref())
+        .map_err(err)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let prior_name = match prior {
@@ -137,7 +175,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     );
     if args.grid && !toy {
         let path = args.out.join("grid.png");
-        let columns = (g.count as f64).sqrt().ceil() as usize;
+        let columns = per_row.unwrap_or_else(|| (g.count as f64).sqrt().ceil() as usize);
         gan_data::write_grid(
             &path,
             &g.values,

@@ -320,3 +320,22 @@ impl Var {
         ))
     }
 }
+
+impl Var {
+    /// Rows `labels` of the table `weight` [num, dim]: `[items, dim]` (PyTorch's
+    /// `F.embedding`). `labels` is `[items]`, class indices stored as f32, checked by the
+    /// caller ([`crate::Embedding::lookup`] does); the gradient flows into the table only.
+    pub fn embedding(weight: &Var, labels: &Tensor) -> Result<Var> {
+        let y = gan_tensor::embedding::embedding(weight.value(), labels)?;
+        let (labels, num) = (labels.clone(), weight.dims()[0]);
+        Ok(Var::from_op(
+            y,
+            &[weight],
+            Box::new(move |g| {
+                Ok(vec![Some(gan_tensor::embedding::embedding_backward(
+                    g, &labels, num,
+                )?)])
+            }),
+        ))
+    }
+}

@@ -130,20 +130,22 @@ impl Sequential {
     pub fn get(&self, i: usize) -> Option<&dyn Module> {
         self.layers.get(i).map(|l| l.as_ref())
     }
-}
 
-impl Module for Sequential {
-    fn describe(&self) -> String {
-        format!("Sequential({} layers)", self.layers.len())
-    }
-
-    fn forward(&self, x: &Var, train: bool) -> Result<Var> {
+    /// Runs children `range` only (e.g. a network's body up to its last layer, for a
+    /// projection discriminator); fusion stays within the range.
+    pub fn forward_range(
+        &self,
+        x: &Var,
+        train: bool,
+        range: std::ops::Range<usize>,
+    ) -> Result<Var> {
+        let end = range.end.min(self.layers.len());
         let mut h = x.clone();
-        let mut i = 0;
-        while i < self.layers.len() {
+        let mut i = range.start;
+        while i < end {
             let layer = &self.layers[i];
             let wrap = |e: crate::error::Error| e.within(&i.to_string(), || layer.describe());
-            if self.fuse {
+            if self.fuse && i + 1 < end {
                 if let Some(act) = self.layers.get(i + 1).and_then(|n| n.fusable_activation()) {
                     if let Some(out) = layer.forward_fused(&h, train, act) {
                         h = out.map_err(wrap)?;
@@ -156,6 +158,16 @@ impl Module for Sequential {
             i += 1;
         }
         Ok(h)
+    }
+}
+
+impl Module for Sequential {
+    fn describe(&self) -> String {
+        format!("Sequential({} layers)", self.layers.len())
+    }
+
+    fn forward(&self, x: &Var, train: bool) -> Result<Var> {
+        self.forward_range(x, train, 0..self.layers.len())
     }
 
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {

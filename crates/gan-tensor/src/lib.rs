@@ -16,6 +16,7 @@ mod context;
 pub mod conv;
 pub mod device;
 pub mod elementwise;
+pub mod embedding;
 mod error;
 pub mod matmul;
 pub mod optim;

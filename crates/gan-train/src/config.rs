@@ -133,6 +133,12 @@ pub struct Config {
     /// PacGAN packing: the discriminator judges this many items at once (1: off).
     #[arg(long)]
     pub pack: usize,
+    /// Class-conditional players (needs labelled data): G gets a learned class embedding
+    /// at its input (cGAN, Mirza & Osindero 2014), D is a projection discriminator
+    /// (Miyato & Koyama 2018). Written to config.toml only when on.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
+    pub conditional: bool,
     /// Real (and generated) items per discriminator step.
     #[arg(long)]
     pub batch_size: usize,
@@ -246,6 +252,7 @@ impl Default for Config {
             k: 1,
             label_smoothing: 0.0,
             pack: 1,
+            conditional: false,
             batch_size: 128,
             lr_g: None,
             lr_d: None,
@@ -279,6 +286,10 @@ const NON_NUMERIC: &[&str] = &[
     "eval_every",
     "eval_count",
 ];
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
 
 /// Loads the training data a config names (first `limit` items when `limit` is set).
 pub fn load_dataset(cfg: &Config) -> Result<Dataset> {
@@ -468,6 +479,22 @@ impl Config {
             return bad("hidden widths must be at least 1".into());
         }
         let spec = DataSpec::parse(&self.dataset)?;
+        if self.conditional && self.pack > 1 {
+            return bad(format!(
+                "conditional = true cannot be combined with pack = {}: a packed D judges \
+                 {} items of possibly different classes at once, while the projection D \
+                 needs one class per judgement; use pack = 1 or drop --conditional",
+                self.pack, self.pack
+            ));
+        }
+        if self.conditional && spec.is_toy() {
+            return bad(format!(
+                "conditional = true needs class-labelled data; {} is an unlabelled 2-D \
+                 mixture: train on mnist, cifar10:DIR, folder:DIR (one subfolder per class) \
+                 or stacked-mnist (1000 classes), or drop --conditional",
+                self.dataset
+            ));
+        }
         if spec.is_toy() && self.arch != Arch::Mlp {
             return bad(format!(
                 "dataset {} is 2-D points: use arch = \"mlp\"",

@@ -57,6 +57,12 @@ impl DataFeed {
 
     /// Uploads real batch number `b` (counting from the start of training).
     pub fn batch(&mut self, ctx: &Context, b: u64) -> Result<Var> {
+        Ok(self.batch_with_labels(ctx, b)?.0)
+    }
+
+    /// Real batch number `b` and its items' class labels (None for unlabelled data),
+    /// in the same order.
+    pub fn batch_with_labels(&mut self, ctx: &Context, b: u64) -> Result<(Var, Option<Vec<u32>>)> {
         let bpe = self.batches_per_epoch as u64;
         let (epoch, pos) = (b / bpe, (b % bpe) as usize);
         if self.order.as_ref().map(|o| o.0) != Some(epoch) {
@@ -69,7 +75,12 @@ impl DataFeed {
         for &i in &order[pos * bs..(pos + 1) * bs] {
             self.host.extend_from_slice(self.data.image(i));
         }
+        let idx = &order[pos * bs..(pos + 1) * bs];
+        let labels = self
+            .data
+            .labels()
+            .map(|l| idx.iter().map(|&i| l[i]).collect());
         let t = Tensor::from_slice(ctx, &self.host, &self.item.batch_dims(bs))?;
-        Ok(Var::constant(t))
+        Ok((Var::constant(t), labels))
     }
 }

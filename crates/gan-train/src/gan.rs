@@ -7,6 +7,7 @@ use gan_data::ImageShape;
 use gan_nn::{no_grad, InitScheme, Sequential, Var};
 use gan_tensor::{Context, Tensor};
 
+use crate::conditional::ClassEmbedding;
 use crate::config::{Config, Prior};
 use crate::error::{Result, TrainError};
 use crate::models::{discriminator, generator, ItemShape};
@@ -91,6 +92,13 @@ impl Gan {
     /// seed).
     pub fn new(ctx: &Context, cfg: &Config, item: ItemShape) -> Result<Gan> {
         let cfg = &cfg.resolved()?;
+        if cfg.conditional {
+            return Err(TrainError::Config(
+                "conditional = true: the players need the number of classes; build them \
+                 with Gan::with_classes"
+                    .into(),
+            ));
+        }
         Gan::with_players(
             ctx,
             generator(cfg, item)?,
@@ -99,6 +107,69 @@ impl Gan {
             item,
             InitScheme::Dcgan,
         )
+    }
+
+    /// The class-conditional players of `cfg` (`conditional = true`) for `classes`
+    /// classes: G with a class embedding at its input, D a projection discriminator
+    /// (see [`crate::conditional`]); their networks are initialised as [`Gan::new`]'s.
+    pub fn with_classes(
+        ctx: &Context,
+        cfg: &Config,
+        item: ItemShape,
+        classes: usize,
+    ) -> Result<Gan> {
+        let cfg = &cfg.resolved()?;
+        if !cfg.conditional {
+            return Gan::new(ctx, cfg, item);
+        }
+        let game = Game::of(cfg);
+        let (g, d) = (generator(cfg, item)?, discriminator(cfg, item)?);
+        let g_class = ClassEmbedding::for_generator(cfg, item, classes)?;
+        let d_class = ClassEmbedding::for_discriminator(cfg, item, classes, d.len())?;
+        let init = InitScheme::Dcgan;
+        Ok(Gan {
+            ctx: ctx.clone(),
+            generator: Player::conditional(
+                ctx,
+                g,
+                g_class,
+                "gen",
+                seeds::gen_init(game.seed),
+                init,
+            )?,
+            discriminator: Player::conditional(
+                ctx,
+                d,
+                d_class,
+                "disc",
+                seeds::disc_init(game.seed),
+                init,
+            )?,
+            game,
+            item,
+        })
+    }
+
+    /// Number of classes of a conditional game (None: unconditional).
+    pub fn classes(&self) -> Option<usize> {
+        self.generator.class.as_ref().map(|c| c.classes())
+    }
+
+    /// Checks class labels against the game's classes and uploads them (`[n]`).
+    pub fn upload_labels(&self, labels: &[u32]) -> Result<Tensor> {
+        self.generator.upload_labels(labels)
+    }
+
+    /// The classes of the `n` generated items of training stream `stream`, uniform
+    /// over the game's classes ([`seeds::fake_classes`]); None when unconditional.
+    pub fn fake_labels(&self, n: usize, stream: u64) -> Result<Option<Tensor>> {
+        match self.classes() {
+            None => Ok(None),
+            Some(c) => {
+                let y = seeds::uniform_classes(seeds::fake_classes(self.game.seed), stream, n, c);
+                Ok(Some(self.upload_labels(&y)?))
+            }
+        }
     }
 
     /// A game between any two networks (the theory experiments' 1-D players), with
@@ -168,24 +239,60 @@ impl Gan {
         self.generator.forward(z, train)
     }
 
+    /// G(z | y) with class `labels` (`[B]`, [`Gan::upload_labels`]) on a conditional
+    /// game; None is [`Gan::generate`].
+    pub fn generate_for(&self, z: &Var, labels: Option<&Tensor>, train: bool) -> Result<Var> {
+        self.generator.forward_for(z, labels, train)
+    }
+
     /// D's logits for `items` `[B, ...]`, packed `pack` at a time: `[B/pack, 1]`.
     pub fn discriminate(&self, items: &Var, train: bool) -> Result<Var> {
+        self.discriminate_for(items, None, train)
+    }
+
+    /// D(x, y)'s logits (the projection discriminator) with class `labels` on a
+    /// conditional game; None is [`Gan::discriminate`].
+    pub fn discriminate_for(
+        &self,
+        items: &Var,
+        labels: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Var> {
         self.discriminator
-            .forward(&pack(items, self.game.pack)?, train)
+            .forward_for(&pack(items, self.game.pack)?, labels, train)
     }
 
     /// D's loss on a real and a generated batch (D's half of Algorithm 1), with D's
     /// logits on each: `(loss, real_logits, fake_logits)`. Pass `fake` detached to keep
     /// gradients out of G.
     pub fn d_loss(&self, real: &Var, fake: &Var) -> Result<(DLoss, Var, Var)> {
-        let lr = self.discriminate(real, true)?;
-        let lf = self.discriminate(fake, true)?;
+        self.d_loss_for(real, None, fake, None)
+    }
+
+    /// [`Gan::d_loss`] with the classes of the real and the generated items on a
+    /// conditional game.
+    pub fn d_loss_for(
+        &self,
+        real: &Var,
+        real_labels: Option<&Tensor>,
+        fake: &Var,
+        fake_labels: Option<&Tensor>,
+    ) -> Result<(DLoss, Var, Var)> {
+        let lr = self.discriminate_for(real, real_labels, true)?;
+        let lf = self.discriminate_for(fake, fake_labels, true)?;
         Ok((self.game.objective.d_loss(&lr, &lf)?, lr, lf))
     }
 
     /// G's loss on generated items (D's logits through the objective).
     pub fn g_loss(&self, fake: &Var) -> Result<Var> {
-        self.game.objective.g_loss(&self.discriminate(fake, true)?)
+        self.g_loss_for(fake, None)
+    }
+
+    /// [`Gan::g_loss`] with the classes the items were generated for.
+    pub fn g_loss_for(&self, fake: &Var, labels: Option<&Tensor>) -> Result<Var> {
+        self.game
+            .objective
+            .g_loss(&self.discriminate_for(fake, labels, true)?)
     }
 
     /// Runs `f` (G's forward and backward pass through D) with D frozen: D's
@@ -202,12 +309,35 @@ impl Gan {
     /// drawn from `prior` (None: the game's) under `seed`, in chunks of 256 (chunk i is
     /// stream i).
     pub fn sample(&self, count: usize, seed: u64, prior: Option<Prior>) -> Result<Generated> {
+        self.sample_for(count, seed, prior, None)
+    }
+
+    /// [`Gan::sample`] of a conditional game: item i is made for class `classes[i]`
+    /// (`classes` holds `count` labels; None on an unconditional game).
+    pub fn sample_for(
+        &self,
+        count: usize,
+        seed: u64,
+        prior: Option<Prior>,
+        classes: Option<&[u32]>,
+    ) -> Result<Generated> {
         let prior = prior.unwrap_or(self.game.prior);
+        if let Some(c) = classes {
+            if c.len() != count {
+                return Err(TrainError::Config(format!(
+                    "{count} items asked for with {} classes; give one class per item",
+                    c.len()
+                )));
+            }
+        }
         let mut values = Vec::with_capacity(count * self.item.numel());
         for (i, start) in (0..count).step_by(CHUNK).enumerate() {
             let n = CHUNK.min(count - start);
             let z = sample_prior(&self.ctx, prior, n, self.game.latent_dim, seed, i as u64)?;
-            let out = no_grad(|| self.generate(&Var::constant(z), false))?;
+            let y = classes
+                .map(|c| self.upload_labels(&c[start..start + n]))
+                .transpose()?;
+            let out = no_grad(|| self.generate_for(&Var::constant(z), y.as_ref(), false))?;
             values.extend(out.value().to_vec()?);
         }
         Ok(Generated {
@@ -219,7 +349,14 @@ impl Gan {
 
     /// G's items for the latents `z` `[n, latent_dim]`, eval mode.
     pub fn sample_at(&self, z: Tensor) -> Result<Vec<f32>> {
-        let out = no_grad(|| self.generate(&Var::constant(z), false))?;
+        self.sample_at_for(z, None)
+    }
+
+    /// G's items for the latents `z` and, on a conditional game, the classes `classes`
+    /// (one per latent), eval mode.
+    pub fn sample_at_for(&self, z: Tensor, classes: Option<&[u32]>) -> Result<Vec<f32>> {
+        let y = classes.map(|c| self.upload_labels(c)).transpose()?;
+        let out = no_grad(|| self.generate_for(&Var::constant(z), y.as_ref(), false))?;
         Ok(out.value().to_vec()?)
     }
 

@@ -24,7 +24,12 @@ pub fn load_gan(ctx: &Context, run_dir: &Path, step: Option<u64>) -> Result<Gan>
         height,
         width,
     };
-    let gan = Gan::new(ctx, &cfg, ItemShape::for_config(&cfg, shape))?;
+    let item = ItemShape::for_config(&cfg, shape);
+    let gan = if cfg.conditional {
+        Gan::with_classes(ctx, &cfg, item, info.classes)?
+    } else {
+        Gan::new(ctx, &cfg, item)?
+    };
     rundir::load_checkpoint(&ckpt, &gan.generator.store, &gan.discriminator.store, None)?;
     Ok(gan)
 }

@@ -20,6 +20,7 @@
 //! `latest.toml` (the state of the latest checkpoint) and `report.md`; every file is
 //! written atomically.
 
+pub mod conditional;
 pub mod config;
 pub mod data;
 pub mod error;
@@ -50,5 +51,5 @@ pub use models::ItemShape;
 pub use objective::{DLoss, Objective};
 pub use player::Player;
 pub use rundir::{checkpoint_steps, read_config, read_latest, LatestState, RunInfo};
-pub use step::{train_step, Optimizers, StepOutputs};
+pub use step::{train_step, train_step_labelled, Optimizers, StepOutputs};
 pub use trainer::{RunSummary, Trainer};

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 
 use gan_nn::{InitScheme, Module, ParamStore, Sequential, Slot, StoreConfig, Var};
-use gan_tensor::Context;
+use gan_tensor::{Context, Tensor};
 
-use crate::error::Result;
+use crate::conditional::{ClassEmbedding, WithEmbedding};
+use crate::error::{Result, TrainError};
 
 /// A network with its parameters (one flat GPU buffer), named under `prefix`
 /// (`gen.0.weight`, `disc.3.running_mean`: PyTorch's `self.gen = nn.Sequential(...)`).
@@ -14,6 +15,8 @@ pub struct Player {
     pub net: Sequential,
     /// Their parameters and buffers.
     pub store: ParamStore,
+    /// The class embedding of a conditional player (None: unconditional).
+    pub class: Option<ClassEmbedding>,
     prefix: &'static str,
 }
 
@@ -31,12 +34,71 @@ impl Player {
             &net,
             &StoreConfig::seed(seed).prefix(prefix).init(init),
         )?;
-        Ok(Player { net, store, prefix })
+        Ok(Player {
+            net,
+            store,
+            class: None,
+            prefix,
+        })
+    }
+
+    /// A class-conditional player: `net` and its class embedding in one store, named
+    /// `{prefix}.*` and `{prefix}_embed.weight` (see [`crate::conditional`]). The
+    /// network's parameters are initialised as [`Player::new`] initialises them.
+    pub fn conditional(
+        ctx: &Context,
+        net: Sequential,
+        class: ClassEmbedding,
+        prefix: &'static str,
+        seed: u64,
+        init: InitScheme,
+    ) -> Result<Player> {
+        let both = WithEmbedding {
+            net: &net,
+            prefix,
+            class: &class,
+        };
+        let store = ParamStore::build(ctx, &both, &StoreConfig::seed(seed).init(init))?;
+        Ok(Player {
+            net,
+            store,
+            class: Some(class),
+            prefix,
+        })
     }
 
     /// The forward pass (`train`: batch statistics and dropout on).
     pub fn forward(&self, x: &Var, train: bool) -> Result<Var> {
-        Ok(self.net.forward(x, train)?)
+        self.forward_for(x, None, train)
+    }
+
+    /// The forward pass with class `labels` (`[B]`, see [`Player::upload_labels`]):
+    /// required by a conditional player, refused by an unconditional one.
+    pub fn forward_for(&self, x: &Var, labels: Option<&Tensor>, train: bool) -> Result<Var> {
+        match (&self.class, labels) {
+            (None, None) => Ok(self.net.forward(x, train)?),
+            (Some(c), Some(l)) => c.forward(&self.net, x, l, train),
+            (Some(c), None) => Err(TrainError::Config(format!(
+                "`{}` is class-conditional ({} classes): give a class per item",
+                self.prefix,
+                c.classes()
+            ))),
+            (None, Some(_)) => Err(TrainError::Config(format!(
+                "`{}` is unconditional: it takes no class labels (train with --conditional)",
+                self.prefix
+            ))),
+        }
+    }
+
+    /// Checks class labels against the player's classes and uploads them.
+    pub fn upload_labels(&self, labels: &[u32]) -> Result<Tensor> {
+        match &self.class {
+            Some(c) => Ok(c.embed.upload(self.store.context(), labels)?),
+            None => Err(TrainError::Config(format!(
+                "`{}` is unconditional: it takes no class labels (train with --conditional)",
+                self.prefix
+            ))),
+        }
     }
 
     /// The name prefix (`gen` or `disc`).

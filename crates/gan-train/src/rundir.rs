@@ -44,6 +44,13 @@ pub struct RunInfo {
     pub item_shape: [usize; 3],
     /// gan-data's summary of the training data.
     pub dataset_summary: String,
+    /// Classes of a conditional run (`conditional = true`; absent, 0, otherwise).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub classes: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Deserialize)]

@@ -34,3 +34,18 @@ pub fn fixed_latents(seed: u64) -> u64 {
 pub fn host_data(seed: u64) -> u64 {
     mix(seed ^ 0x6461_7461)
 }
+
+/// The classes of the generated items of a conditional game (stream = index of the
+/// real batch they are paired with), drawn uniformly on the host.
+pub fn fake_classes(seed: u64) -> u64 {
+    mix(seed ^ 0x636c_6173)
+}
+
+/// `n` classes drawn uniformly from `0..classes` by stream `stream` of `seed` (Lemire's
+/// multiply-shift of SplitMix64 words: bias below 2^-32 per draw).
+pub fn uniform_classes(seed: u64, stream: u64, n: usize, classes: usize) -> Vec<u32> {
+    let mut rng = gan_tensor::rng::SplitMix64::new(mix(seed ^ mix(stream)));
+    (0..n)
+        .map(|_| (((rng.next_u64() >> 32) * classes as u64) >> 32) as u32)
+        .collect()
+}

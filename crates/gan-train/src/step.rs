@@ -75,30 +75,45 @@ pub fn train_step(
     first_batch: u64,
     mut real: impl FnMut(u64) -> Result<Var>,
 ) -> Result<StepOutputs> {
+    train_step_labelled(gan, opt, k, first_batch, |b| Ok((real(b)?, None)))
+}
+
+/// [`train_step`] where `real` also gives the real items' classes (a conditional game
+/// needs them; None otherwise). The generated items of stream b are made for classes
+/// drawn uniformly ([`Gan::fake_labels`]); G's step reuses the last D step's classes.
+pub fn train_step_labelled(
+    gan: &Gan,
+    opt: &mut Optimizers,
+    k: usize,
+    first_batch: u64,
+    mut real: impl FnMut(u64) -> Result<(Var, Option<Tensor>)>,
+) -> Result<StepOutputs> {
     let mut last = None;
     for j in 0..k as u64 {
         let b = first_batch + j;
-        let x = real(b)?;
-        let z = gan.latents(x.dims()[0], b)?;
+        let (x, yr) = real(b)?;
+        let n = x.dims()[0];
+        let z = gan.latents(n, b)?;
+        let yf = gan.fake_labels(n, b)?;
         let keep = j + 1 == k as u64;
         // Only the last D step's G(z) is kept for G's step: the others need no tape.
         let fake = if keep {
-            gan.generate(&z, true)?
+            gan.generate_for(&z, yf.as_ref(), true)?
         } else {
-            no_grad(|| gan.generate(&z, true))?
+            no_grad(|| gan.generate_for(&z, yf.as_ref(), true))?
         };
         opt.d.zero_grad()?;
-        let (d_loss, lr, lf) = gan.d_loss(&x, &fake.detach())?;
+        let (d_loss, lr, lf) = gan.d_loss_for(&x, yr.as_ref(), &fake.detach(), yf.as_ref())?;
         d_loss.total.backward()?;
         opt.d.step()?;
         if keep {
-            last = Some((fake, d_loss, lr, lf));
+            last = Some((fake, yf, d_loss, lr, lf));
         }
     }
-    let (fake, d_loss, real_logits, fake_logits) = last.expect("k >= 1");
+    let (fake, yf, d_loss, real_logits, fake_logits) = last.expect("k >= 1");
     opt.g.zero_grad()?;
     let g_loss = gan.with_frozen_discriminator(|| {
-        let loss = gan.g_loss(&fake)?;
+        let loss = gan.g_loss_for(&fake, yf.as_ref())?;
         loss.backward()?;
         Ok(loss)
     })?;

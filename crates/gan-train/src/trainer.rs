@@ -7,6 +7,7 @@ use std::time::Instant;
 use gan_data::{Dataset, Summary};
 use gan_tensor::{Context, Tensor};
 
+use crate::conditional::{conditional_classes, grid_classes};
 use crate::config::{load_dataset, Config};
 use crate::error::{Result, TrainError};
 use crate::eval::{self, EvalAt, EvalOptions, Evaluator};
@@ -16,7 +17,7 @@ use crate::metrics::{self, Metrics, MetricsBuffer};
 use crate::models::ItemShape;
 use crate::report::{self, RunFacts};
 use crate::rundir::{self, LatestState};
-use crate::step::{train_step, Optimizers};
+use crate::step::{train_step_labelled, Optimizers};
 
 /// Outcome of [`Trainer::train`].
 #[derive(Clone, Debug)]
@@ -135,7 +136,11 @@ impl Trainer {
             let bpe = feed.batches_per_epoch() as u64;
             (cfg.epochs * bpe).div_ceil(cfg.k as u64).max(1)
         };
-        let gan = Gan::new(ctx, &cfg, item)?;
+        let gan = if cfg.conditional {
+            Gan::with_classes(ctx, &cfg, item, conditional_classes(&cfg, feed.dataset())?)?
+        } else {
+            Gan::new(ctx, &cfg, item)?
+        };
         let opt = Optimizers::new(&gan, &cfg)?;
         Ok(Trainer {
             fixed_z: gan.fixed_latents(cfg.samples.max(1))?,
@@ -170,6 +175,7 @@ impl Trainer {
             d_parameters: self.gan.discriminator.store.num_parameters() as u64,
             item_shape: [s.channels, s.height, s.width],
             dataset_summary: Summary::of(self.feed.dataset()).to_string(),
+            classes: self.gan.classes().unwrap_or(0),
         }
     }
 
@@ -258,9 +264,17 @@ impl Trainer {
     /// read back only when `read` is set.
     fn run_step(&mut self, read: bool) -> Result<Option<Metrics>> {
         let k = self.cfg.k;
-        let (ctx, feed) = (self.gan.context().clone(), &mut self.feed);
+        let (gan, feed) = (&self.gan, &mut self.feed);
+        let ctx = gan.context().clone();
         let first = self.step * k as u64;
-        let out = train_step(&self.gan, &mut self.opt, k, first, |b| feed.batch(&ctx, b))?;
+        let out = train_step_labelled(gan, &mut self.opt, k, first, |b| {
+            let (x, labels) = feed.batch_with_labels(&ctx, b)?;
+            let y = match (gan.classes(), labels) {
+                (Some(_), Some(l)) => Some(gan.upload_labels(&l)?),
+                _ => None,
+            };
+            Ok((x, y))
+        })?;
         let [d, g, r, f, v] = out.metric_tensors(&self.gan)?;
         self.metrics.record([&d, &g, &r, &f, &v])?;
         self.step += 1;
@@ -362,8 +376,13 @@ impl Trainer {
     }
 
     /// Generated items from the fixed latents (eval mode), `[samples, ...]` values.
+    /// On a conditional run item i is made for class i mod classes (rows of classes in
+    /// the grid).
     pub fn fixed_samples(&self) -> Result<Vec<f32>> {
-        self.gan.sample_at(self.fixed_z.clone())
+        let n = self.fixed_z.dims()[0];
+        let classes = self.gan.classes().map(|c| grid_classes(n, c));
+        self.gan
+            .sample_at_for(self.fixed_z.clone(), classes.as_deref())
     }
 
     fn write_samples(&self, name: &str) -> Result<()> {

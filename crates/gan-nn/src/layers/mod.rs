@@ -2,11 +2,13 @@
 
 mod activation;
 mod conv;
+mod embedding;
 mod linear;
 mod norm;
 mod weight_bias;
 
 pub use activation::{Dropout, Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh};
 pub use conv::{Conv2d, ConvTranspose2d};
+pub use embedding::Embedding;
 pub use linear::Linear;
 pub use norm::{BatchNorm1d, BatchNorm2d};

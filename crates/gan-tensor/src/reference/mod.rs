@@ -5,6 +5,7 @@ pub mod batchnorm;
 pub mod bce;
 pub mod conv;
 pub mod elementwise;
+pub mod embedding;
 pub mod matmul;
 pub mod optim;
 pub mod reduce;

@@ -16,6 +16,7 @@
 //! ([`evaluate_gan`]: the trainer scores its in-memory [`Gan`] every few epochs).
 
 pub mod classes;
+pub mod conditional;
 pub mod frechet;
 mod history;
 pub mod lenet;
@@ -159,12 +160,18 @@ pub struct Scores {
     /// Stacked MNIST.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stacked: Option<StackedScores>,
+    /// A conditional generator on MNIST-like data: agreement with the requested class
+    /// and FD-LeNet per class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditional: Option<conditional::ConditionalScores>,
 }
 
 /// Real statistics the MNIST scores compare against.
 struct MnistReference {
     classifier: MnistClassifier,
     test: GaussianStats,
+    /// The same test features grouped by class (for conditional generators).
+    test_by_class: Vec<Vec<f32>>,
     floor: Option<f64>,
 }
 
@@ -199,7 +206,16 @@ impl Evaluator {
                 let dim = classifier.feature_dim();
                 let test = source.load(Split::Test)?;
                 let n = real.min(test.len()).max(2);
-                let test = GaussianStats::of(&classifier.features(ctx, &spread(&test, n))?, dim);
+                let tf = classifier.features(ctx, &spread(&test, n))?;
+                let test_by_class = match test.labels() {
+                    Some(l) => {
+                        let n = n.min(test.len());
+                        let picked: Vec<u32> = (0..n).map(|i| l[i * test.len() / n]).collect();
+                        conditional::real_by_class(&tf, &picked, dim, test.num_classes())
+                    }
+                    None => Vec::new(),
+                };
+                let test = GaussianStats::of(&tf, dim);
                 let floor = if opts.floor {
                     let train = source.load(Split::Train)?;
                     let f = classifier.features(ctx, &spread(&train, test.count))?;
@@ -213,6 +229,7 @@ impl Evaluator {
                 mnist = Some(MnistReference {
                     classifier,
                     test,
+                    test_by_class,
                     floor,
                 });
             }
@@ -233,6 +250,18 @@ impl Evaluator {
 
     /// Scores of generated items (shaped like the run's data).
     pub fn evaluate(&self, ctx: &Context, items: &Generated) -> Result<Scores> {
+        self.evaluate_for(ctx, items, None)
+    }
+
+    /// [`Evaluator::evaluate`] of a conditional generator's items made for `requested`
+    /// classes (one per item, `classes` in all): MNIST-like data also get the
+    /// classifier's agreement with the requested class and FD-LeNet per class.
+    pub fn evaluate_for(
+        &self,
+        ctx: &Context,
+        items: &Generated,
+        requested: Option<(&[u32], usize)>,
+    ) -> Result<Scores> {
         let mut scores = Scores::default();
         match &self.kind {
             EvalKind::Toy(dist) => scores.modes = Some(mixture::mode_scores(dist, &items.values)),
@@ -244,7 +273,18 @@ impl Evaluator {
                     ));
                 }
                 let (f, logits) = r.classifier.features_and_logits(ctx, &items.values)?;
-                let gen = GaussianStats::of(&f, r.classifier.feature_dim());
+                let dim = r.classifier.feature_dim();
+                if let Some((req, classes)) = requested {
+                    scores.conditional = Some(conditional::conditional_scores(
+                        &f,
+                        &logits,
+                        req,
+                        &r.test_by_class,
+                        dim,
+                        classes,
+                    ));
+                }
+                let gen = GaussianStats::of(&f, dim);
                 scores.mnist = Some(MnistScores {
                     fd_lenet: frechet::frechet_distance(&gen, &r.test),
                     fd_lenet_floor: r.floor,
@@ -359,8 +399,13 @@ pub fn evaluate_gan(
     let count = opts
         .count
         .unwrap_or_else(|| evaluator.kind().default_count());
-    let items = gan.sample(count, opts.seed, None)?;
-    let scores = evaluator.evaluate(ctx, &items)?;
+    // A conditional generator makes every class in turn (item i: class i mod classes).
+    let requested = gan
+        .classes()
+        .map(|c| (crate::conditional::grid_classes(count, c), c));
+    let items = gan.sample_for(count, opts.seed, None, requested.as_ref().map(|r| &r.0[..]))?;
+    let scores =
+        evaluator.evaluate_for(ctx, &items, requested.as_ref().map(|(r, c)| (&r[..], *c)))?;
     let mut plot = None;
     if let (EvalKind::Toy(dist), true) = (evaluator.kind(), opts.plot) {
         let dir = at.run_dir.join(EVAL_DIR);
@@ -450,6 +495,21 @@ impl EvalReport {
                     .collect::<Vec<_>>()
                     .join(" "),
             );
+        }
+        if let Some(c) = &self.scores.conditional {
+            row(
+                "agreement with the requested class (chance)",
+                format!("{:.4} ({:.4})", c.agreement, c.chance),
+            );
+            for r in &c.per_class {
+                row(
+                    &format!(
+                        "class {}: agreement, FD-LeNet (N = {})",
+                        r.class, r.generated
+                    ),
+                    format!("{:.4}, {}", r.agreement, opt(r.fd_lenet, 3)),
+                );
+            }
         }
         if let Some(m) = &self.scores.modes {
             row(
