@@ -18,6 +18,7 @@ pub mod device;
 pub mod elementwise;
 mod error;
 pub mod matmul;
+pub mod maxout;
 pub mod optim;
 mod pool;
 pub mod reduce;

@@ -29,6 +29,7 @@ family!(BATCHNORM, "batchnorm");
 family!(MATMUL, "matmul");
 family!(MATMUL_SUBGROUP, "matmul_subgroup");
 family!(SOFTMAX, "softmax");
+family!(MAXOUT, "maxout");
 
 /// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
 pub const ALL: &[Family] = &[
@@ -42,4 +43,5 @@ pub const ALL: &[Family] = &[
     BCE,
     OPTIM,
     BATCHNORM,
+    MAXOUT,
 ];

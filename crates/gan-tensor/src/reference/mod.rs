@@ -6,6 +6,7 @@ pub mod bce;
 pub mod conv;
 pub mod elementwise;
 pub mod matmul;
+pub mod maxout;
 pub mod optim;
 pub mod reduce;
 pub mod rng;
