@@ -3,10 +3,12 @@
 mod activation;
 mod conv;
 mod linear;
+mod maxout;
 mod norm;
 mod weight_bias;
 
 pub use activation::{Dropout, Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh};
 pub use conv::{Conv2d, ConvTranspose2d};
 pub use linear::Linear;
+pub use maxout::Maxout;
 pub use norm::{BatchNorm1d, BatchNorm2d};
