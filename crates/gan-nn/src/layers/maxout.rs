@@ -10,10 +10,11 @@ use crate::Var;
 /// (Goodfellow et al. 2013, eq. 1: h_j(x) = max_k (x W^T + b)_{j, k}), on x `[N, in]`.
 ///
 /// Layout: unit j takes the max of pre-activations `j * pieces .. j * pieces + pieces - 1`
-/// (rows of `lin.weight`), as Blocks' `LinearMaxout` does (`blocks/bricks/simple.py`,
-/// `Maxout.apply`: reshape to `[N, out, pieces]`, max over the last axis), which PacGAN's
-/// 2-D discriminators use (fjxmlzn/PacGAN,
-/// `synthetic_data_experiments/2DRing_GAN&PacGAN/pacgan_task.py`, lines 63-82). The
+/// (rows of `lin.weight`), as Blocks' `LinearMaxout` does (mila-iqia/blocks
+/// `blocks/bricks/simple.py` at 1f6a261, `Maxout.apply`: reshape to `[N, out, pieces]`,
+/// max over the last axis), which PacGAN's 2-D discriminators use (fjxmlzn/PacGAN at
+/// 190853e, `synthetic_data_experiments/2DRing_GAN&PacGAN/pacgan_task.py`, lines 61-90:
+/// three `LinearMaxout` layers, 63-83, then a `Linear` to 1). The
 /// parameters are those of a PyTorch module holding `self.lin = nn.Linear(in,
 /// out * pieces)`: `lin.weight` `[out * pieces, in]` and `lin.bias` `[out * pieces]`,
 /// whose forward is `self.lin(x).view(-1, out, pieces).max(-1).values`.
