@@ -1,10 +1,11 @@
 //! Differentiable network operations on [`Var`]: matmul and linear (with fused bias and
-//! activation), convolutions, batch normalization, binary cross-entropy, dropout.
+//! activation), convolutions, batch normalization, maxout, binary cross-entropy, dropout.
 
 use gan_tensor::batchnorm;
 use gan_tensor::bce::{self, GradScale, Targets};
 use gan_tensor::conv::{self, Conv2dParams, ConvTranspose2dParams};
 use gan_tensor::matmul::{matmul_with, Activation, MatmulOptions};
+use gan_tensor::maxout;
 use gan_tensor::softmax;
 use gan_tensor::{Error, Result, Tensor};
 
@@ -254,6 +255,19 @@ impl Var {
             y,
             &[x],
             Box::new(move |g| Ok(vec![Some(g.mul(&scale)?)])),
+        ))
+    }
+
+    /// Maxout over groups of `pieces` consecutive values of the last dimension
+    /// (`[.., U * pieces]` -> `[.., U]`, see [`gan_tensor::maxout`]); the gradient goes to
+    /// the first piece holding each maximum.
+    pub fn maxout(&self, pieces: usize) -> Result<Var> {
+        let y = maxout::maxout(self.value(), pieces)?;
+        let x = self.value().clone();
+        Ok(Var::from_op(
+            y,
+            &[self],
+            Box::new(move |g| Ok(vec![Some(maxout::maxout_backward(&x, g, pieces)?)])),
         ))
     }
 

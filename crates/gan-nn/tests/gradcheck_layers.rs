@@ -1,5 +1,6 @@
 //! Gradient checks of gan-nn's layer ops: conv2d, conv_transpose2d, batch norm (train and
-//! eval), dropout, and composite DCGAN discriminator and generator blocks: autograd's GPU
+//! eval, and BatchNorm1d's [N, C] on awkward shapes), maxout (alone and after a linear
+//! map, as the Maxout layer), dropout, and composite DCGAN discriminator and generator blocks: autograd's GPU
 //! gradient against central finite differences of an f64 CPU forward.
 //!
 //! Method and default tolerances: see `gradcheck_common` and `common::gradcheck`.
@@ -11,6 +12,7 @@ use common::*;
 use gan_nn::{Labels, Var};
 use gan_tensor::conv::{Conv2dParams, ConvTranspose2dParams};
 use gan_tensor::matmul::Activation;
+use gan_tensor::reference::maxout as maxout_ref;
 use gan_tensor::reference::{batchnorm as bn_ref, bce as bce_ref, conv as conv_ref};
 use gradcheck_common::{input, input_away};
 
@@ -231,6 +233,121 @@ fn batch_norm_eval() {
                 )
             },
             Tol::DEFAULT.fwd(1e-4, 1e-4),
+        );
+    }
+}
+
+/// BatchNorm1d's input [N, C]: one channel, odd channel counts, the smallest batch a
+/// training step accepts (2) and one past a workgroup of 64.
+#[test]
+fn batch_norm1d_train() {
+    for (i, &(n, c)) in [(2, 1), (2, 3), (2, 17), (65, 1), (65, 3), (65, 17)]
+        .iter()
+        .enumerate()
+    {
+        let dims = [n, c];
+        // With two rows, xhat = +-|d| / sqrt(d^2 + eps) is +-1 up to eps / d^2, so dx is
+        // only as large as that: rows within ~sqrt(eps) of each other keep it measurable.
+        // The function bends on that scale too: a smaller step for them.
+        let (lo, hi, h) = if n == 2 {
+            (-3e-3, 4e-3, 1e-6)
+        } else {
+            (-2.0, 3.0, 1e-3)
+        };
+        let x = input(3100 + i as u64, &dims, lo, hi);
+        let gamma = input_away(3200 + i as u64, &[c], 0.5, 1.5);
+        let beta = input(3300 + i as u64, &[c], -0.5, 0.5);
+        let running_mean = tensor(&vec![0.0; c], &[c]);
+        let running_var = tensor(&vec![1.0; c], &[c]);
+        gradcheck(
+            &format!("batch_norm1d_train [{n}, {c}]"),
+            &[x, gamma, beta],
+            |v| Var::batch_norm_train(&v[0], &v[1], &v[2], &running_mean, &running_var, 0.1, EPS),
+            |x| bn_ref::train_forward_f64(&x[0], &dims, &x[1], &x[2], EPS as f64),
+            Tol::DEFAULT.h(h).fwd(1e-4, 1e-4),
+        );
+    }
+}
+
+// ---------------------------------------------------------------- maxout
+
+/// Smallest gap between the largest and second-largest piece of any group: a finite
+/// difference of step h moving values by at most `h * move` must not reorder them.
+fn min_top_gap(pre: &[f64], pieces: usize) -> f64 {
+    if pieces == 1 {
+        return f64::INFINITY;
+    }
+    pre.chunks(pieces)
+        .map(|g| {
+            let mut s = g.to_vec();
+            s.sort_by(|a, b| b.partial_cmp(a).unwrap());
+            s[0] - s[1]
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+#[test]
+fn maxout() {
+    for (i, &(rows, units, pieces)) in [(3, 4, 1), (5, 3, 2), (2, 17, 5), (4, 1, 5)]
+        .iter()
+        .enumerate()
+    {
+        let x = input(3400 + i as u64, &[rows, units * pieces], -2.0, 2.0);
+        // Each finite difference moves a value by at most h = 1e-3.
+        let gap = min_top_gap(&f64s(&x.0), pieces);
+        assert!(gap > 4e-3, "seed {i}: pieces within {gap} of a tie");
+        gradcheck(
+            &format!("maxout [{rows}, {}] / {pieces}", units * pieces),
+            &[x],
+            |v| v[0].maxout(pieces),
+            |x| maxout_ref::maxout(&x[0], pieces),
+            Tol::DEFAULT,
+        );
+    }
+}
+
+/// The Maxout layer's computation: maxout(x W^T + b, pieces), W [units * pieces, in].
+#[test]
+fn maxout_after_linear() {
+    for (i, &(batch, inp, units, pieces)) in [(4, 2, 3, 5), (3, 5, 4, 2), (6, 3, 2, 1)]
+        .iter()
+        .enumerate()
+    {
+        let outp = units * pieces;
+        let x = input(3500 + i as u64, &[batch, inp], -1.0, 1.0);
+        let w = input(3600 + i as u64, &[outp, inp], -1.0, 1.0);
+        let b = input(3700 + i as u64, &[outp], -0.5, 0.5);
+        let (pre, _) = linear_f64(
+            &f64s(&x.0),
+            &f64s(&w.0),
+            Some(&f64s(&b.0)),
+            batch,
+            inp,
+            outp,
+            Activation::None,
+        );
+        // One input moves at a time, so a pre-activation moves by at most h * inp (x or a
+        // row of W, |entries| <= 1) or h (b); h = 1e-4 keeps these seeds clear of ties.
+        let tol = Tol::DEFAULT.h(1e-4);
+        let gap = min_top_gap(&pre, pieces);
+        assert!(gap > 2.0 * tol.h * inp as f64, "case {i}: gap {gap}");
+        gradcheck(
+            &format!("maxout(linear) x [{batch}, {inp}], {units} units of {pieces}"),
+            &[x, w, b],
+            |v| Var::linear(&v[0], &v[1], Some(&v[2]), Activation::None)?.maxout(pieces),
+            |v| {
+                let (pre, _) = linear_f64(
+                    &v[0],
+                    &v[1],
+                    Some(&v[2]),
+                    batch,
+                    inp,
+                    outp,
+                    Activation::None,
+                );
+                maxout_ref::maxout(&pre, pieces)
+            },
+            tol,
         );
     }
 }

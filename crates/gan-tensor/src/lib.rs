@@ -19,6 +19,7 @@ pub mod elementwise;
 pub mod embedding;
 mod error;
 pub mod matmul;
+pub mod maxout;
 pub mod optim;
 mod pool;
 pub mod reduce;

@@ -30,6 +30,7 @@ family!(MATMUL, "matmul");
 family!(MATMUL_SUBGROUP, "matmul_subgroup");
 family!(SOFTMAX, "softmax");
 family!(EMBEDDING, "embedding");
+family!(MAXOUT, "maxout");
 
 /// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
 pub const ALL: &[Family] = &[
@@ -44,4 +45,5 @@ pub const ALL: &[Family] = &[
     OPTIM,
     BATCHNORM,
     EMBEDDING,
+    MAXOUT,
 ];

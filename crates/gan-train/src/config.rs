@@ -193,6 +193,27 @@ pub struct Config {
     /// The run directory.
     #[arg(long = "out", value_name = "DIR")]
     pub out_dir: PathBuf,
+    /// MLP generator: BatchNorm1d + ReLU after each hidden Linear (which then has no
+    /// bias), instead of LeakyReLU (PacGAN's 2-D generator, Lin et al. 2018).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
+    pub g_batchnorm: bool,
+    /// MLP discriminator: hidden layers are Maxout units of this many pieces (Goodfellow
+    /// et al. 2013) instead of Linear + LeakyReLU; dropout, when above 0, still follows
+    /// them (0: off; PacGAN's 2-D discriminator uses 5).
+    #[arg(long, value_name = "PIECES", default_value_t = 0)]
+    #[serde(skip_serializing_if = "is_zero")]
+    pub d_maxout: usize,
+}
+
+// Off-by-default layer options are left out of config.toml, so the numeric hash of a run
+// recorded before they existed is unchanged.
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The parameters whose default depends on the kind of data: `None` in a [`Config`]
@@ -269,6 +290,8 @@ impl Default for Config {
             eval_count: 2000,
             keep_checkpoints: false,
             out_dir: PathBuf::from("runs/gan"),
+            g_batchnorm: false,
+            d_maxout: 0,
         }
     }
 }
@@ -478,6 +501,23 @@ impl Config {
         if self.g_hidden.contains(&0) || self.d_hidden.contains(&0) {
             return bad("hidden widths must be at least 1".into());
         }
+        if self.arch != Arch::Mlp && (self.g_batchnorm || self.d_maxout > 0) {
+            return bad(format!(
+                "g_batchnorm and d_maxout shape the MLP players; arch = \"{}\" has its own \
+                 layers (use arch = \"mlp\")",
+                self.arch
+            ));
+        }
+        if let Some(h) = self
+            .d_hidden
+            .iter()
+            .find(|h| h.checked_mul(self.d_maxout).is_none())
+        {
+            return bad(format!(
+                "d_hidden width {h} x d_maxout {} overflows",
+                self.d_maxout
+            ));
+        }
         let spec = DataSpec::parse(&self.dataset)?;
         if self.conditional && self.pack > 1 {
             return bad(format!(
@@ -530,16 +570,19 @@ impl Config {
     pub fn numeric_diffs(&self, other: &Config) -> Vec<String> {
         let (a, b) = (self.to_table(), other.to_table());
         let mut out = Vec::new();
-        for (key, va) in &a {
+        let shown = |v: Option<&toml::Value>| {
+            v.map(|v| v.to_string())
+                .unwrap_or_else(|| "(missing)".into())
+        };
+        // Keys of either side: an option left out of one table (at its default) differs
+        // from the same option set in the other.
+        for key in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
             if NON_NUMERIC.contains(&key.as_str()) {
                 continue;
             }
-            let vb = b.get(key);
-            if vb != Some(va) {
-                let vb = vb
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| "(missing)".into());
-                out.push(format!("{key}: {va} -> {vb}"));
+            let (va, vb) = (a.get(key), b.get(key));
+            if va != vb {
+                out.push(format!("{key}: {} -> {}", shown(va), shown(vb)));
             }
         }
         out

@@ -6,11 +6,14 @@
 //! The generator maps z `[B, latent_dim]` to items `[B, C, H, W]` (2-D toy data:
 //! `[B, 2]`); the discriminator maps items packed `pack` at a time
 //! (`[B/pack, pack*C, H, W]`, toy `[B/pack, 2*pack]`) to logits `[B/pack, 1]`.
+//! With `g_batchnorm` and `d_maxout` the MLPs are PacGAN's 2-D players (Lin et al. 2018,
+//! fjxmlzn/PacGAN `synthetic_data_experiments`): hidden layers `Linear(bias=False),
+//! BatchNorm1d, ReLU` in G, `Maxout` (`disc.0.lin.weight` ...) in D.
 
 use gan_data::ImageShape;
 use gan_nn::{
-    BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Flatten, LeakyReLU, Linear, ReLU, Reshape,
-    Sequential, Tanh,
+    BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Flatten, LeakyReLU, Linear, Maxout,
+    ReLU, Reshape, Sequential, Tanh,
 };
 
 use crate::config::{Arch, Config};
@@ -74,8 +77,15 @@ pub fn generator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
             let mut g = Sequential::new();
             let mut width = cfg.latent_dim;
             for &h in &cfg.g_hidden {
-                g.push(Linear::new(width, h));
-                g.push(LeakyReLU::new(slope));
+                if cfg.g_batchnorm {
+                    // PacGAN's 2-D generator: no bias before the BatchNorm's shift.
+                    g.push(Linear::new(width, h).no_bias());
+                    g.push(BatchNorm1d::new(h));
+                    g.push(ReLU);
+                } else {
+                    g.push(Linear::new(width, h));
+                    g.push(LeakyReLU::new(slope));
+                }
                 width = h;
             }
             g.push(Linear::new(width, item.numel()));
@@ -157,8 +167,12 @@ pub fn discriminator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
             }
             let mut width = item.numel() * m;
             for &h in &cfg.d_hidden {
-                d.push(Linear::new(width, h));
-                d.push(LeakyReLU::new(slope));
+                if cfg.d_maxout > 0 {
+                    d.push(Maxout::new(width, h, cfg.d_maxout));
+                } else {
+                    d.push(Linear::new(width, h));
+                    d.push(LeakyReLU::new(slope));
+                }
                 if cfg.dropout() > 0.0 {
                     d.push(Dropout::new(cfg.dropout() as f32));
                 }

@@ -283,3 +283,41 @@ fn flags_are_the_config_fields() {
         .to_string();
     assert!(e.contains("cauchy") && e.contains("uniform"), "{e}");
 }
+
+/// g_batchnorm and d_maxout: left out of config.toml while off (old runs keep their
+/// hash), read back when on, refused with arch = dcgan, and a resume that turns one on
+/// is a difference even though the saved table lacks the key.
+#[test]
+fn layer_options_round_trip_and_differ() {
+    let off = Config::default();
+    let t = off.to_table();
+    assert!(!t.contains_key("g_batchnorm") && !t.contains_key("d_maxout"));
+    let on = Config {
+        g_batchnorm: true,
+        d_maxout: 5,
+        ..Config::default()
+    };
+    let text = toml::to_string(&on.to_table()).unwrap();
+    assert!(text.contains("g_batchnorm = true") && text.contains("d_maxout = 5"));
+    assert_eq!(Config::from_toml(&text).unwrap(), on);
+    assert_ne!(off.numeric_hash(), on.numeric_hash());
+    let diffs = off.numeric_diffs(&on).join(", ");
+    assert!(diffs.contains("d_maxout: (missing) -> 5"), "{diffs}");
+    assert!(diffs.contains("g_batchnorm: (missing) -> true"), "{diffs}");
+    assert!(!on.numeric_diffs(&off).is_empty());
+    let dcgan = Config {
+        arch: Arch::Dcgan,
+        ..on.clone()
+    };
+    let e = dcgan.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("g_batchnorm and d_maxout") && e.contains("mlp"),
+        "{e}"
+    );
+    let m = parse(&["--d-maxout", "3", "--g-batchnorm"]);
+    let given = Config::given_flags(&m).unwrap();
+    let cfg = Config::default().overridden(&given).unwrap();
+    assert!(cfg.g_batchnorm && cfg.d_maxout == 3);
+    let m = parse(&[]);
+    assert!(Config::given_flags(&m).unwrap().is_empty());
+}

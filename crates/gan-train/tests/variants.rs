@@ -137,3 +137,101 @@ fn divergence_stops_naming_the_step_and_keeps_the_last_good_checkpoint() {
         .iter()
         .all(|v| v.is_finite()));
 }
+
+/// PacGAN's 2-D players (Lin et al. 2018): G 2-400-400-400-400-2 with BatchNorm + ReLU,
+/// D three maxout layers of 200 units x 5 pieces, from the flags of `gan train`; a short
+/// ring8 run trains with finite losses and PyTorch's state_dict names in the checkpoint.
+#[test]
+fn pacgan_2d_players_train_from_the_flags() {
+    let flags = [
+        "ring8",
+        "--g-hidden",
+        "400,400,400,400",
+        "--g-batchnorm",
+        "--d-hidden",
+        "200,200,200",
+        "--d-maxout",
+        "5",
+        "--lr-g",
+        "1e-4",
+        "--lr-d",
+        "1e-4",
+        "--beta1",
+        "0.8",
+        "--batch-size",
+        "100",
+    ];
+    let m = Config::command_args(clap::Command::new("t"))
+        .try_get_matches_from(std::iter::once("t").chain(flags))
+        .unwrap();
+    let given = Config::given_flags(&m).unwrap();
+    assert_eq!(given["g_batchnorm"].as_bool(), Some(true));
+    assert_eq!(given["d_maxout"].as_integer(), Some(5));
+    let tmp = tempfile::tempdir().unwrap();
+    let base = Config {
+        latent_dim: 2,
+        limit: 500,
+        steps: 3,
+        log_every: 1,
+        samples: 16,
+        checkpoint_every: 3,
+        out_dir: tmp.path().to_path_buf(),
+        ..Config::default()
+    };
+    let cfg = base.overridden(&given).unwrap();
+    assert!(cfg.g_batchnorm && cfg.d_maxout == 5 && cfg.batch_size == 100);
+    let ctx = Context::new().unwrap();
+    let mut t = Trainer::new(&ctx, cfg).unwrap();
+    t.train().unwrap();
+    assert_eq!(t.metrics().len(), 3);
+    for r in t.metrics() {
+        assert!(r.d_loss.is_finite() && r.g_loss.is_finite(), "{r:?}");
+    }
+    let (g, d) = (&t.gan().generator.store, &t.gan().discriminator.store);
+    // gen: Linear(2, 400, bias=False), BatchNorm1d(400), ReLU, ... x 4, Linear(400, 2).
+    let gn = g.names();
+    assert_eq!(
+        gn[..6],
+        [
+            "gen.0.weight",
+            "gen.1.weight",
+            "gen.1.bias",
+            "gen.1.running_mean",
+            "gen.1.running_var",
+            "gen.1.num_batches_tracked"
+        ]
+    );
+    assert_eq!(g.get("gen.9.weight").unwrap().dims(), &[400, 400]);
+    assert_eq!(g.get("gen.12.weight").unwrap().dims(), &[2, 400]);
+    assert!(g.get("gen.12.bias").is_some() && g.get("gen.0.bias").is_none());
+    // disc: Maxout(2, 200, 5) x 3 (`self.lin = nn.Linear(in, 1000)`), Linear(200, 1).
+    assert_eq!(
+        d.names(),
+        [
+            "disc.0.lin.weight",
+            "disc.0.lin.bias",
+            "disc.1.lin.weight",
+            "disc.1.lin.bias",
+            "disc.2.lin.weight",
+            "disc.2.lin.bias",
+            "disc.3.weight",
+            "disc.3.bias"
+        ]
+    );
+    assert_eq!(d.get("disc.0.lin.weight").unwrap().dims(), &[1000, 2]);
+    assert_eq!(d.get("disc.1.lin.weight").unwrap().dims(), &[1000, 200]);
+    assert_eq!(d.get("disc.3.weight").unwrap().dims(), &[1, 200]);
+    // The files carry the same names (safetensors: u64 header length, JSON header).
+    let ck = gan_train::rundir::checkpoint_dir(tmp.path(), None).unwrap();
+    for (file, name) in [
+        ("g.safetensors", "gen.4.running_var"),
+        ("d.safetensors", "disc.2.lin.bias"),
+    ] {
+        let bytes = std::fs::read(ck.join(file)).unwrap();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header = String::from_utf8_lossy(&bytes[8..8 + n]);
+        assert!(header.contains(&format!("\"{name}\"")), "{file}: {header}");
+    }
+    // Sampling uses the running statistics (eval mode) and stays finite.
+    assert!(t.fixed_samples().unwrap().iter().all(|v| v.is_finite()));
+}

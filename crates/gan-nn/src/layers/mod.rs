@@ -4,6 +4,7 @@ mod activation;
 mod conv;
 mod embedding;
 mod linear;
+mod maxout;
 mod norm;
 mod weight_bias;
 
@@ -11,4 +12,5 @@ pub use activation::{Dropout, Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh};
 pub use conv::{Conv2d, ConvTranspose2d};
 pub use embedding::Embedding;
 pub use linear::Linear;
+pub use maxout::Maxout;
 pub use norm::{BatchNorm1d, BatchNorm2d};

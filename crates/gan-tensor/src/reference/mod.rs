@@ -7,6 +7,7 @@ pub mod conv;
 pub mod elementwise;
 pub mod embedding;
 pub mod matmul;
+pub mod maxout;
 pub mod optim;
 pub mod reduce;
 pub mod rng;

@@ -10,7 +10,7 @@ use gan_tensor::conv::{self, Conv2dParams, ConvAlgo, ConvTranspose2dParams};
 use gan_tensor::matmul::{matmul_with, MatmulOptions};
 use gan_tensor::optim::{adam_step, sgd_step, AdamConfig, SgdConfig};
 use gan_tensor::rng::SplitMix64;
-use gan_tensor::{batchnorm, elementwise, softmax, Context, Error, Result, Tensor};
+use gan_tensor::{batchnorm, elementwise, maxout, softmax, Context, Error, Result, Tensor};
 
 /// Sizes of interest: edges of u16, i32, u32, usize and their neighbours.
 pub const SPECIAL: [usize; 12] = [
@@ -339,6 +339,14 @@ ops! {
         judge("batch_norm_eval", batchnorm::batch_norm_eval(&x, &ps[0], &ps[1], &ps[2], &ps[3], 1e-5), fits)?;
         let dy = g.like(ctx, x.dims());
         judge("batch_norm_backward", batchnorm::batch_norm_backward(&dy, &x, &ps[0], &ps[1], &ps[2]), |o| fits(&o.0))
+    }
+    "maxout" => |g, ctx, args| {
+        let x = g.real(ctx);
+        let pieces = if g.coin() { g.dim() } else { 1 + g.below(3) };
+        let dy = g.real(ctx);
+        *args = format!("{x:?}, pieces {pieces}, dy {dy:?}");
+        judge("maxout", maxout::maxout(&x, pieces), fits)?;
+        judge("maxout_backward", maxout::maxout_backward(&x, &dy, pieces), |t| same_dims(t, x.dims()))
     }
     "bce_with_logits" => |g, ctx, args| {
         let x = g.real(ctx);
