@@ -310,10 +310,6 @@ const NON_NUMERIC: &[&str] = &[
     "eval_count",
 ];
 
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
 /// Loads the training data a config names (first `limit` items when `limit` is set).
 pub fn load_dataset(cfg: &Config) -> Result<Dataset> {
     DataSpec::parse(&cfg.dataset)?.load(cfg.limit, cfg.seed)
