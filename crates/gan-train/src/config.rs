@@ -187,6 +187,16 @@ pub struct Config {
     /// The run directory.
     #[arg(long = "out", value_name = "DIR")]
     pub out_dir: PathBuf,
+    /// Decay of the exponential moving average of G's weights (StyleGAN's G_ema, e.g.
+    /// 0.999), which then makes the samples, the evaluations and `gan generate`'s
+    /// images; 0: off.
+    #[arg(long, value_name = "DECAY")]
+    pub ema_decay: f64,
+    /// Warm-up of that average: after t generator steps it uses decay
+    /// min(ema_decay, (1 + t) / (ema_warmup + t)) (TensorFlow's ExponentialMovingAverage
+    /// with num_updates uses 10), so early weights fade fast; 0: no warm-up.
+    #[arg(long, value_name = "W")]
+    pub ema_warmup: f64,
 }
 
 /// The parameters whose default depends on the kind of data: `None` in a [`Config`]
@@ -262,6 +272,8 @@ impl Default for Config {
             eval_count: 2000,
             keep_checkpoints: false,
             out_dir: PathBuf::from("runs/gan"),
+            ema_decay: 0.0,
+            ema_warmup: 10.0,
         }
     }
 }
@@ -279,6 +291,11 @@ const NON_NUMERIC: &[&str] = &[
     "eval_every",
     "eval_count",
 ];
+
+/// Numeric fields added after runs were recorded: left out of [`Config::numeric_hash`]
+/// while they hold their default, so a run directory written before they existed keeps
+/// its hash (and resumes).
+const HASHED_UNLESS_DEFAULT: &[&str] = &["ema_decay", "ema_warmup"];
 
 /// Loads the training data a config names (first `limit` items when `limit` is set).
 pub fn load_dataset(cfg: &Config) -> Result<Dataset> {
@@ -467,6 +484,19 @@ impl Config {
         if self.g_hidden.contains(&0) || self.d_hidden.contains(&0) {
             return bad("hidden widths must be at least 1".into());
         }
+        if !(0.0..1.0).contains(&self.ema_decay) {
+            return bad(format!(
+                "ema_decay = {} must be in [0, 1) (0: no moving average; StyleGAN uses 0.999)",
+                self.ema_decay
+            ));
+        }
+        if !(self.ema_warmup >= 0.0 && self.ema_warmup.is_finite()) {
+            return bad(format!(
+                "ema_warmup = {} must be a finite number >= 0 (0: no warm-up; 10 is \
+                 TensorFlow's)",
+                self.ema_warmup
+            ));
+        }
         let spec = DataSpec::parse(&self.dataset)?;
         if spec.is_toy() && self.arch != Arch::Mlp {
             return bad(format!(
@@ -523,6 +553,12 @@ impl Config {
         let mut t = self.to_table();
         for k in NON_NUMERIC {
             t.remove(*k);
+        }
+        let defaults = Config::default().to_table();
+        for k in HASHED_UNLESS_DEFAULT {
+            if t.get(*k) == defaults.get(*k) {
+                t.remove(*k);
+            }
         }
         let text = toml::to_string(&t).expect("a table serializes");
         let h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {

@@ -8,6 +8,7 @@ use gan_nn::{no_grad, InitScheme, Sequential, Var};
 use gan_tensor::{Context, Tensor};
 
 use crate::config::{Config, Prior};
+use crate::ema::Ema;
 use crate::error::{Result, TrainError};
 use crate::models::{discriminator, generator, ItemShape};
 use crate::objective::{DLoss, Objective};
@@ -67,6 +68,9 @@ pub struct Gan {
     pub generator: Player,
     /// D: items packed `pack` at a time -> logits `[B/pack, 1]`.
     pub discriminator: Player,
+    /// G_ema, the moving average of G's weights ([`crate::ema`]; config `ema_decay`),
+    /// which [`Gan::sample`] and [`Gan::sample_at`] use when present.
+    pub ema: Option<Ema>,
 }
 
 /// Draws `n` latent codes `[n, dim]` from `prior` on the GPU (seed, stream).
@@ -91,14 +95,25 @@ impl Gan {
     /// seed).
     pub fn new(ctx: &Context, cfg: &Config, item: ItemShape) -> Result<Gan> {
         let cfg = &cfg.resolved()?;
-        Gan::with_players(
+        let mut gan = Gan::with_players(
             ctx,
             generator(cfg, item)?,
             discriminator(cfg, item)?,
             Game::of(cfg),
             item,
             InitScheme::Dcgan,
-        )
+        )?;
+        if cfg.ema_decay > 0.0 {
+            let net = generator(cfg, item)?;
+            gan.ema = Some(Ema::new(
+                ctx,
+                net,
+                &gan.generator,
+                cfg.ema_decay,
+                cfg.ema_warmup,
+            )?);
+        }
+        Ok(gan)
     }
 
     /// A game between any two networks (the theory experiments' 1-D players), with
@@ -122,6 +137,7 @@ impl Gan {
             discriminator: Player::new(ctx, d, "disc", seeds::disc_init(game.seed), init)?,
             game,
             item,
+            ema: None,
         })
     }
 
@@ -198,16 +214,49 @@ impl Gan {
         out
     }
 
-    /// `count` items from G in eval mode (BatchNorm's running statistics), with latents
-    /// drawn from `prior` (None: the game's) under `seed`, in chunks of 256 (chunk i is
-    /// stream i).
+    /// The generator that makes samples: G_ema when the game has one, else G.
+    pub fn sampler(&self) -> &Player {
+        self.ema.as_ref().map_or(&self.generator, |e| &e.player)
+    }
+
+    /// Drops G_ema, so that samples come from the raw G (`--no-ema`).
+    pub fn drop_ema(&mut self) {
+        self.ema = None;
+    }
+
+    /// Updates G_ema (when the game has one) after G's `t`-th step ([`Ema::update`]).
+    pub fn update_ema(&self, t: u64) -> Result<()> {
+        match &self.ema {
+            Some(e) => e.update(&self.generator, t),
+            None => Ok(()),
+        }
+    }
+
+    /// `count` items from [`Gan::sampler`] (G_ema when present, else G) in eval mode
+    /// (BatchNorm's running statistics), with latents drawn from `prior` (None: the
+    /// game's) under `seed`, in chunks of 256 (chunk i is stream i).
     pub fn sample(&self, count: usize, seed: u64, prior: Option<Prior>) -> Result<Generated> {
+        self.sample_from(self.sampler(), count, seed, prior)
+    }
+
+    /// As [`Gan::sample`], from the raw G even when the game has G_ema.
+    pub fn sample_raw(&self, count: usize, seed: u64, prior: Option<Prior>) -> Result<Generated> {
+        self.sample_from(&self.generator, count, seed, prior)
+    }
+
+    fn sample_from(
+        &self,
+        g: &Player,
+        count: usize,
+        seed: u64,
+        prior: Option<Prior>,
+    ) -> Result<Generated> {
         let prior = prior.unwrap_or(self.game.prior);
         let mut values = Vec::with_capacity(count * self.item.numel());
         for (i, start) in (0..count).step_by(CHUNK).enumerate() {
             let n = CHUNK.min(count - start);
             let z = sample_prior(&self.ctx, prior, n, self.game.latent_dim, seed, i as u64)?;
-            let out = no_grad(|| self.generate(&Var::constant(z), false))?;
+            let out = no_grad(|| g.forward(&Var::constant(z), false))?;
             values.extend(out.value().to_vec()?);
         }
         Ok(Generated {
@@ -217,9 +266,10 @@ impl Gan {
         })
     }
 
-    /// G's items for the latents `z` `[n, latent_dim]`, eval mode.
+    /// [`Gan::sampler`]'s items (G_ema when present, else G) for the latents `z`
+    /// `[n, latent_dim]`, eval mode.
     pub fn sample_at(&self, z: Tensor) -> Result<Vec<f32>> {
-        let out = no_grad(|| self.generate(&Var::constant(z), false))?;
+        let out = no_grad(|| self.sampler().forward(&Var::constant(z), false))?;
         Ok(out.value().to_vec()?)
     }
 
