@@ -68,6 +68,8 @@ pub struct EvalOptions {
     /// File name of that plot in `RUN_DIR/eval/` ([`MODES_PNG`] by default; during
     /// training e.g. `modes-step-00001000.png`).
     pub plot_name: String,
+    /// Score the raw G alone even when the run has G_ema (`--no-ema`).
+    pub no_ema: bool,
 }
 
 impl Default for EvalOptions {
@@ -79,6 +81,7 @@ impl Default for EvalOptions {
             floor: true,
             plot: true,
             plot_name: MODES_PNG.to_string(),
+            no_ema: false,
         }
     }
 }
@@ -302,7 +305,8 @@ pub struct EvalReport {
     pub raw_scores: Option<Scores>,
 }
 
-/// Evaluates the latest checkpoint of `run_dir` with the metric set of its dataset;
+/// Evaluates the latest checkpoint of `run_dir` with the metric set of its dataset (G_ema
+/// and the raw G when the run has G_ema, unless `opts.no_ema`);
 /// with 2-D data and `opts.plot` writes `RUN_DIR/eval/modes.png`. Writes no metrics
 /// file (see [`write_metrics`]).
 pub fn evaluate_run(ctx: &Context, run_dir: &Path, opts: &EvalOptions) -> Result<EvalReport> {
@@ -312,7 +316,10 @@ pub fn evaluate_run(ctx: &Context, run_dir: &Path, opts: &EvalOptions) -> Result
     let (kind, count) = eval_kind(&cfg.dataset, info.item_shape, opts)?;
     let evaluator = Evaluator::new(ctx, kind, count, opts)?;
     let latest = rundir::read_latest(run_dir)?;
-    let gan = crate::infer::load_gan(ctx, run_dir, None)?;
+    let mut gan = crate::infer::load_gan(ctx, run_dir, None)?;
+    if opts.no_ema {
+        gan.drop_ema();
+    }
     let at = EvalAt {
         run_dir,
         dataset: &cfg.dataset,
