@@ -47,7 +47,10 @@ fn ema_run_generates_and_evaluates_both_generators() {
         s(&run),
     ]);
     let latest = gan_train::read_latest(&run).unwrap();
-    assert!(run.join(&latest.checkpoint).join("gen_ema.safetensors").is_file());
+    assert!(run
+        .join(&latest.checkpoint)
+        .join("gen_ema.safetensors")
+        .is_file());
     // Evaluations during training name both generators.
     let history = std::fs::read_to_string(run.join("eval/history.csv")).unwrap();
     let header = history.lines().next().unwrap();
@@ -61,7 +64,15 @@ fn ema_run_generates_and_evaluates_both_generators() {
     // generate: G_ema by default, the raw G with --no-ema; the two differ.
     let points = |extra: &[&str]| {
         let out = tmp();
-        let mut args = vec!["generate", "--run", s(&run), "--count", "16", "--out", s(&out)];
+        let mut args = vec![
+            "generate",
+            "--run",
+            s(&run),
+            "--count",
+            "16",
+            "--out",
+            s(&out),
+        ];
         args.extend_from_slice(extra);
         ok(&args);
         std::fs::read_to_string(out.join("points.csv")).unwrap()
@@ -72,10 +83,21 @@ fn ema_run_generates_and_evaluates_both_generators() {
 
     // eval: both score sets by default, the raw G alone with --no-ema.
     let both = ok(&["eval", "--run", s(&run), "--count", "200", "--json"]);
-    assert!(both.contains("\"ema\": true") && both.contains("\"raw_scores\""), "{both}");
+    assert!(
+        both.contains("\"ema\": true") && both.contains("\"raw_scores\""),
+        "{both}"
+    );
     let table = ok(&["eval", "--run", s(&run), "--count", "200"]);
     assert!(table.contains("| metric | G_ema | raw G |"), "{table}");
-    let raw_only = ok(&["eval", "--run", s(&run), "--count", "200", "--json", "--no-ema"]);
+    let raw_only = ok(&[
+        "eval",
+        "--run",
+        s(&run),
+        "--count",
+        "200",
+        "--json",
+        "--no-ema",
+    ]);
     assert!(
         raw_only.contains("\"ema\": false") && !raw_only.contains("raw_scores"),
         "{raw_only}"

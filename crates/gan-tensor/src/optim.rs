@@ -322,8 +322,7 @@ pub fn ema_update(shadow: &Tensor, param: &Tensor, decay: f64) -> Result<()> {
     if shadow.shares_buffer(param) {
         return Err(invalid(
             op,
-            "the moving average and the parameters share one buffer; pass separate tensors"
-                .into(),
+            "the moving average and the parameters share one buffer; pass separate tensors".into(),
         ));
     }
     let p = EmaParams {

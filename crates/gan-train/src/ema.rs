@@ -42,7 +42,8 @@ impl Ema {
     /// A moving average of `g`, whose network `net` is a second instance of (same layers,
     /// same order), starting as an exact copy of `g`.
     pub fn new(ctx: &Context, net: Sequential, g: &Player, decay: f64, warmup: f64) -> Result<Ema> {
-        if !(0.0..1.0).contains(&decay) || !(warmup >= 0.0 && warmup.is_finite()) {
+        let ok = (0.0..1.0).contains(&decay) && warmup >= 0.0 && warmup.is_finite();
+        if !ok {
             return Err(TrainError::Config(format!(
                 "ema decay = {decay} must be in [0, 1) and warmup = {warmup} finite and >= 0"
             )));

@@ -92,7 +92,7 @@ impl Gan {
     /// The players of `cfg` (validated and resolved first: automatic widths and rates
     /// filled in) for items of `item`, initialised as a run of that config starts (DCGAN
     /// init: N(0, 0.02) weights, from [`seeds::gen_init`] and [`seeds::disc_init`] of its
-    /// seed).
+    /// seed), and G_ema as a copy of G when `ema_decay` is above 0.
     pub fn new(ctx: &Context, cfg: &Config, item: ItemShape) -> Result<Gan> {
         let cfg = &cfg.resolved()?;
         let mut gan = Gan::with_players(

@@ -7,7 +7,7 @@ use common::{ctx, mnist_tiny, ring8};
 use gan_nn::Role;
 use gan_train::feed::DataFeed;
 use gan_train::{load_dataset, load_gan, train_step, Arch, Config, Gan, ItemShape, Optimizers};
-use gan_train::{Trainer, TrainError};
+use gan_train::{TrainError, Trainer};
 
 /// A tiny DCGAN (BatchNorm in G: running statistics and num_batches_tracked) with G_ema.
 fn dcgan_ema(dir: &std::path::Path, steps: u64) -> Config {
@@ -57,7 +57,13 @@ fn ema_follows_the_recurrence_and_copies_buffers() {
         assert_eq!(ema.decay_at(t), decay);
         gan_tensor::reference::optim::ema_update(&mut want, &host(gs.values()), decay);
         let got = host(es.values());
-        gan_tensor::testing::assert_close(&format!("G_ema after step {t}"), &got, &want, 1e-5, 1e-7);
+        gan_tensor::testing::assert_close(
+            &format!("G_ema after step {t}"),
+            &got,
+            &want,
+            1e-5,
+            1e-7,
+        );
     }
     assert_ne!(host(es.values()), host(gs.values()), "G_ema is not G");
     let mut buffers = 0;
@@ -70,7 +76,10 @@ fn ema_follows_the_recurrence_and_copies_buffers() {
                 buffers += 1;
             }
             (None, _) => {
-                let (a, b) = (host(&g.param.tensor().unwrap()), host(&e.param.tensor().unwrap()));
+                let (a, b) = (
+                    host(&g.param.tensor().unwrap()),
+                    host(&e.param.tensor().unwrap()),
+                );
                 assert_eq!(a, b, "{} is copied, not averaged", e.name);
                 buffers += 1;
             }
@@ -78,7 +87,10 @@ fn ema_follows_the_recurrence_and_copies_buffers() {
     }
     assert!(buffers >= 3, "the DCGAN generator has BatchNorm buffers");
     // Samples come from G_ema; the raw G's differ.
-    let (a, b) = (gan.sample(4, 1, None).unwrap(), gan.sample_raw(4, 1, None).unwrap());
+    let (a, b) = (
+        gan.sample(4, 1, None).unwrap(),
+        gan.sample_raw(4, 1, None).unwrap(),
+    );
     assert_ne!(a.values, b.values);
 }
 
@@ -104,7 +116,11 @@ fn no_ema_by_default() {
         ema_warmup: f64::NAN,
         ..cfg
     };
-    assert!(bad.validate().unwrap_err().to_string().contains("ema_warmup"));
+    assert!(bad
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("ema_warmup"));
 }
 
 /// A run with G_ema saves gen_ema.safetensors, loads it for inference, and a resumed run
@@ -129,13 +145,19 @@ fn ema_checkpoint_round_trip_and_exact_resume() {
     let ckpt = dir.join(gan_train::read_latest(&dir).unwrap().checkpoint);
     assert!(ckpt.join("gen_ema.safetensors").is_file());
     let loaded = load_gan(&ctx, &dir, None).unwrap();
-    assert_eq!(host(loaded.ema.as_ref().unwrap().player.store.values()), at3);
+    assert_eq!(
+        host(loaded.ema.as_ref().unwrap().player.store.values()),
+        at3
+    );
     drop(loaded);
 
     let mut t = Trainer::resume(&ctx, &dir, Some(&cfg)).unwrap();
     t.train().unwrap();
     let resumed = host(t.gan().ema.as_ref().unwrap().player.store.values());
-    assert_eq!(resumed, straight, "resumed G_ema differs from the uninterrupted one");
+    assert_eq!(
+        resumed, straight,
+        "resumed G_ema differs from the uninterrupted one"
+    );
     assert_eq!(t.fixed_samples().unwrap(), straight_samples);
     drop(t);
 
@@ -164,4 +186,31 @@ fn checkpoint_without_ema_still_loads() {
     drop(t);
     let gan = load_gan(&ctx, tmp.path(), None).unwrap();
     assert!(gan.ema.is_none());
+}
+
+/// The EMA fields change a run's numbers: they enter the hash and the resume check once
+/// set, but leave the hash of a config at their defaults as it was before they existed.
+#[test]
+fn ema_fields_are_numeric() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = ring8(tmp.path(), 1);
+    let mut table = base.to_table();
+    table.remove("ema_decay");
+    table.remove("ema_warmup");
+    let old = Config::from_table(table).unwrap();
+    assert_eq!(old.numeric_hash(), base.numeric_hash());
+    for other in [
+        Config {
+            ema_decay: 0.999,
+            ..base.clone()
+        },
+        Config {
+            ema_warmup: 5.0,
+            ..base.clone()
+        },
+    ] {
+        assert_ne!(other.numeric_hash(), base.numeric_hash());
+        let diffs = base.numeric_diffs(&other).join(", ");
+        assert!(diffs.contains("ema_"), "{diffs}");
+    }
 }

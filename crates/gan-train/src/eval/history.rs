@@ -33,7 +33,11 @@ fn columns(report: &EvalReport) -> Vec<(String, f64)> {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
     if let Some(raw) = &report.raw_scores {
-        c.extend(raw.columns().into_iter().map(|(k, v)| (format!("raw_{k}"), v)));
+        c.extend(
+            raw.columns()
+                .into_iter()
+                .map(|(k, v)| (format!("raw_{k}"), v)),
+        );
     }
     c
 }

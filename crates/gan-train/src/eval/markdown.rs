@@ -8,7 +8,10 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 }
 
 fn joined<T: ToString>(v: &[T]) -> String {
-    v.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(" ")
+    v.iter()
+        .map(|h| h.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The table rows of `scores` as (metric, value).

@@ -420,7 +420,6 @@ impl EvalReport {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("an EvalReport always serializes") + "\n"
     }
-
 }
 
 impl Scores {
