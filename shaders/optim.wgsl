@@ -101,3 +101,25 @@ fn sgd_momentum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
     }
     s_param[i] = p - s.lr * g;                                    // param.add_(g, alpha=-lr)
 }
+
+// Exponential moving average of a flat parameter buffer (Polyak averaging; StyleGAN's
+// G_ema, Karras et al. 2019): shadow = decay * shadow + (1 - decay) * param, in place.
+// The host passes decay and 1 - decay (computed in f64).
+struct EmaParams {
+    n: u32,
+    decay: f32,
+    one_minus_decay: f32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> e: EmaParams;
+@group(0) @binding(1) var<storage, read> e_param: array<f32>;
+@group(0) @binding(2) var<storage, read_write> e_shadow: array<f32>;
+
+@compute @workgroup_size(256)
+fn ema(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+       @builtin(local_invocation_index) li: u32) {
+    let i = linear_id(wg, nwg, li);
+    if i >= e.n { return; }
+    e_shadow[i] = e.decay * e_shadow[i] + e.one_minus_decay * e_param[i];
+}

@@ -37,6 +37,10 @@ pub struct DiscriminateArgs {
     /// gap between real and generated images evolves through training.
     #[arg(long)]
     pub all_steps: bool,
+    /// Generate the compared images with the raw generator of a run trained with
+    /// --ema-decay [default: its moving average G_ema].
+    #[arg(long)]
+    pub no_ema: bool,
 }
 
 fn err(e: gan_train::TrainError) -> anyhow::Error {
@@ -173,7 +177,7 @@ fn judge(
     real: &[f32],
     n: usize,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
-    let gan = gan_train::load_gan(ctx, &args.run, step).map_err(err)?;
+    let gan = crate::generate::load_gan(ctx, &args.run, step, args.no_ema)?;
     let d_real = gan.judge(real).map_err(err)?;
     let fake = gan.sample(n, args.seed, None).map_err(err)?;
     let d_fake = gan.judge(&fake.values).map_err(err)?;

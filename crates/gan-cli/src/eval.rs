@@ -34,6 +34,10 @@ pub struct EvalArgs {
     /// Also write what is printed (table or JSON) to this file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Score only the raw generator of a run trained with --ema-decay [default: its
+    /// moving average G_ema, with the raw G beside it].
+    #[arg(long)]
+    pub no_ema: bool,
 }
 
 /// `gan eval`.
@@ -58,6 +62,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         seed: args.seed,
         classifier: args.classifier.clone(),
         floor: !args.no_floor,
+        no_ema: args.no_ema,
         ..EvalOptions::default()
     };
     let report = eval::evaluate_run(&ctx, &args.run, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -9,7 +9,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use gan_data::{Dataset, GridOptions};
 use gan_tensor::{Context, Tensor};
-use gan_train::{ItemShape, Prior};
+use gan_train::{Gan, ItemShape, Prior};
 
 /// Flags of `gan generate`.
 #[derive(Args, Debug, Clone)]
@@ -44,6 +44,10 @@ pub struct GenerateArgs {
     /// written as one row, `interpolation.png` (and the frames).
     #[arg(long, value_name = "STEPS")]
     pub interpolate: Option<usize>,
+    /// Use the raw generator of a run trained with --ema-decay [default: its moving
+    /// average G_ema].
+    #[arg(long)]
+    pub no_ema: bool,
 }
 
 /// Name of the IDX file `--format idx` writes.
@@ -96,6 +100,16 @@ fn requested_classes(
     }
 }
 
+/// The run's players at the checkpoint of `step` (None: the latest); `no_ema` drops
+/// G_ema so that samples come from the raw G.
+pub fn load_gan(ctx: &Context, run: &Path, step: Option<u64>, no_ema: bool) -> Result<Gan> {
+    let mut gan = gan_train::load_gan(ctx, run, step).map_err(err)?;
+    if no_ema {
+        gan.drop_ema();
+    }
+    Ok(gan)
+}
+
 /// `gan generate`.
 pub fn run(args: &GenerateArgs) -> Result<()> {
     let ctx = Context::new().context("opening the GPU adapter")?;
@@ -108,7 +122,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
-    let gan = gan_train::load_gan(&ctx, &args.run, None).map_err(err)?;
+    let gan = load_gan(&ctx, &args.run, None, args.no_ema)?;
     let (classes, per_row) = requested_classes(gan.classes(), args)?;
     let g = gan
         .sample_for(args.count, args.seed, prior, classes.as_deref())
@@ -199,7 +213,7 @@ fn interpolate(
     if steps < 2 {
         bail!("--interpolate needs at least 2 steps");
     }
-    let gan = gan_train::load_gan(ctx, &args.run, None).map_err(err)?;
+    let gan = load_gan(ctx, &args.run, None, args.no_ema)?;
     let ItemShape::Image(shape) = gan.item else {
         bail!("--interpolate writes images; this run generates 2-D points");
     };

@@ -11,6 +11,9 @@
 //! SGD:   g += wd p;  buf = g on step 1, else mu buf + (1 - dampening) g
 //!        g = g + mu buf (nesterov) or buf;  p -= lr g
 //! ```
+//!
+//! [`ema_update`] keeps an exponential moving average of a flat parameter buffer
+//! (StyleGAN's G_ema, Karras et al. 2019): `shadow = decay shadow + (1 - decay) param`.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -107,6 +110,15 @@ struct SgdParams {
     momentum: f32,
     one_minus_dampening: f32,
     weight_decay: f32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct EmaParams {
+    n: u32,
+    decay: f32,
+    one_minus_decay: f32,
+    _pad: u32,
 }
 
 fn invalid(op: &'static str, msg: String) -> Error {
@@ -284,5 +296,49 @@ pub fn sgd_step(
         inputs: &[grads.arg()],
         outputs: &[params.arg(), velocity.arg()],
         groups,
+    })
+}
+
+/// One exponential-moving-average update in one dispatch, in place:
+/// `shadow = decay * shadow + (1 - decay) * param` elementwise (`1 - decay` is computed
+/// in f64). `decay` must lie in [0, 1]: 0 copies `param`, 1 leaves `shadow` alone.
+pub fn ema_update(shadow: &Tensor, param: &Tensor, decay: f64) -> Result<()> {
+    let op = "ema_update";
+    if !(0.0..=1.0).contains(&decay) {
+        return Err(invalid(
+            op,
+            format!("decay = {decay} must be a number in [0, 1] (StyleGAN uses 0.999)"),
+        ));
+    }
+    shadow.same_device(param, op)?;
+    if param.numel() != shadow.numel() {
+        return Err(Error::shape(
+            op,
+            shadow.dims(),
+            param.dims(),
+            "the parameters must have as many elements as the moving average",
+        ));
+    }
+    if shadow.shares_buffer(param) {
+        return Err(invalid(
+            op,
+            "the moving average and the parameters share one buffer; pass separate tensors".into(),
+        ));
+    }
+    let p = EmaParams {
+        n: shadow.numel() as u32,
+        decay: decay as f32,
+        one_minus_decay: (1.0 - decay) as f32,
+        _pad: 0,
+    };
+    let ctx = shadow.context();
+    ctx.dispatch(Launch {
+        family: OPTIM,
+        entry: "ema",
+        constants: &[],
+        params: bytemuck::bytes_of(&p),
+        inputs: &[param.arg()],
+        outputs: &[shadow.arg()],
+        groups: ctx.grid(shadow.numel().div_ceil(256) as u64),
     })
 }

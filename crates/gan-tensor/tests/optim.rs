@@ -209,3 +209,51 @@ fn bad_arguments_are_errors() {
     };
     assert!(optim::sgd_step(&p, &g, Some(&m), &nesterov_damped, 1).is_err());
 }
+
+/// The moving average of a parameter buffer against the f64 reference over five updates
+/// with a moving parameter: one f32 rounding of each product and the sum per update
+/// (plus a possible fused multiply-add) keeps the error within a few ulp of values in
+/// [-1, 1], so rtol 1e-6 and atol 1e-7.
+#[test]
+fn ema_update_matches_reference_on_awkward_lengths() {
+    for (s, &n) in [1usize, 63, 65, 100_003].iter().enumerate() {
+        for decay in [0.1, 0.9, 0.999] {
+            let seed = 900 + s as u64;
+            let (shadow, mut ss) = rand_tensor(seed, &[n], -1.0, 1.0);
+            for t in 1..=5 {
+                let ps = random(seed * 100 + t, n, -1.0, 1.0);
+                optim::ema_update(&shadow, &upload(&ps), decay).unwrap();
+                reference::ema_update(&mut ss, &ps, decay);
+            }
+            let got = shadow.to_vec().unwrap();
+            assert_close(&format!("ema n={n} decay={decay}"), &got, &ss, 1e-6, 1e-7);
+        }
+    }
+}
+
+/// Decay 0 copies the parameters and decay 1 keeps the average, bit for bit.
+#[test]
+fn ema_update_extreme_decays_are_exact() {
+    let (shadow, ss) = rand_tensor(11, &[65], -1.0, 1.0);
+    let ps = random(12, 65, -1.0, 1.0);
+    optim::ema_update(&shadow, &upload(&ps), 1.0).unwrap();
+    assert_eq!(shadow.to_vec().unwrap(), ss);
+    optim::ema_update(&shadow, &upload(&ps), 0.0).unwrap();
+    assert_eq!(shadow.to_vec().unwrap(), ps);
+}
+
+#[test]
+fn ema_update_bad_arguments_are_errors() {
+    let (s, _) = rand_tensor(1, &[8], -1.0, 1.0);
+    let (p, _) = rand_tensor(2, &[8], -1.0, 1.0);
+    for bad in [-0.1, 1.5, f64::NAN] {
+        let err = optim::ema_update(&s, &p, bad).unwrap_err().to_string();
+        assert!(err.contains("decay") && err.contains("[0, 1]"), "{err}");
+    }
+    let err = optim::ema_update(&s, &upload(&[0.0; 7]), 0.9)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[8]") && err.contains("[7]"), "{err}");
+    let err = optim::ema_update(&s, &s, 0.9).unwrap_err().to_string();
+    assert!(err.contains("share"), "{err}");
+}

@@ -204,6 +204,16 @@ pub struct Config {
     #[arg(long, value_name = "PIECES", default_value_t = 0)]
     #[serde(skip_serializing_if = "is_zero")]
     pub d_maxout: usize,
+    /// Decay of the exponential moving average of G's weights (StyleGAN's G_ema, e.g.
+    /// 0.999), which then makes the samples, the evaluations and `gan generate`'s
+    /// images; 0: off.
+    #[arg(long, value_name = "DECAY")]
+    pub ema_decay: f64,
+    /// Warm-up of that average: after t generator steps it uses decay
+    /// min(ema_decay, (1 + t) / (ema_warmup + t)) (TensorFlow's ExponentialMovingAverage
+    /// with num_updates uses 10), so early weights fade fast; 0: no warm-up.
+    #[arg(long, value_name = "W")]
+    pub ema_warmup: f64,
 }
 
 // Off-by-default layer options are left out of config.toml, so the numeric hash of a run
@@ -292,6 +302,8 @@ impl Default for Config {
             out_dir: PathBuf::from("runs/gan"),
             g_batchnorm: false,
             d_maxout: 0,
+            ema_decay: 0.0,
+            ema_warmup: 10.0,
         }
     }
 }
@@ -309,6 +321,11 @@ const NON_NUMERIC: &[&str] = &[
     "eval_every",
     "eval_count",
 ];
+
+/// Numeric fields added after runs were recorded: left out of [`Config::numeric_hash`]
+/// while they hold their default, so a run directory written before they existed keeps
+/// its hash (and resumes).
+const HASHED_UNLESS_DEFAULT: &[&str] = &["ema_decay", "ema_warmup"];
 
 /// Loads the training data a config names (first `limit` items when `limit` is set).
 pub fn load_dataset(cfg: &Config) -> Result<Dataset> {
@@ -514,6 +531,19 @@ impl Config {
                 self.d_maxout
             ));
         }
+        if !(0.0..1.0).contains(&self.ema_decay) {
+            return bad(format!(
+                "ema_decay = {} must be in [0, 1) (0: no moving average; StyleGAN uses 0.999)",
+                self.ema_decay
+            ));
+        }
+        if !(self.ema_warmup >= 0.0 && self.ema_warmup.is_finite()) {
+            return bad(format!(
+                "ema_warmup = {} must be a finite number >= 0 (0: no warm-up; 10 is \
+                 TensorFlow's)",
+                self.ema_warmup
+            ));
+        }
         let spec = DataSpec::parse(&self.dataset)?;
         if self.conditional && self.pack > 1 {
             return bad(format!(
@@ -589,6 +619,12 @@ impl Config {
         let mut t = self.to_table();
         for k in NON_NUMERIC {
             t.remove(*k);
+        }
+        let defaults = Config::default().to_table();
+        for k in HASHED_UNLESS_DEFAULT {
+            if t.get(*k) == defaults.get(*k) {
+                t.remove(*k);
+            }
         }
         let text = toml::to_string(&t).expect("a table serializes");
         let h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {

@@ -9,6 +9,7 @@ use gan_tensor::{Context, Tensor};
 
 use crate::conditional::ClassEmbedding;
 use crate::config::{Config, Prior};
+use crate::ema::{self, Ema};
 use crate::error::{Result, TrainError};
 use crate::models::{discriminator, generator, ItemShape};
 use crate::objective::{DLoss, Objective};
@@ -68,6 +69,9 @@ pub struct Gan {
     pub generator: Player,
     /// D: items packed `pack` at a time -> logits `[B/pack, 1]`.
     pub discriminator: Player,
+    /// G_ema, the moving average of G's weights ([`crate::ema`]; config `ema_decay`),
+    /// which [`Gan::sample`] and [`Gan::sample_at`] use when present.
+    pub ema: Option<Ema>,
 }
 
 /// Draws `n` latent codes `[n, dim]` from `prior` on the GPU (seed, stream).
@@ -89,7 +93,7 @@ impl Gan {
     /// The players of `cfg` (validated and resolved first: automatic widths and rates
     /// filled in) for items of `item`, initialised as a run of that config starts (DCGAN
     /// init: N(0, 0.02) weights, from [`seeds::gen_init`] and [`seeds::disc_init`] of its
-    /// seed).
+    /// seed), and G_ema as a copy of G when `ema_decay` is above 0.
     pub fn new(ctx: &Context, cfg: &Config, item: ItemShape) -> Result<Gan> {
         let cfg = &cfg.resolved()?;
         if cfg.conditional {
@@ -99,14 +103,25 @@ impl Gan {
                     .into(),
             ));
         }
-        Gan::with_players(
+        let mut gan = Gan::with_players(
             ctx,
             generator(cfg, item)?,
             discriminator(cfg, item)?,
             Game::of(cfg),
             item,
             InitScheme::Dcgan,
-        )
+        )?;
+        if cfg.ema_decay > 0.0 {
+            let net = generator(cfg, item)?;
+            gan.ema = Some(Ema::new(
+                ctx,
+                net,
+                &gan.generator,
+                cfg.ema_decay,
+                cfg.ema_warmup,
+            )?);
+        }
+        Ok(gan)
     }
 
     /// The class-conditional players of `cfg` (`conditional = true`) for `classes`
@@ -127,16 +142,25 @@ impl Gan {
         let g_class = ClassEmbedding::for_generator(cfg, item, classes)?;
         let d_class = ClassEmbedding::for_discriminator(cfg, item, classes, d.len())?;
         let init = InitScheme::Dcgan;
+        let generator =
+            Player::conditional(ctx, g, g_class, "gen", seeds::gen_init(game.seed), init)?;
+        let ema = if cfg.ema_decay > 0.0 {
+            let net = crate::models::generator(cfg, item)?;
+            let class = ClassEmbedding::for_generator(cfg, item, classes)?;
+            let player = Player::conditional(ctx, net, class, ema::PREFIX, 0, init)?;
+            Some(Ema::from_player(
+                player,
+                &generator,
+                cfg.ema_decay,
+                cfg.ema_warmup,
+            )?)
+        } else {
+            None
+        };
         Ok(Gan {
             ctx: ctx.clone(),
-            generator: Player::conditional(
-                ctx,
-                g,
-                g_class,
-                "gen",
-                seeds::gen_init(game.seed),
-                init,
-            )?,
+            generator,
+            ema,
             discriminator: Player::conditional(
                 ctx,
                 d,
@@ -193,6 +217,7 @@ impl Gan {
             discriminator: Player::new(ctx, d, "disc", seeds::disc_init(game.seed), init)?,
             game,
             item,
+            ema: None,
         })
     }
 
@@ -305,17 +330,62 @@ impl Gan {
         out
     }
 
-    /// `count` items from G in eval mode (BatchNorm's running statistics), with latents
-    /// drawn from `prior` (None: the game's) under `seed`, in chunks of 256 (chunk i is
-    /// stream i).
+    /// The generator that makes samples: G_ema when the game has one, else G.
+    pub fn sampler(&self) -> &Player {
+        self.ema.as_ref().map_or(&self.generator, |e| &e.player)
+    }
+
+    /// Drops G_ema, so that samples come from the raw G (`--no-ema`).
+    pub fn drop_ema(&mut self) {
+        self.ema = None;
+    }
+
+    /// Updates G_ema (when the game has one) after G's `t`-th step ([`Ema::update`]).
+    pub fn update_ema(&self, t: u64) -> Result<()> {
+        match &self.ema {
+            Some(e) => e.update(&self.generator, t),
+            None => Ok(()),
+        }
+    }
+
+    /// `count` items from [`Gan::sampler`] (G_ema when present, else G) in eval mode
+    /// (BatchNorm's running statistics), with latents drawn from `prior` (None: the
+    /// game's) under `seed`, in chunks of 256 (chunk i is stream i).
     pub fn sample(&self, count: usize, seed: u64, prior: Option<Prior>) -> Result<Generated> {
         self.sample_for(count, seed, prior, None)
+    }
+
+    /// As [`Gan::sample`], from the raw G even when the game has G_ema.
+    pub fn sample_raw(&self, count: usize, seed: u64, prior: Option<Prior>) -> Result<Generated> {
+        self.sample_from(&self.generator, count, seed, prior, None)
     }
 
     /// [`Gan::sample`] of a conditional game: item i is made for class `classes[i]`
     /// (`classes` holds `count` labels; None on an unconditional game).
     pub fn sample_for(
         &self,
+        count: usize,
+        seed: u64,
+        prior: Option<Prior>,
+        classes: Option<&[u32]>,
+    ) -> Result<Generated> {
+        self.sample_from(self.sampler(), count, seed, prior, classes)
+    }
+
+    /// [`Gan::sample_for`] from the raw G even when the game has G_ema.
+    pub fn sample_raw_for(
+        &self,
+        count: usize,
+        seed: u64,
+        prior: Option<Prior>,
+        classes: Option<&[u32]>,
+    ) -> Result<Generated> {
+        self.sample_from(&self.generator, count, seed, prior, classes)
+    }
+
+    fn sample_from(
+        &self,
+        g: &Player,
         count: usize,
         seed: u64,
         prior: Option<Prior>,
@@ -337,7 +407,7 @@ impl Gan {
             let y = classes
                 .map(|c| self.upload_labels(&c[start..start + n]))
                 .transpose()?;
-            let out = no_grad(|| self.generate_for(&Var::constant(z), y.as_ref(), false))?;
+            let out = no_grad(|| g.forward_for(&Var::constant(z), y.as_ref(), false))?;
             values.extend(out.value().to_vec()?);
         }
         Ok(Generated {
@@ -347,16 +417,20 @@ impl Gan {
         })
     }
 
-    /// G's items for the latents `z` `[n, latent_dim]`, eval mode.
+    /// [`Gan::sampler`]'s items (G_ema when present, else G) for the latents `z`
+    /// `[n, latent_dim]`, eval mode.
     pub fn sample_at(&self, z: Tensor) -> Result<Vec<f32>> {
         self.sample_at_for(z, None)
     }
 
-    /// G's items for the latents `z` and, on a conditional game, the classes `classes`
-    /// (one per latent), eval mode.
+    /// [`Gan::sampler`]'s items for the latents `z` and, on a conditional game, the
+    /// classes `classes` (one per latent), eval mode.
     pub fn sample_at_for(&self, z: Tensor, classes: Option<&[u32]>) -> Result<Vec<f32>> {
         let y = classes.map(|c| self.upload_labels(c)).transpose()?;
-        let out = no_grad(|| self.generate_for(&Var::constant(z), y.as_ref(), false))?;
+        let out = no_grad(|| {
+            self.sampler()
+                .forward_for(&Var::constant(z), y.as_ref(), false)
+        })?;
         Ok(out.value().to_vec()?)
     }
 

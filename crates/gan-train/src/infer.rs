@@ -14,6 +14,8 @@ use crate::rundir;
 
 /// The players of the run in `run_dir` with the weights of the checkpoint of `step`
 /// (None: the latest), loaded once for many calls of [`Gan::sample`] and [`Gan::judge`].
+/// A run trained with `ema_decay` also gets G_ema (`gen_ema.safetensors`), which
+/// [`Gan::sample`] then uses ([`Gan::drop_ema`] for the raw G).
 pub fn load_gan(ctx: &Context, run_dir: &Path, step: Option<u64>) -> Result<Gan> {
     let cfg = rundir::read_config(run_dir)?;
     let info = rundir::read_run_info(run_dir)?;
@@ -30,7 +32,14 @@ pub fn load_gan(ctx: &Context, run_dir: &Path, step: Option<u64>) -> Result<Gan>
     } else {
         Gan::new(ctx, &cfg, item)?
     };
-    rundir::load_checkpoint(&ckpt, &gan.generator.store, &gan.discriminator.store, None)?;
+    let ema = gan.ema.as_ref().map(|e| &e.player.store);
+    rundir::load_checkpoint(
+        &ckpt,
+        &gan.generator.store,
+        &gan.discriminator.store,
+        None,
+        ema,
+    )?;
     Ok(gan)
 }
 

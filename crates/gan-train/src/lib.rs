@@ -16,13 +16,15 @@
 //! computed on the GPU every step and read back only every `log_every` steps.
 //!
 //! A run directory holds `config.toml`, `metrics.csv`, `samples/*.png`,
-//! `plots/{losses,d_outputs}.png`, `checkpoints/step-N/{g,d}{,.optim}.safetensors`,
+//! `plots/{losses,d_outputs}.png`, `checkpoints/step-N/{g,d}{,.optim}.safetensors` (and `gen_ema.safetensors` with
+//! `ema_decay`: [`ema`]),
 //! `latest.toml` (the state of the latest checkpoint) and `report.md`; every file is
 //! written atomically.
 
 pub mod conditional;
 pub mod config;
 pub mod data;
+pub mod ema;
 pub mod error;
 pub mod eval;
 pub mod feed;
@@ -43,6 +45,7 @@ pub use config::{
     load_dataset, Arch, Config, DataDefaults, GLoss, Prior, IMAGE_DEFAULTS, TOY_DEFAULTS,
 };
 pub use data::{DataSpec, STACKED_DEFAULT};
+pub use ema::Ema;
 pub use error::{Result, TrainError};
 pub use gan::{sample_prior, Game, Gan, Generated};
 pub use infer::{discriminate, generate, load_gan};

@@ -76,12 +76,21 @@ pub fn report_text(f: &RunFacts<'_>) -> String {
                 "the protocol's".into()
             }
         );
+        if c.ema_decay > 0.0 {
+            let _ = writeln!(
+                s,
+                "The scores are G_ema's (moving average of G's weights, decay {}); the \
+                 `raw_` columns are the raw G's.\n",
+                c.ema_decay
+            );
+        }
     }
     let _ = writeln!(s, "## Files\n");
     if f.final_samples {
         let _ = writeln!(
             s,
-            "Final samples (fixed latents):\n\n![final samples](samples/final.png)\n"
+            "Final samples (fixed latents{}):\n\n![final samples](samples/final.png)\n",
+            if c.ema_decay > 0.0 { ", G_ema" } else { "" }
         );
     }
     let _ = writeln!(

@@ -156,12 +156,17 @@ pub(crate) fn ckpt_files(dir: &Path) -> [PathBuf; 4] {
     ]
 }
 
+/// The averaged generator's file in a checkpoint directory (names `gen_ema.*`).
+pub const EMA_FILE: &str = "gen_ema.safetensors";
+
+/// Saves G, D and their optimizers, and G_ema when given (as [`EMA_FILE`]).
 pub(crate) fn save_checkpoint(
     dir: &Path,
     gs: &ParamStore,
     ds: &ParamStore,
     opt_g: &Adam,
     opt_d: &Adam,
+    ema: Option<&ParamStore>,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
     let [og, od, g, d] = ckpt_files(dir);
@@ -169,6 +174,9 @@ pub(crate) fn save_checkpoint(
     checkpoint::save(&d, ds)?;
     checkpoint::save_optimizer(&og, opt_g)?;
     checkpoint::save_optimizer(&od, opt_d)?;
+    if let Some(es) = ema {
+        checkpoint::save(dir.join(EMA_FILE), es)?;
+    }
     Ok(())
 }
 
@@ -179,15 +187,18 @@ fn corrupt(path: &Path, e: gan_nn::NnError) -> TrainError {
     }
 }
 
-/// Loads G and D (and the optimizers, when given) from a checkpoint directory.
+/// Loads G and D (the optimizers, and G_ema from [`EMA_FILE`], when given) from a
+/// checkpoint directory. Without `ema` an EMA file there is ignored.
 pub(crate) fn load_checkpoint(
     dir: &Path,
     gs: &ParamStore,
     ds: &ParamStore,
     opts: Option<(&mut Adam, &mut Adam)>,
+    ema: Option<&ParamStore>,
 ) -> Result<()> {
     let [og, od, g, d] = ckpt_files(dir);
-    for p in [&g, &d] {
+    let e = dir.join(EMA_FILE);
+    for p in [&g, &d].into_iter().chain(ema.map(|_| &e)) {
         if !p.exists() {
             return Err(TrainError::CorruptCheckpoint {
                 path: p.clone(),
@@ -197,6 +208,9 @@ pub(crate) fn load_checkpoint(
     }
     checkpoint::load(&g, gs).map_err(|e| corrupt(&g, e))?;
     checkpoint::load(&d, ds).map_err(|e| corrupt(&d, e))?;
+    if let Some(es) = ema {
+        checkpoint::load(&e, es).map_err(|err| corrupt(&e, err))?;
+    }
     if let Some((opt_g, opt_d)) = opts {
         checkpoint::load_optimizer(&og, opt_g).map_err(|e| corrupt(&og, e))?;
         checkpoint::load_optimizer(&od, opt_d).map_err(|e| corrupt(&od, e))?;

@@ -67,7 +67,7 @@ impl StepOutputs {
 /// One step: for each of `k` D steps j, real batch `first_batch + j` from `real` and
 /// latents of stream `first_batch + j`; D descends its BCE on them (G(z) detached);
 /// then G descends its loss on the last D step's G(z) (as the PyTorch DCGAN example
-/// does), with D frozen.
+/// does), with D frozen; G_ema, when the game has one, is updated after G's step.
 pub fn train_step(
     gan: &Gan,
     opt: &mut Optimizers,
@@ -118,6 +118,8 @@ pub fn train_step_labelled(
         Ok(loss)
     })?;
     opt.g.step()?;
+    // G_ema follows G's new weights (t = G's steps so far, restored on resume).
+    gan.update_ema(opt.g.steps())?;
     Ok(StepOutputs {
         d_loss,
         g_loss,

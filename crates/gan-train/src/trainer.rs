@@ -111,7 +111,9 @@ impl Trainer {
         let mut t = Trainer::build(ctx, cfg, run_dir.to_path_buf())?;
         let ck = run_dir.join(&state.checkpoint);
         let (g, d) = (&t.gan.generator, &t.gan.discriminator);
-        rundir::load_checkpoint(&ck, &g.store, &d.store, Some((&mut t.opt.g, &mut t.opt.d)))?;
+        let ema = t.gan.ema.as_ref().map(|e| &e.player.store);
+        let opts = Some((&mut t.opt.g, &mut t.opt.d));
+        rundir::load_checkpoint(&ck, &g.store, &d.store, opts, ema)?;
         d.restore_rng_steps(&state.dropout);
         g.restore_rng_steps(&state.dropout);
         t.step = state.step;
@@ -441,7 +443,8 @@ impl Trainer {
         let rel = rundir::checkpoint_name(self.step);
         let (g, d) = (&self.gan.generator, &self.gan.discriminator);
         let dir = self.run_dir.join(&rel);
-        rundir::save_checkpoint(&dir, &g.store, &d.store, &self.opt.g, &self.opt.d)?;
+        let ema = self.gan.ema.as_ref().map(|e| &e.player.store);
+        rundir::save_checkpoint(&dir, &g.store, &d.store, &self.opt.g, &self.opt.d, ema)?;
         let mut dropout = d.rng_steps();
         dropout.extend(g.rng_steps());
         let state = LatestState {

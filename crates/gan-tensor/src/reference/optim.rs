@@ -67,3 +67,11 @@ pub fn sgd_step(
         params[i] = (p - lr * g) as f32;
     }
 }
+
+/// One exponential-moving-average update on host slices, in place, in f64:
+/// `shadow = decay * shadow + (1 - decay) * param`.
+pub fn ema_update(shadow: &mut [f32], param: &[f32], decay: f64) {
+    for (s, &p) in shadow.iter_mut().zip(param) {
+        *s = (decay * *s as f64 + (1.0 - decay) * p as f64) as f32;
+    }
+}

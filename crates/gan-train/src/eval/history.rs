@@ -23,17 +23,37 @@ fn value(v: f64) -> String {
     }
 }
 
+/// The columns of a row: the scores (G_ema's when the run has it), then the raw G's
+/// prefixed `raw_` when the report has them.
+fn columns(report: &EvalReport) -> Vec<(String, f64)> {
+    let mut c: Vec<(String, f64)> = report
+        .scores
+        .columns()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    if let Some(raw) = &report.raw_scores {
+        c.extend(
+            raw.columns()
+                .into_iter()
+                .map(|(k, v)| (format!("raw_{k}"), v)),
+        );
+    }
+    c
+}
+
 /// Appends `report` as a row of `eval/history.csv` (written atomically; the header
-/// `step,epoch,<Scores::columns>` comes with the first row).
+/// `step,epoch,<Scores::columns>` comes with the first row; with G_ema those columns are
+/// its scores, followed by the raw G's as `raw_<column>`).
 pub fn append_history(run_dir: &Path, report: &EvalReport) -> Result<()> {
     let path = history_path(run_dir);
     let dir = run_dir.join(EVAL_DIR);
     std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
-    let columns = report.scores.columns();
+    let columns = columns(report);
     let mut text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
+            let names: Vec<&str> = columns.iter().map(|c| c.0.as_str()).collect();
             format!("step,epoch,{}\n", names.join(","))
         }
         Err(e) => return Err(TrainError::io(&path, e)),

@@ -21,6 +21,7 @@ pub mod frechet;
 mod history;
 pub mod lenet;
 pub mod lenet_train;
+mod markdown;
 pub mod mixture;
 pub mod stacked;
 
@@ -68,6 +69,8 @@ pub struct EvalOptions {
     /// File name of that plot in `RUN_DIR/eval/` ([`MODES_PNG`] by default; during
     /// training e.g. `modes-step-00001000.png`).
     pub plot_name: String,
+    /// Score the raw G alone even when the run has G_ema (`--no-ema`).
+    pub no_ema: bool,
 }
 
 impl Default for EvalOptions {
@@ -79,6 +82,7 @@ impl Default for EvalOptions {
             floor: true,
             plot: true,
             plot_name: MODES_PNG.to_string(),
+            no_ema: false,
         }
     }
 }
@@ -332,9 +336,17 @@ pub struct EvalReport {
     /// The 2-D plot written, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plot: Option<String>,
+    /// True when `scores` (and the plot) are G_ema's, the moving average of G's weights
+    /// (the run was trained with `ema_decay`; `--no-ema` scores the raw G alone).
+    pub ema: bool,
+    /// The raw G's scores on the same latents, next to G_ema's `scores` (None without
+    /// G_ema).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_scores: Option<Scores>,
 }
 
-/// Evaluates the latest checkpoint of `run_dir` with the metric set of its dataset;
+/// Evaluates the latest checkpoint of `run_dir` with the metric set of its dataset (G_ema
+/// and the raw G when the run has G_ema, unless `opts.no_ema`);
 /// with 2-D data and `opts.plot` writes `RUN_DIR/eval/modes.png`. Writes no metrics
 /// file (see [`write_metrics`]).
 pub fn evaluate_run(ctx: &Context, run_dir: &Path, opts: &EvalOptions) -> Result<EvalReport> {
@@ -344,7 +356,10 @@ pub fn evaluate_run(ctx: &Context, run_dir: &Path, opts: &EvalOptions) -> Result
     let (kind, count) = eval_kind(&cfg.dataset, info.item_shape, opts)?;
     let evaluator = Evaluator::new(ctx, kind, count, opts)?;
     let latest = rundir::read_latest(run_dir)?;
-    let gan = crate::infer::load_gan(ctx, run_dir, None)?;
+    let mut gan = crate::infer::load_gan(ctx, run_dir, None)?;
+    if opts.no_ema {
+        gan.drop_ema();
+    }
     let at = EvalAt {
         run_dir,
         dataset: &cfg.dataset,
@@ -387,7 +402,8 @@ pub struct EvalAt<'a> {
 
 /// Scores `gan`'s generator with an [`Evaluator`] built once (the classifier and the
 /// real statistics are not recomputed): what training calls every few epochs on its
-/// in-memory players. `seconds` counts this call only.
+/// in-memory players. With G_ema the scores are its ([`Gan::sample`]) and the raw G's
+/// come beside them (`raw_scores`). `seconds` counts this call only.
 pub fn evaluate_gan(
     evaluator: &Evaluator,
     gan: &Gan,
@@ -403,9 +419,17 @@ pub fn evaluate_gan(
     let requested = gan
         .classes()
         .map(|c| (crate::conditional::grid_classes(count, c), c));
-    let items = gan.sample_for(count, opts.seed, None, requested.as_ref().map(|r| &r.0[..]))?;
-    let scores =
-        evaluator.evaluate_for(ctx, &items, requested.as_ref().map(|(r, c)| (&r[..], *c)))?;
+    let classes = requested.as_ref().map(|r| &r.0[..]);
+    let asked = requested.as_ref().map(|(r, c)| (&r[..], *c));
+    let items = gan.sample_for(count, opts.seed, None, classes)?;
+    let scores = evaluator.evaluate_for(ctx, &items, asked)?;
+    let raw_scores = match gan.ema {
+        Some(_) => {
+            let raw = gan.sample_raw_for(count, opts.seed, None, classes)?;
+            Some(evaluator.evaluate_for(ctx, &raw, asked)?)
+        }
+        None => None,
+    };
     let mut plot = None;
     if let (EvalKind::Toy(dist), true) = (evaluator.kind(), opts.plot) {
         let dir = at.run_dir.join(EVAL_DIR);
@@ -426,6 +450,8 @@ pub fn evaluate_gan(
         seconds: start.elapsed().as_secs_f64(),
         scores,
         plot,
+        ema: gan.ema.is_some(),
+        raw_scores,
     })
 }
 
@@ -438,124 +464,10 @@ pub fn write_metrics(run_dir: &Path, report: &EvalReport) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn opt(v: Option<f64>, digits: usize) -> String {
-    v.map_or_else(|| "n/a".into(), |v| format!("{v:.digits$}"))
-}
-
 impl EvalReport {
     /// Pretty-printed JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("an EvalReport always serializes") + "\n"
-    }
-
-    /// A Markdown section: a heading and one table of the scores (for the terminal and
-    /// for a run's report.md).
-    pub fn to_markdown(&self) -> String {
-        let data = if self.dataset == self.kind {
-            self.dataset.clone()
-        } else {
-            format!("{} ({})", self.dataset, self.kind)
-        };
-        let mut s = format!(
-            "## Evaluation at step {} (epoch {:.2}): {data}, {} samples, seed {}\n\n\
-             | metric | value |\n|---|---|\n",
-            self.step, self.epoch, self.count, self.seed
-        );
-        let mut row = |k: &str, v: String| s.push_str(&format!("| {k} | {v} |\n"));
-        if let Some(m) = &self.scores.mnist {
-            row(
-                &format!(
-                    "FD-LeNet, generated vs real test (N = {} / {})",
-                    m.generated, m.real
-                ),
-                format!("{:.3}", m.fd_lenet),
-            );
-            row(
-                &format!("FD-LeNet floor, real train vs real test (N = {})", m.real),
-                opt(m.fd_lenet_floor, 3),
-            );
-            let c = &m.classes;
-            row(
-                "classes covered",
-                format!("{} / {}", c.classes_covered, c.histogram.len()),
-            );
-            row(
-                "KL divergence of the class histogram to uniform, nats",
-                format!("{:.4}", c.kl_to_uniform),
-            );
-            row(
-                "mean classifier confidence",
-                format!("{:.4}", c.mean_confidence),
-            );
-            row(
-                "class histogram (0-9)",
-                c.histogram
-                    .iter()
-                    .map(|h| h.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
-        }
-        if let Some(c) = &self.scores.conditional {
-            row(
-                "agreement with the requested class (chance)",
-                format!("{:.4} ({:.4})", c.agreement, c.chance),
-            );
-            for r in &c.per_class {
-                row(
-                    &format!(
-                        "class {}: agreement, FD-LeNet (N = {})",
-                        r.class, r.generated
-                    ),
-                    format!("{:.4}, {}", r.agreement, opt(r.fd_lenet, 3)),
-                );
-            }
-        }
-        if let Some(m) = &self.scores.modes {
-            row(
-                "modes captured",
-                format!("{} / {}", m.modes_captured, m.modes),
-            );
-            row(
-                &format!(
-                    "high-quality samples (within 3 sigma = {:.4})",
-                    3.0 * m.sigma
-                ),
-                format!("{:.1} %", m.high_quality_percent),
-            );
-            row(
-                "reverse KL of the mode histogram (high-quality samples) to uniform, nats",
-                opt(m.reverse_kl, 4),
-            );
-            row(
-                "high-quality samples per mode",
-                m.counts
-                    .iter()
-                    .map(|h| h.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
-        }
-        if let Some(m) = &self.scores.stacked {
-            let anchors = stacked::ANCHORS
-                .iter()
-                .map(|(n, v)| format!("{n} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            row(
-                "modes captured",
-                format!("{} / 1000 (published: {anchors})", m.modes_captured),
-            );
-            row(
-                "KL divergence of the mode histogram to uniform, nats",
-                format!("{:.4}", m.kl_to_uniform),
-            );
-        }
-        if let Some(p) = &self.plot {
-            row("plot", p.clone());
-        }
-        s.push_str(&format!("\n{:.1} s on {}\n", self.seconds, self.adapter));
-        s
     }
 }
 
