@@ -9,6 +9,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use gan_data::{Dataset, GridOptions};
 use gan_tensor::{Context, Tensor};
+use gan_train::latent::{self, Path as LatentPath};
 use gan_train::{ItemShape, Prior};
 
 /// Flags of `gan generate`.
@@ -35,10 +36,19 @@ pub struct GenerateArgs {
     /// Seed of the latent draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Instead: STEPS images on the line between two latents drawn from the prior,
-    /// written as one row, `interpolation.png` (and the frames).
+    /// Instead: STEPS images on a path between two latents drawn from the prior, written
+    /// as one row, `interpolation.png` (and the frames). The path is spherical (slerp,
+    /// White 2016) for a normal prior and a straight line for a uniform one.
     #[arg(long, value_name = "STEPS")]
     pub interpolate: Option<usize>,
+    /// With --interpolate: walk the straight line (lerp) even for a normal prior.
+    #[arg(long, requires = "interpolate")]
+    pub lerp: bool,
+    /// Truncation trick, 0 < PSI <= 1: every latent is pulled towards the prior's mean,
+    /// z' = mean + PSI (z - mean) = PSI z (StyleGAN's psi applied in z space), trading
+    /// variety for typical images; 1 is off.
+    #[arg(long, value_name = "PSI", default_value_t = 1.0)]
+    pub truncation: f64,
 }
 
 /// Name of the IDX file `--format idx` writes.
@@ -68,13 +78,17 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     println!("adapter: {}", ctx.adapter());
     check_run_dir(&args.run)?;
     let prior = args.prior.as_deref().map(crate::train::prior).transpose()?;
+    gan_train::latent::check_truncation(args.truncation)
+        .map_err(|e| anyhow::anyhow!("--truncation: {e}"))?;
     if let Some(steps) = args.interpolate {
         return interpolate(&ctx, args, steps, prior);
     }
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
-    let g = gan_train::generate(&ctx, &args.run, args.count, args.seed, prior).map_err(err)?;
+    let psi = args.truncation;
+    let g = gan_train::generate_truncated(&ctx, &args.run, args.count, args.seed, prior, psi)
+        .map_err(err)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let prior_name = match prior {
@@ -85,7 +99,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             .to_string(),
     };
     let toy = g.shape.channels == 2 && g.shape.height == 1 && g.shape.width == 1;
-    let mut manifest = String::from("file,seed,prior,latent_index\n");
+    let mut manifest = String::from("file,seed,prior,latent_index,truncation\n");
     if toy {
         let mut csv = String::from("x,y\n");
         for p in g.values.chunks_exact(2) {
@@ -96,7 +110,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         for i in 0..g.count {
             writeln!(
                 manifest,
-                "points.csv:{},{},{prior_name},{i}",
+                "points.csv:{},{},{prior_name},{i},{psi}",
                 i + 2,
                 args.seed
             )?;
@@ -107,7 +121,11 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         let path = args.out.join(IDX_FILE);
         gan_data::write_idx_dataset(&data, &path, None)?;
         for i in 0..g.count {
-            writeln!(manifest, "{IDX_FILE}[{i}],{},{prior_name},{i}", args.seed)?;
+            writeln!(
+                manifest,
+                "{IDX_FILE}[{i}],{},{prior_name},{i},{psi}",
+                args.seed
+            )?;
         }
         println!(
             "wrote {} images ({}) to {}",
@@ -119,7 +137,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         let paths = gan_data::write_pngs(&args.out, "gen-", &g.values, g.shape)?;
         for (i, p) in paths.iter().enumerate() {
             let name = p.file_name().unwrap().to_string_lossy();
-            writeln!(manifest, "{name},{},{prior_name},{i}", args.seed)?;
+            writeln!(manifest, "{name},{},{prior_name},{i},{psi}", args.seed)?;
         }
         println!(
             "wrote {} PNG images ({}) to {}",
@@ -131,7 +149,8 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     let mpath = args.out.join("manifest.csv");
     std::fs::write(&mpath, manifest)?;
     println!(
-        "manifest: {} (image i = latent i of `gan generate --seed {} --prior {prior_name}`)",
+        "manifest: {} (image i = latent i of `gan generate --seed {} --prior {prior_name} \
+         --truncation {psi}`)",
         mpath.display(),
         args.seed
     );
@@ -167,21 +186,23 @@ fn interpolate(
     };
     let prior = prior.unwrap_or(gan.game.prior);
     let dim = gan.game.latent_dim;
-    let ends = gan_train::sample_prior(ctx, prior, 2, dim, args.seed, 0)
+    let ends = gan_train::sample_prior(ctx, prior, 2, dim, args.seed, 0).map_err(err)?;
+    let ends = latent::truncate(&ends, args.truncation)
         .map_err(err)?
         .to_vec()?;
     let (a, b) = ends.split_at(dim);
-    let mut z = Vec::with_capacity(steps * dim);
-    for s in 0..steps {
-        let t = s as f32 / (steps - 1) as f32;
-        z.extend(a.iter().zip(b).map(|(x, y)| (1.0 - t) * x + t * y));
-    }
+    let interp = if args.lerp {
+        LatentPath::Linear
+    } else {
+        LatentPath::for_prior(prior)
+    };
+    let z = latent::interpolate(a, b, steps, interp).map_err(err)?;
     let z = Tensor::from_slice(ctx, &z, &[steps, dim])?;
     let values = gan.sample_at(z).map_err(err)?;
     std::fs::create_dir_all(&args.out)?;
-    let path = args.out.join("interpolation.png");
+    let out = args.out.join("interpolation.png");
     gan_data::write_grid(
-        &path,
+        &out,
         &values,
         shape,
         GridOptions {
@@ -191,10 +212,11 @@ fn interpolate(
     )?;
     gan_data::write_pngs(&args.out, "interp-", &values, shape)?;
     println!(
-        "wrote {steps} images from z0 to z1 (latents 0 and 1 of --seed {} --prior {prior}) as \
-         one row: {} (frames interp-NNNNN.png)",
+        "wrote {steps} images from z0 to z1 (latents 0 and 1 of --seed {} --prior {prior} \
+         --truncation {}, {interp} interpolation) as one row: {} (frames interp-NNNNN.png)",
         args.seed,
-        path.display()
+        args.truncation,
+        out.display()
     );
     Ok(())
 }

@@ -9,6 +9,7 @@ use gan_tensor::{Context, Tensor};
 
 use crate::config::{Config, Prior};
 use crate::error::{Result, TrainError};
+use crate::latent;
 use crate::models::{discriminator, generator, ItemShape};
 use crate::objective::{DLoss, Objective};
 use crate::player::Player;
@@ -202,11 +203,25 @@ impl Gan {
     /// drawn from `prior` (None: the game's) under `seed`, in chunks of 256 (chunk i is
     /// stream i).
     pub fn sample(&self, count: usize, seed: u64, prior: Option<Prior>) -> Result<Generated> {
+        self.sample_truncated(count, seed, prior, 1.0)
+    }
+
+    /// [`Gan::sample`] with the truncation trick: every latent scaled by `psi` in (0, 1]
+    /// towards the prior's mean ([`latent::truncate`]; 1: plain sampling).
+    pub fn sample_truncated(
+        &self,
+        count: usize,
+        seed: u64,
+        prior: Option<Prior>,
+        psi: f64,
+    ) -> Result<Generated> {
+        latent::check_truncation(psi)?;
         let prior = prior.unwrap_or(self.game.prior);
         let mut values = Vec::with_capacity(count * self.item.numel());
         for (i, start) in (0..count).step_by(CHUNK).enumerate() {
             let n = CHUNK.min(count - start);
             let z = sample_prior(&self.ctx, prior, n, self.game.latent_dim, seed, i as u64)?;
+            let z = latent::truncate(&z, psi)?;
             let out = no_grad(|| self.generate(&Var::constant(z), false))?;
             values.extend(out.value().to_vec()?);
         }
