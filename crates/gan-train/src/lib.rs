@@ -13,7 +13,7 @@
 //!   [`Gan::judge`] with; [`latent`]: truncation and interpolation of latents;
 //!   [`eval`]: its scores.
 //!
-//! D loss, G loss, mean D(x), mean D(G(z)) and the batch estimate of V(D, G) are
+//! D loss, G loss, mean D(x), mean D(G(z)) and the value (V(D, G) for the BCE losses) are
 //! computed on the GPU every step and read back only every `log_every` steps.
 //!
 //! A run directory holds `config.toml`, `metrics.csv`, `samples/*.png`,
