@@ -47,7 +47,12 @@ pub struct GenerateArgs {
     /// Truncation trick, 0 < PSI <= 1: every latent is pulled towards the prior's mean,
     /// z' = mean + PSI (z - mean) = PSI z (StyleGAN's psi applied in z space), trading
     /// variety for typical images; 1 is off.
-    #[arg(long, value_name = "PSI", default_value_t = 1.0, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "PSI",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     pub truncation: f64,
 }
 

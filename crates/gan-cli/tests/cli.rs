@@ -216,7 +216,11 @@ fn generate_truncation_is_recorded_and_checked_and_lerp_is_offered() {
     let manifest = std::fs::read_to_string(out.join("manifest.csv")).unwrap();
     assert!(manifest.starts_with("file,seed,prior,latent_index,truncation\n"));
     assert!(
-        manifest.lines().nth(3).unwrap().ends_with(",0,normal,2,0.5"),
+        manifest
+            .lines()
+            .nth(3)
+            .unwrap()
+            .ends_with(",0,normal,2,0.5"),
         "{manifest}"
     );
     for bad in ["0", "1.5", "-0.3", "NaN"] {
@@ -229,10 +233,21 @@ fn generate_truncation_is_recorded_and_checked_and_lerp_is_offered() {
             "--truncation",
             bad,
         ]);
-        assert!(t.contains("--truncation") && t.contains("(0, 1]"), "{bad}: {t}");
+        assert!(
+            t.contains("--truncation") && t.contains("(0, 1]"),
+            "{bad}: {t}"
+        );
     }
     // Interpolation: spherical for the run's normal prior, linear with --lerp.
-    let t = ok(&["generate", "--run", s(run), "--out", s(&tmp()), "--interpolate", "3"]);
+    let t = ok(&[
+        "generate",
+        "--run",
+        s(run),
+        "--out",
+        s(&tmp()),
+        "--interpolate",
+        "3",
+    ]);
     assert!(t.contains("spherical interpolation"), "{t}");
     let t = ok(&[
         "generate",
@@ -246,9 +261,15 @@ fn generate_truncation_is_recorded_and_checked_and_lerp_is_offered() {
         "--truncation",
         "0.7",
     ]);
-    assert!(t.contains("linear interpolation") && t.contains("--truncation 0.7"), "{t}");
+    assert!(
+        t.contains("linear interpolation") && t.contains("--truncation 0.7"),
+        "{t}"
+    );
     let help = ok(&["generate", "--help"]);
-    assert!(help.contains("slerp") && help.contains("towards the prior's mean"), "{help}");
+    assert!(
+        help.contains("slerp") && help.contains("towards the prior's mean"),
+        "{help}"
+    );
 }
 
 #[test]

@@ -63,7 +63,10 @@ impl std::fmt::Display for Path {
 
 /// (1 - t) a + t b.
 pub fn lerp(a: &[f32], b: &[f32], t: f32) -> Vec<f32> {
-    a.iter().zip(b).map(|(x, y)| (1.0 - t) * x + t * y).collect()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (1.0 - t) * x + t * y)
+        .collect()
 }
 
 /// Spherical interpolation (White 2016, "Sampling Generative Networks", eq. 1 after

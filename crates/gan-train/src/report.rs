@@ -60,11 +60,7 @@ pub fn report_text(f: &RunFacts<'_>) -> String {
     );
     if let Some(r) = f.last {
         let (loss, v_eq) = (c.loss, c.loss.equilibrium_value());
-        let d_eq = if loss.is_bce() {
-            "D = 0.5, "
-        } else {
-            ""
-        };
+        let d_eq = if loss.is_bce() { "D = 0.5, " } else { "" };
         let _ = writeln!(
             s,
             "## Last metrics (step {})\n\nd_loss {:.4}, g_loss {:.4}, D(x) {:.4}, D(G(z)) {:.4}, V {:.4} (equilibrium: {d_eq}V = {v_eq:.4})\n",
@@ -120,10 +116,7 @@ pub fn metrics_meaning(loss: GLoss) -> String {
     } else {
         "D(x) = sigmoid(D's raw output): kept for comparison, not a probability for this loss"
     };
-    format!(
-        "Loss `{loss}`: {}; {d}.",
-        loss.value_meaning()
-    )
+    format!("Loss `{loss}`: {}; {d}.", loss.value_meaning())
 }
 
 /// Writes `dir/report.md` atomically.

@@ -38,7 +38,12 @@ fn truncation_scales_latents_towards_the_mean() {
     // The GPU op itself, on a uniform draw too.
     let u = sample_prior(&ctx(), Prior::Uniform, 3, 5, 1, 0).unwrap();
     let want: Vec<f32> = u.to_vec().unwrap().iter().map(|v| 0.25 * v).collect();
-    close("truncate", &truncate(&u, 0.25).unwrap().to_vec().unwrap(), &want, 0.0);
+    close(
+        "truncate",
+        &truncate(&u, 0.25).unwrap().to_vec().unwrap(),
+        &want,
+        0.0,
+    );
     // Outside (0, 1]: refused, saying what psi means.
     for bad in [0.0, -0.5, 1.01, f64::NAN, f64::INFINITY] {
         let e = check_truncation(bad).unwrap_err().to_string();
@@ -75,7 +80,10 @@ fn slerp_matches_known_values() {
     for (x, y) in [(a, near), (a, a), (a, [-1.0, 0.0]), ([0.0, 0.0], b)] {
         for t in [0.0f32, 0.3, 1.0] {
             let got = slerp(&x, &y, t);
-            assert!(got.iter().all(|v| v.is_finite()), "{x:?} {y:?} {t}: {got:?}");
+            assert!(
+                got.iter().all(|v| v.is_finite()),
+                "{x:?} {y:?} {t}: {got:?}"
+            );
             close("fallback", &got, &lerp(&x, &y, t), 1e-6);
         }
     }

@@ -118,8 +118,20 @@ fn losses_match_the_host_computation() {
             let d = obj.d_loss(&leaf(&lr), &leaf(&lf)).unwrap();
             let case = format!("{loss} smoothing {smoothing}");
             let item = |v: &Var| v.item().unwrap();
-            assert_near(&format!("{case}: D real"), &[item(&d.real)], &[real], 1e-5, 1e-6);
-            assert_near(&format!("{case}: D fake"), &[item(&d.fake)], &[fake], 1e-5, 1e-6);
+            assert_near(
+                &format!("{case}: D real"),
+                &[item(&d.real)],
+                &[real],
+                1e-5,
+                1e-6,
+            );
+            assert_near(
+                &format!("{case}: D fake"),
+                &[item(&d.fake)],
+                &[fake],
+                1e-5,
+                1e-6,
+            );
             assert_near(
                 &format!("{case}: D total"),
                 &[item(&d.total)],
@@ -137,7 +149,13 @@ fn losses_match_the_host_computation() {
             assert_near(&format!("{case}: value"), &v, &[want_v], 1e-5, 1e-6);
             let lf_t = leaf(&lf).value().clone();
             let v2 = obj.value_of_logits(&lr_t, &lf_t).unwrap().to_vec().unwrap();
-            assert_near(&format!("{case}: value_of_logits"), &v2, &[want_v], 1e-5, 1e-6);
+            assert_near(
+                &format!("{case}: value_of_logits"),
+                &v2,
+                &[want_v],
+                1e-5,
+                1e-6,
+            );
         }
     }
 }
@@ -151,7 +169,10 @@ fn gradients_of_both_players_match_finite_differences() {
                 label_smoothing: if loss == GLoss::Hinge { 0.0 } else { 0.1 },
             };
             let b = obj.real_label() as f64;
-            let (lr, lf) = (logits(100 + n_real as u64, n_real), logits(200 + n_fake as u64, n_fake));
+            let (lr, lf) = (
+                logits(100 + n_real as u64, n_real),
+                logits(200 + n_fake as u64, n_fake),
+            );
             let (r64, f64_) = (f64s(&lr), f64s(&lf));
             let case = format!("{loss} {n_real}/{n_fake}");
             // D's loss: gradient w.r.t. its outputs on real and on generated items.
@@ -214,7 +235,10 @@ fn label_smoothing_is_refused_for_hinge_and_kept_for_least_squares() {
     ls.validate().unwrap();
     assert_eq!(Objective::of(&ls).real_label(), 0.9);
     // Both names parse from config.toml, kebab-case.
-    for (name, loss) in [("hinge", GLoss::Hinge), ("least-squares", GLoss::LeastSquares)] {
+    for (name, loss) in [
+        ("hinge", GLoss::Hinge),
+        ("least-squares", GLoss::LeastSquares),
+    ] {
         let c = Config::from_toml(&format!("loss = \"{name}\"")).unwrap();
         assert_eq!(c.loss, loss);
         assert_eq!(loss.to_string(), name);
@@ -250,7 +274,10 @@ fn hinge_and_least_squares_train_end_to_end() {
             assert!(r.value <= v_max, "{loss}: {r:?}");
         }
         let report = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
-        assert!(report.contains("-(D's"), "{loss}: report says what V means:\n{report}");
+        assert!(
+            report.contains("-(D's"),
+            "{loss}: report says what V means:\n{report}"
+        );
         assert!(report.contains("not a probability"), "{report}");
         assert!(dir.path().join("plots/losses.png").exists());
     }
