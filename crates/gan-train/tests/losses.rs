@@ -61,11 +61,14 @@ fn f64s(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| x as f64).collect()
 }
 
-/// Seeded logits in [-3, 3], kept 0.05 away from the hinge kinks at +-1 (the finite
-/// differences use h = 1e-3 and must not straddle one).
+/// Logits on every side of the hinge kinks at +-1 (beyond -1, between, beyond 1), then
+/// seeded ones in [-3, 3], all kept 0.05 away from the kinks (the finite differences use
+/// h = 1e-3 and must not straddle one).
 fn logits(seed: u64, n: usize) -> Vec<f32> {
-    random(seed, n, -3.0, 3.0)
+    [-2.5f32, 1.5, -0.4, 0.6, -1.7]
         .into_iter()
+        .chain(random(seed, n, -3.0, 3.0))
+        .take(n)
         .map(|l| {
             if (l.abs() - 1.0).abs() < 0.05 {
                 l * 1.1
