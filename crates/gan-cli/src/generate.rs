@@ -9,6 +9,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use gan_data::{Dataset, GridOptions};
 use gan_tensor::{Context, Tensor};
+use gan_train::latent::{self, Path as LatentPath};
 use gan_train::{Gan, ItemShape, Prior};
 
 /// Flags of `gan generate`.
@@ -40,10 +41,24 @@ pub struct GenerateArgs {
     /// classes in turn, one row per class with --grid.
     #[arg(long, value_name = "CLASS")]
     pub class: Option<u32>,
-    /// Instead: STEPS images on the line between two latents drawn from the prior,
-    /// written as one row, `interpolation.png` (and the frames).
+    /// Instead: STEPS images on a path between two latents drawn from the prior, written
+    /// as one row, `interpolation.png` (and the frames). The path is spherical (slerp,
+    /// White 2016) for a normal prior and a straight line for a uniform one.
     #[arg(long, value_name = "STEPS")]
     pub interpolate: Option<usize>,
+    /// With --interpolate: walk the straight line (lerp) even for a normal prior.
+    #[arg(long, requires = "interpolate")]
+    pub lerp: bool,
+    /// Truncation trick, 0 < PSI <= 1: every latent is pulled towards the prior's mean,
+    /// z' = mean + PSI (z - mean) = PSI z (StyleGAN's psi applied in z space), trading
+    /// variety for typical images; 1 is off.
+    #[arg(
+        long,
+        value_name = "PSI",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
+    pub truncation: f64,
     /// Use the raw generator of a run trained with --ema-decay [default: its moving
     /// average G_ema].
     #[arg(long)]
@@ -116,16 +131,19 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     println!("adapter: {}", ctx.adapter());
     check_run_dir(&args.run)?;
     let prior = args.prior.as_deref().map(crate::train::prior).transpose()?;
+    gan_train::latent::check_truncation(args.truncation)
+        .map_err(|e| anyhow::anyhow!("--truncation: {e}"))?;
     if let Some(steps) = args.interpolate {
         return interpolate(&ctx, args, steps, prior);
     }
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
+    let psi = args.truncation;
     let gan = load_gan(&ctx, &args.run, None, args.no_ema)?;
     let (classes, per_row) = requested_classes(gan.classes(), args)?;
     let g = gan
-        .sample_for(args.count, args.seed, prior, classes.as_deref())
+        .sample_truncated_for(args.count, args.seed, prior, classes.as_deref(), psi)
         .map_err(err)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -137,7 +155,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             .to_string(),
     };
     let toy = g.shape.channels == 2 && g.shape.height == 1 && g.shape.width == 1;
-    let mut manifest = String::from("file,seed,prior,latent_index\n");
+    let mut manifest = String::from("file,seed,prior,latent_index,truncation\n");
     if toy {
         let mut csv = String::from("x,y\n");
         for p in g.values.chunks_exact(2) {
@@ -148,7 +166,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         for i in 0..g.count {
             writeln!(
                 manifest,
-                "points.csv:{},{},{prior_name},{i}",
+                "points.csv:{},{},{prior_name},{i},{psi}",
                 i + 2,
                 args.seed
             )?;
@@ -159,7 +177,11 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         let path = args.out.join(IDX_FILE);
         gan_data::write_idx_dataset(&data, &path, None)?;
         for i in 0..g.count {
-            writeln!(manifest, "{IDX_FILE}[{i}],{},{prior_name},{i}", args.seed)?;
+            writeln!(
+                manifest,
+                "{IDX_FILE}[{i}],{},{prior_name},{i},{psi}",
+                args.seed
+            )?;
         }
         println!(
             "wrote {} images ({}) to {}",
@@ -171,7 +193,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         let paths = gan_data::write_pngs(&args.out, "gen-", &g.values, g.shape)?;
         for (i, p) in paths.iter().enumerate() {
             let name = p.file_name().unwrap().to_string_lossy();
-            writeln!(manifest, "{name},{},{prior_name},{i}", args.seed)?;
+            writeln!(manifest, "{name},{},{prior_name},{i},{psi}", args.seed)?;
         }
         println!(
             "wrote {} PNG images ({}) to {}",
@@ -183,7 +205,8 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     let mpath = args.out.join("manifest.csv");
     std::fs::write(&mpath, manifest)?;
     println!(
-        "manifest: {} (image i = latent i of `gan generate --seed {} --prior {prior_name}`)",
+        "manifest: {} (image i = latent i of `gan generate --seed {} --prior {prior_name} \
+         --truncation {psi}`)",
         mpath.display(),
         args.seed
     );
@@ -219,21 +242,40 @@ fn interpolate(
     };
     let prior = prior.unwrap_or(gan.game.prior);
     let dim = gan.game.latent_dim;
-    let ends = gan_train::sample_prior(ctx, prior, 2, dim, args.seed, 0)
+    let ends = gan_train::sample_prior(ctx, prior, 2, dim, args.seed, 0).map_err(err)?;
+    let ends = latent::truncate(&ends, args.truncation)
         .map_err(err)?
         .to_vec()?;
     let (a, b) = ends.split_at(dim);
-    let mut z = Vec::with_capacity(steps * dim);
-    for s in 0..steps {
-        let t = s as f32 / (steps - 1) as f32;
-        z.extend(a.iter().zip(b).map(|(x, y)| (1.0 - t) * x + t * y));
-    }
+    let interp = if args.lerp {
+        LatentPath::Linear
+    } else {
+        LatentPath::for_prior(prior)
+    };
+    let z = latent::interpolate(a, b, steps, interp).map_err(err)?;
     let z = Tensor::from_slice(ctx, &z, &[steps, dim])?;
-    let values = gan.sample_at(z).map_err(err)?;
+    let classes = match (gan.classes(), args.class) {
+        (None, None) => None,
+        (Some(_), None) => bail!(
+            "--interpolate on a conditional run needs --class C: every frame is made for one \
+             class"
+        ),
+        (classes, _) => {
+            requested_classes(
+                classes,
+                &GenerateArgs {
+                    count: steps,
+                    ..args.clone()
+                },
+            )?
+            .0
+        }
+    };
+    let values = gan.sample_at_for(z, classes.as_deref()).map_err(err)?;
     std::fs::create_dir_all(&args.out)?;
-    let path = args.out.join("interpolation.png");
+    let out = args.out.join("interpolation.png");
     gan_data::write_grid(
-        &path,
+        &out,
         &values,
         shape,
         GridOptions {
@@ -243,10 +285,11 @@ fn interpolate(
     )?;
     gan_data::write_pngs(&args.out, "interp-", &values, shape)?;
     println!(
-        "wrote {steps} images from z0 to z1 (latents 0 and 1 of --seed {} --prior {prior}) as \
-         one row: {} (frames interp-NNNNN.png)",
+        "wrote {steps} images from z0 to z1 (latents 0 and 1 of --seed {} --prior {prior} \
+         --truncation {}, {interp} interpolation) as one row: {} (frames interp-NNNNN.png)",
         args.seed,
-        path.display()
+        args.truncation,
+        out.display()
     );
     Ok(())
 }

@@ -295,8 +295,16 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if let Some(m) = summary.last {
         println!(
             "final metrics (step {}, epoch {:.2}): D loss {:.4}, G loss {:.4}, D(x) {:.3}, \
-             D(G(z)) {:.3}, V(D,G) {:.4} (-log 4 = -1.3863 at equilibrium)",
-            m.step, m.epoch, m.d_loss, m.g_loss, m.d_real, m.d_fake, m.value
+             D(G(z)) {:.3}, V {:.4} ({:.4} at equilibrium; {})",
+            m.step,
+            m.epoch,
+            m.d_loss,
+            m.g_loss,
+            m.d_real,
+            m.d_fake,
+            m.value,
+            cfg.loss.equilibrium_value(),
+            cfg.loss.value_meaning()
         );
     }
     println!("samples: {}", run_dir.join("samples/final.png").display());

@@ -193,8 +193,82 @@ fn generate_idx_loads_back_with_gan_data() {
     let manifest = std::fs::read_to_string(out.join("manifest.csv")).unwrap();
     assert_eq!(manifest.lines().count(), 11);
     assert!(
-        manifest.lines().nth(4).unwrap().ends_with(",3,normal,3"),
+        manifest.lines().nth(4).unwrap().ends_with(",3,normal,3,1"),
         "{manifest}"
+    );
+}
+
+#[test]
+fn generate_truncation_is_recorded_and_checked_and_lerp_is_offered() {
+    let run = mnist_run();
+    let out = tmp();
+    ok(&[
+        "generate",
+        "--run",
+        s(run),
+        "--count",
+        "3",
+        "--out",
+        s(&out),
+        "--truncation",
+        "0.5",
+    ]);
+    let manifest = std::fs::read_to_string(out.join("manifest.csv")).unwrap();
+    assert!(manifest.starts_with("file,seed,prior,latent_index,truncation\n"));
+    assert!(
+        manifest
+            .lines()
+            .nth(3)
+            .unwrap()
+            .ends_with(",0,normal,2,0.5"),
+        "{manifest}"
+    );
+    for bad in ["0", "1.5", "-0.3", "NaN"] {
+        let t = fails(&[
+            "generate",
+            "--run",
+            s(run),
+            "--out",
+            s(&tmp()),
+            "--truncation",
+            bad,
+        ]);
+        assert!(
+            t.contains("--truncation") && t.contains("(0, 1]"),
+            "{bad}: {t}"
+        );
+    }
+    // Interpolation: spherical for the run's normal prior, linear with --lerp.
+    let t = ok(&[
+        "generate",
+        "--run",
+        s(run),
+        "--out",
+        s(&tmp()),
+        "--interpolate",
+        "3",
+    ]);
+    assert!(t.contains("spherical interpolation"), "{t}");
+    let t = ok(&[
+        "generate",
+        "--run",
+        s(run),
+        "--out",
+        s(&tmp()),
+        "--interpolate",
+        "3",
+        "--lerp",
+        "--truncation",
+        "0.7",
+    ]);
+    assert!(
+        t.contains("linear interpolation") && t.contains("--truncation 0.7"),
+        "{t}"
+    );
+    let help = ok(&["generate", "--help"]);
+    assert!(
+        help.contains("slerp") && help.contains("towards the prior's mean"),
+        "{help}"
     );
 }
 

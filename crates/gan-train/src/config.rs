@@ -29,14 +29,21 @@ pub enum Prior {
     Normal,
 }
 
-/// The generator's objective.
+/// The game's loss: what both players descend (see [`crate::Objective`]). The name is
+/// historical: it once chose only the generator's half.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum GLoss {
-    /// Minimise log(1 - D(G(z))) = -BCE(D_logit(G(z)), 0): the game as written.
+    /// D: BCE; G minimises log(1 - D(G(z))) = -BCE(D_logit(G(z)), 0): the game as written.
     Minimax,
-    /// Minimise -log D(G(z)) = BCE(D_logit(G(z)), 1): stronger gradients early on.
+    /// D: BCE; G minimises -log D(G(z)) = BCE(D_logit(G(z)), 1): stronger gradients early on.
     NonSaturating,
+    /// Hinge (Lim & Ye 2017; Miyato et al. 2018 eq. 17) on D's raw output: D minimises
+    /// E relu(1 - D(x)) + E relu(1 + D(G(z))), G minimises -E D(G(z)).
+    Hinge,
+    /// Least squares (LSGAN, Mao et al. 2017 eq. 2, a = 0, b = c = 1) on D's raw output:
+    /// D minimises 0.5 E (D(x) - 1)^2 + 0.5 E D(G(z))^2, G minimises 0.5 E (D(G(z)) - 1)^2.
+    LeastSquares,
 }
 
 impl std::fmt::Display for Arch {
@@ -62,6 +69,8 @@ impl std::fmt::Display for GLoss {
         f.write_str(match self {
             GLoss::Minimax => "minimax",
             GLoss::NonSaturating => "non-saturating",
+            GLoss::Hinge => "hinge",
+            GLoss::LeastSquares => "least-squares",
         })
     }
 }
@@ -121,13 +130,15 @@ pub struct Config {
     /// DCGAN discriminator width (channels of the first layer; doubled per layer down).
     #[arg(long)]
     pub ndf: usize,
-    /// The generator's objective.
+    /// The game's loss, both players: minimax and non-saturating (D: binary
+    /// cross-entropy), hinge (Miyato et al. 2018), least-squares (LSGAN, Mao et al. 2017).
     #[arg(long)]
     pub loss: GLoss,
     /// Discriminator steps per generator step.
     #[arg(long)]
     pub k: usize,
-    /// One-sided label smoothing: real label = 1 - label_smoothing (0.1 gives 0.9).
+    /// One-sided label smoothing: real label = 1 - label_smoothing (0.1 gives 0.9); with
+    /// least-squares D's target for real items; hinge has no label and refuses it.
     #[arg(long)]
     pub label_smoothing: f64,
     /// PacGAN packing: the discriminator judges this many items at once (1: off).
@@ -486,6 +497,13 @@ impl Config {
         if !(0.0..0.5).contains(&self.label_smoothing) {
             return bad(format!(
                 "label_smoothing = {} must be in [0, 0.5)",
+                self.label_smoothing
+            ));
+        }
+        if self.loss == GLoss::Hinge && self.label_smoothing != 0.0 {
+            return bad(format!(
+                "label_smoothing = {} has no meaning for loss = \"hinge\" (it has no labels, only \
+                 the margins 1 - D(x) and 1 + D(G(z))); set label_smoothing = 0 or use another loss",
                 self.label_smoothing
             ));
         }

@@ -11,6 +11,7 @@ use crate::conditional::ClassEmbedding;
 use crate::config::{Config, Prior};
 use crate::ema::{self, Ema};
 use crate::error::{Result, TrainError};
+use crate::latent;
 use crate::models::{discriminator, generator, ItemShape};
 use crate::objective::{DLoss, Objective};
 use crate::player::Player;
@@ -357,7 +358,32 @@ impl Gan {
 
     /// As [`Gan::sample`], from the raw G even when the game has G_ema.
     pub fn sample_raw(&self, count: usize, seed: u64, prior: Option<Prior>) -> Result<Generated> {
-        self.sample_from(&self.generator, count, seed, prior, None)
+        self.sample_from(&self.generator, count, seed, prior, None, 1.0)
+    }
+
+    /// [`Gan::sample`] with the truncation trick: every latent scaled by `psi` in (0, 1]
+    /// towards the prior's mean ([`latent::truncate`]; 1: plain sampling).
+    pub fn sample_truncated(
+        &self,
+        count: usize,
+        seed: u64,
+        prior: Option<Prior>,
+        psi: f64,
+    ) -> Result<Generated> {
+        self.sample_from(self.sampler(), count, seed, prior, None, psi)
+    }
+
+    /// [`Gan::sample_truncated`] of a conditional game: item i is made for class
+    /// `classes[i]` (`classes` holds `count` labels; None on an unconditional game).
+    pub fn sample_truncated_for(
+        &self,
+        count: usize,
+        seed: u64,
+        prior: Option<Prior>,
+        classes: Option<&[u32]>,
+        psi: f64,
+    ) -> Result<Generated> {
+        self.sample_from(self.sampler(), count, seed, prior, classes, psi)
     }
 
     /// [`Gan::sample`] of a conditional game: item i is made for class `classes[i]`
@@ -369,7 +395,7 @@ impl Gan {
         prior: Option<Prior>,
         classes: Option<&[u32]>,
     ) -> Result<Generated> {
-        self.sample_from(self.sampler(), count, seed, prior, classes)
+        self.sample_from(self.sampler(), count, seed, prior, classes, 1.0)
     }
 
     /// [`Gan::sample_for`] from the raw G even when the game has G_ema.
@@ -380,7 +406,7 @@ impl Gan {
         prior: Option<Prior>,
         classes: Option<&[u32]>,
     ) -> Result<Generated> {
-        self.sample_from(&self.generator, count, seed, prior, classes)
+        self.sample_from(&self.generator, count, seed, prior, classes, 1.0)
     }
 
     fn sample_from(
@@ -390,7 +416,9 @@ impl Gan {
         seed: u64,
         prior: Option<Prior>,
         classes: Option<&[u32]>,
+        psi: f64,
     ) -> Result<Generated> {
+        latent::check_truncation(psi)?;
         let prior = prior.unwrap_or(self.game.prior);
         if let Some(c) = classes {
             if c.len() != count {
@@ -404,6 +432,7 @@ impl Gan {
         for (i, start) in (0..count).step_by(CHUNK).enumerate() {
             let n = CHUNK.min(count - start);
             let z = sample_prior(&self.ctx, prior, n, self.game.latent_dim, seed, i as u64)?;
+            let z = latent::truncate(&z, psi)?;
             let y = classes
                 .map(|c| self.upload_labels(&c[start..start + n]))
                 .transpose()?;

@@ -51,7 +51,20 @@ pub fn generate(
     seed: u64,
     prior: Option<Prior>,
 ) -> Result<Generated> {
-    load_gan(ctx, run_dir, None)?.sample(count, seed, prior)
+    generate_truncated(ctx, run_dir, count, seed, prior, 1.0)
+}
+
+/// [`generate`] with the truncation trick ([`Gan::sample_truncated`], psi in (0, 1]).
+pub fn generate_truncated(
+    ctx: &Context,
+    run_dir: &Path,
+    count: usize,
+    seed: u64,
+    prior: Option<Prior>,
+    psi: f64,
+) -> Result<Generated> {
+    crate::latent::check_truncation(psi)?;
+    load_gan(ctx, run_dir, None)?.sample_truncated(count, seed, prior, psi)
 }
 
 /// D(x) of the latest checkpoint's discriminator for `items` ([`Gan::judge`]).

@@ -10,9 +10,10 @@
 //!   the run directory; [`Trainer::new`] starts, [`Trainer::resume`] continues exactly
 //!   where a checkpoint stopped, [`Trainer::train`] runs to the end.
 //! - [`infer`]: a trained run's `Gan` ([`load_gan`]) to [`Gan::sample`] and
-//!   [`Gan::judge`] with; [`eval`]: its scores.
+//!   [`Gan::judge`] with; [`latent`]: truncation and interpolation of latents;
+//!   [`eval`]: its scores.
 //!
-//! D loss, G loss, mean D(x), mean D(G(z)) and the batch estimate of V(D, G) are
+//! D loss, G loss, mean D(x), mean D(G(z)) and the value (V(D, G) for the BCE losses) are
 //! computed on the GPU every step and read back only every `log_every` steps.
 //!
 //! A run directory holds `config.toml`, `metrics.csv`, `samples/*.png`,
@@ -30,6 +31,7 @@ pub mod eval;
 pub mod feed;
 pub mod gan;
 pub mod infer;
+pub mod latent;
 pub mod metrics;
 pub mod models;
 pub mod objective;
@@ -48,7 +50,7 @@ pub use data::{DataSpec, STACKED_DEFAULT};
 pub use ema::Ema;
 pub use error::{Result, TrainError};
 pub use gan::{sample_prior, Game, Gan, Generated};
-pub use infer::{discriminate, generate, load_gan};
+pub use infer::{discriminate, generate, generate_truncated, load_gan};
 pub use metrics::{read_metrics, Metrics};
 pub use models::ItemShape;
 pub use objective::{DLoss, Objective};

@@ -16,16 +16,20 @@ pub struct Metrics {
     pub step: u64,
     /// Epochs of real data consumed.
     pub epoch: f64,
-    /// BCE(D(x), real label) + BCE(D(G(z)), 0) of the last discriminator step.
+    /// D's loss of the last discriminator step (for the BCE losses BCE(D(x), real label)
+    /// + BCE(D(G(z)), 0); see [`crate::Objective`]).
     pub d_loss: f32,
     /// The generator's loss (its objective, see [`crate::GLoss`]).
     pub g_loss: f32,
-    /// Mean D(x) over the real batch (D's output before its update).
+    /// Mean D(x) = sigmoid(D's output) over the real batch (before D's update): a
+    /// probability for the BCE losses, only a squashed score for hinge and least squares.
     pub d_real: f32,
-    /// Mean D(G(z)) over the generated batch (D's output before its update).
+    /// Mean D(G(z)) = sigmoid(D's output) over the generated batch (before D's update).
     pub d_fake: f32,
-    /// The batch estimate of V(D, G) = E log D(x) + E log(1 - D(G(z))) (unsmoothed
-    /// labels); -log 4 at the game's equilibrium.
+    /// Minus D's loss with unsmoothed labels ([`crate::Objective::value`]): for the BCE
+    /// losses the batch estimate of V(D, G) = E log D(x) + E log(1 - D(G(z))), -log 4 at
+    /// the game's equilibrium; for hinge and least squares what D maximises, -2 and
+    /// -0.25 at equilibrium ([`crate::GLoss::value_meaning`]).
     pub value: f32,
     /// Seconds of training so far (resumed runs include the earlier sessions).
     pub elapsed: f64,

@@ -1,12 +1,14 @@
 //! PNG output without fonts or system libraries: sample grids (gan-data's `make_grid`),
 //! 2-D scatter plots and line plots drawn pixel by pixel with the `image` crate. Axis
-//! numbers use a built-in 3x5 digit font.
+//! numbers, titles and legends use a built-in 3x5 font (digits, capitals, a few signs;
+//! lower case is drawn as capitals).
 
 use std::path::Path;
 
 use gan_data::{encode_png_rgb, make_grid, GridOptions, ImageShape};
 use image::{Rgb, RgbImage};
 
+use crate::config::GLoss;
 use crate::error::{Result, TrainError};
 use crate::metrics::Metrics;
 use crate::rundir::write_atomic;
@@ -55,6 +57,41 @@ fn glyph(c: char) -> Option<[u8; 5]> {
         '.' => [0, 0, 0, 0, 2],
         '-' => [0, 0, 7, 0, 0],
         'k' => [4, 5, 6, 5, 5],
+        'A' => [2, 5, 7, 5, 5],
+        'B' => [6, 5, 6, 5, 6],
+        'C' => [3, 4, 4, 4, 3],
+        'D' => [6, 5, 5, 5, 6],
+        'E' => [7, 4, 6, 4, 7],
+        'F' => [7, 4, 6, 4, 4],
+        'G' => [3, 4, 5, 5, 3],
+        'H' => [5, 5, 7, 5, 5],
+        'I' => [7, 2, 2, 2, 7],
+        'J' => [1, 1, 1, 5, 2],
+        'K' => [5, 5, 6, 5, 5],
+        'L' => [4, 4, 4, 4, 7],
+        'M' => [5, 7, 7, 5, 5],
+        'N' => [6, 5, 5, 5, 5],
+        'O' => [2, 5, 5, 5, 2],
+        'P' => [6, 5, 6, 4, 4],
+        'Q' => [2, 5, 5, 6, 3],
+        'R' => [6, 5, 6, 5, 5],
+        'S' => [3, 4, 2, 1, 6],
+        'T' => [7, 2, 2, 2, 2],
+        'U' => [5, 5, 5, 5, 7],
+        'V' => [5, 5, 5, 5, 2],
+        'W' => [5, 5, 7, 7, 5],
+        'X' => [5, 5, 2, 5, 5],
+        'Y' => [5, 5, 2, 2, 2],
+        'Z' => [7, 1, 2, 4, 7],
+        '(' => [1, 2, 2, 2, 1],
+        ')' => [4, 2, 2, 2, 4],
+        '=' => [0, 7, 0, 7, 0],
+        '+' => [0, 2, 7, 2, 0],
+        ',' => [0, 0, 0, 2, 4],
+        ':' => [0, 2, 0, 2, 0],
+        '/' => [1, 1, 2, 4, 4],
+        '^' => [2, 5, 0, 0, 0],
+        c if c.is_ascii_lowercase() => return glyph(c.to_ascii_uppercase()),
         _ => return None,
     })
 }
@@ -141,12 +178,45 @@ pub const GREEN: [u8; 3] = [44, 160, 44];
 const GRAY: Rgb<u8> = Rgb([150, 150, 150]);
 const LIGHT: Rgb<u8> = Rgb([232, 232, 232]);
 
+/// A run of title text in one colour: a title line is a few of these side by side, so a
+/// label drawn in a series' colour is that series' legend entry.
+#[derive(Clone, Copy, Debug)]
+pub struct Label<'a> {
+    /// The text (3x5 font: digits, letters, `( ) = + - , : / ^ .`).
+    pub text: &'a str,
+    /// Its colour.
+    pub color: [u8; 3],
+}
+
+/// Black, for title text.
+pub const BLACK: [u8; 3] = [0, 0, 0];
+/// The colour of the dashed reference lines, for their legend entries.
+pub const REF_GRAY: [u8; 3] = [150, 150, 150];
+
 /// A line plot (800 x 450) of `series` with dashed horizontal reference lines at `refs`,
 /// light grid lines and numbered axes.
 pub fn line_plot_png(series: &[Series<'_>], refs: &[f64]) -> Result<Vec<u8>> {
-    let (w, h) = (800u32, 450u32);
-    let (left, right, top, bottom) = (60.0, 20.0, 20.0, 40.0);
+    line_plot_titled_png(series, refs, &[])
+}
+
+/// [`line_plot_png`] with title lines above the plot (each a row of coloured [`Label`]s:
+/// the title and the legend).
+pub fn line_plot_titled_png(
+    series: &[Series<'_>],
+    refs: &[f64],
+    title: &[&[Label<'_>]],
+) -> Result<Vec<u8>> {
+    let title_h = 14.0 * title.len() as f64;
+    let (w, h) = (800u32, 450u32 + title_h as u32);
+    let (left, right, top, bottom) = (60.0, 20.0, 20.0 + title_h, 40.0);
     let mut img = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
+    for (i, row) in title.iter().enumerate() {
+        let mut x = left as i64;
+        for l in row.iter() {
+            text(&mut img, x, 6 + 14 * i as i64, l.text, Rgb(l.color), 2);
+            x += 8 * l.text.chars().count() as i64;
+        }
+    }
     let pts = series
         .iter()
         .flat_map(|s| s.points.iter())
@@ -289,16 +359,32 @@ pub fn d_outputs_png(d_real: &[(f64, f64)], d_fake: &[(f64, f64)]) -> Result<Vec
     )
 }
 
-/// Writes `plots/losses.png` (D loss, G loss, V; reference V = -log 4) and
-/// `plots/d_outputs.png` (mean D(x), mean D(G(z)); reference D = 1/2).
-pub fn write_run_plots(dir: &Path, rows: &[Metrics]) -> Result<()> {
+/// The name of the value metric in plot legends, for each loss (see
+/// [`GLoss::value_meaning`]).
+fn value_legend(loss: GLoss) -> &'static str {
+    match loss {
+        GLoss::Minimax | GLoss::NonSaturating => "V = E LOG D(X) + E LOG(1-D(G(Z)))",
+        GLoss::Hinge | GLoss::LeastSquares => "V = -(D LOSS)",
+    }
+}
+
+/// Writes `plots/losses.png` (D loss, G loss, V; reference: V at the equilibrium of
+/// `loss`, [`GLoss::equilibrium_value`]) and `plots/d_outputs.png` (mean sigmoid of D's
+/// output on real and generated items; reference 1/2 for the BCE losses, none for hinge
+/// and least squares, whose output is not a logit of a probability), each titled with
+/// the loss and a legend.
+pub fn write_run_plots(dir: &Path, rows: &[Metrics], loss: GLoss) -> Result<()> {
     let plots = dir.join("plots");
     std::fs::create_dir_all(&plots).map_err(|e| TrainError::io(&plots, e))?;
     let col = |f: fn(&Metrics) -> f32| -> Vec<(f64, f64)> {
         rows.iter().map(|r| (r.step as f64, f(r) as f64)).collect()
     };
     let (d, g, v) = (col(|r| r.d_loss), col(|r| r.g_loss), col(|r| r.value));
-    let losses = line_plot_png(
+    let name = format!("LOSSES, LOSS = {loss}");
+    let eq = format!("  - - V AT EQUILIBRIUM = {:.4}", loss.equilibrium_value());
+    let v_name = format!("  {}", value_legend(loss));
+    let label = |text, color| Label { text, color };
+    let losses = line_plot_titled_png(
         &[
             Series {
                 points: &d,
@@ -313,9 +399,46 @@ pub fn write_run_plots(dir: &Path, rows: &[Metrics]) -> Result<()> {
                 color: GREEN,
             },
         ],
-        &[-(4f64.ln())],
+        &[loss.equilibrium_value()],
+        &[
+            &[label(&name, BLACK)],
+            &[
+                label("D LOSS", RED),
+                label("  G LOSS", BLUE),
+                label(&v_name, GREEN),
+                label(&eq, REF_GRAY),
+            ],
+        ],
     )?;
     write_atomic(&plots.join("losses.png"), &losses)?;
-    let outs = d_outputs_png(&col(|r| r.d_real), &col(|r| r.d_fake))?;
+    let (real, fake) = (col(|r| r.d_real), col(|r| r.d_fake));
+    let series = [
+        Series {
+            points: &real,
+            color: RED,
+        },
+        Series {
+            points: &fake,
+            color: BLUE,
+        },
+    ];
+    let (refs, note): (&[f64], &str) = if loss.is_bce() {
+        (&[0.5], "  - - 1/2 AT EQUILIBRIUM")
+    } else {
+        (&[], "  (NOT A PROBABILITY FOR THIS LOSS)")
+    };
+    let name = format!("D OUTPUTS, LOSS = {loss}");
+    let outs = line_plot_titled_png(
+        &series,
+        refs,
+        &[
+            &[label(&name, BLACK)],
+            &[
+                label("MEAN SIGMOID D(X)", RED),
+                label("  MEAN SIGMOID D(G(Z))", BLUE),
+                label(note, REF_GRAY),
+            ],
+        ],
+    )?;
     write_atomic(&plots.join("d_outputs.png"), &outs)
 }

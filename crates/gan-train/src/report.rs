@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::config::Config;
+use crate::config::{Config, GLoss};
 use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::rundir::write_atomic;
@@ -59,11 +59,14 @@ pub fn report_text(f: &RunFacts<'_>) -> String {
         f.parameters.0, f.parameters.1, f.batches_per_epoch
     );
     if let Some(r) = f.last {
+        let (loss, v_eq) = (c.loss, c.loss.equilibrium_value());
+        let d_eq = if loss.is_bce() { "D = 0.5, " } else { "" };
         let _ = writeln!(
             s,
-            "## Last metrics (step {})\n\nd_loss {:.4}, g_loss {:.4}, D(x) {:.4}, D(G(z)) {:.4}, V {:.4} (equilibrium: D = 0.5, V = -log 4 = -1.3863)\n",
+            "## Last metrics (step {})\n\nd_loss {:.4}, g_loss {:.4}, D(x) {:.4}, D(G(z)) {:.4}, V {:.4} (equilibrium: {d_eq}V = {v_eq:.4})\n",
             r.step, r.d_loss, r.g_loss, r.d_real, r.d_fake, r.value
         );
+        let _ = writeln!(s, "{}\n", metrics_meaning(loss));
     }
     if let Some(table) = &f.eval_history {
         let _ = writeln!(
@@ -95,17 +98,34 @@ pub fn report_text(f: &RunFacts<'_>) -> String {
     }
     let _ = writeln!(
         s,
-        "Losses (red: D loss, blue: G loss, green: V estimate; gray line: V = -log 4):\n\n![losses](plots/losses.png)\n"
+        "Losses (red: D loss, blue: G loss, green: V, {}; gray line: V at equilibrium = {:.4}):\n\n![losses](plots/losses.png)\n",
+        c.loss.value_meaning(),
+        c.loss.equilibrium_value()
     );
     let _ = writeln!(
         s,
-        "Discriminator outputs (red: mean D(x), blue: mean D(G(z)); gray line: D = 1/2):\n\n![D outputs](plots/d_outputs.png)\n"
+        "Discriminator outputs (red: mean D(x), blue: mean D(G(z)), D = sigmoid of D's output{}):\n\n![D outputs](plots/d_outputs.png)\n",
+        if c.loss.is_bce() {
+            "; gray line: D = 1/2"
+        } else {
+            ", not a probability for this loss"
+        }
     );
     let _ = writeln!(
         s,
         "- `config.toml`: every parameter, adapter, versions, dataset summary\n- `metrics.csv`: one row per logged step\n- `samples/`: grids of the fixed latents per epoch\n- `checkpoints/`: latest G, D and optimizer states (safetensors), pointed at by `latest.toml`"
     );
     s
+}
+
+/// What V and D(x) mean in the metrics of a run with `loss`, one Markdown paragraph.
+pub fn metrics_meaning(loss: GLoss) -> String {
+    let d = if loss.is_bce() {
+        "D(x) = sigmoid(logit), D's probability that x is real"
+    } else {
+        "D(x) = sigmoid(D's raw output): kept for comparison, not a probability for this loss"
+    };
+    format!("Loss `{loss}`: {}; {d}.", loss.value_meaning())
 }
 
 /// Writes `dir/report.md` atomically.

@@ -407,7 +407,7 @@ impl Trainer {
     }
 
     fn write_plots(&self) -> Result<()> {
-        crate::plot::write_run_plots(&self.run_dir, &self.rows)
+        crate::plot::write_run_plots(&self.run_dir, &self.rows, self.cfg.loss)
     }
 
     fn write_report(&self) -> Result<()> {
