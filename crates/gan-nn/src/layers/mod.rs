@@ -4,9 +4,11 @@ mod activation;
 mod conv;
 mod linear;
 mod norm;
+mod spectral;
 mod weight_bias;
 
 pub use activation::{Dropout, Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh};
 pub use conv::{Conv2d, ConvTranspose2d};
 pub use linear::Linear;
 pub use norm::{BatchNorm1d, BatchNorm2d};
+pub use spectral::{spectral_normalize, SPECTRAL_EPS};
