@@ -39,6 +39,33 @@ pub enum GLoss {
     NonSaturating,
 }
 
+/// Which players' Linear and Conv2d weights are spectrally normalized (Miyato et al.
+/// 2018; see `gan_nn::Linear::spectral_norm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SpectralNorm {
+    /// Neither.
+    None,
+    /// The discriminator, last layer included (as Miyato et al.).
+    D,
+    /// The generator (MLP only: DCGAN's transposed convolutions are not normalized).
+    G,
+    /// Both players.
+    Both,
+}
+
+impl SpectralNorm {
+    /// True when the discriminator is normalized.
+    pub fn on_d(self) -> bool {
+        matches!(self, SpectralNorm::D | SpectralNorm::Both)
+    }
+
+    /// True when the generator is normalized.
+    pub fn on_g(self) -> bool {
+        matches!(self, SpectralNorm::G | SpectralNorm::Both)
+    }
+}
+
 impl std::fmt::Display for Arch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -187,6 +214,10 @@ pub struct Config {
     /// The run directory.
     #[arg(long = "out", value_name = "DIR")]
     pub out_dir: PathBuf,
+    /// Spectral normalization of the players' Linear and Conv2d weights: none, d, g or
+    /// both (one power iteration per training forward, PyTorch's `spectral_norm`).
+    #[arg(long)]
+    pub spectral_norm: SpectralNorm,
 }
 
 /// The parameters whose default depends on the kind of data: `None` in a [`Config`]
@@ -262,6 +293,7 @@ impl Default for Config {
             eval_count: 2000,
             keep_checkpoints: false,
             out_dir: PathBuf::from("runs/gan"),
+            spectral_norm: SpectralNorm::None,
         }
     }
 }
@@ -464,6 +496,13 @@ impl Config {
         if self.arch == Arch::Dcgan && (self.ngf == 0 || self.ndf == 0) {
             return bad("ngf and ndf must be at least 1".into());
         }
+        if self.spectral_norm.on_g() && self.arch == Arch::Dcgan {
+            return bad(format!(
+                "spectral_norm = \"{}\": the DCGAN generator's transposed convolutions are not \
+                 spectrally normalized; use spectral_norm = \"d\", or arch = \"mlp\"",
+                format!("{:?}", self.spectral_norm).to_lowercase()
+            ));
+        }
         if self.g_hidden.contains(&0) || self.d_hidden.contains(&0) {
             return bad("hidden widths must be at least 1".into());
         }
@@ -523,6 +562,10 @@ impl Config {
         let mut t = self.to_table();
         for k in NON_NUMERIC {
             t.remove(*k);
+        }
+        // Added later: left out when off, so earlier runs keep their hash and resume.
+        if t.get("spectral_norm").and_then(|v| v.as_str()) == Some("none") {
+            t.remove("spectral_norm");
         }
         let text = toml::to_string(&t).expect("a table serializes");
         let h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
