@@ -170,6 +170,9 @@ fn conv2d_through_sigma_gradcheck() {
 
 // ---------------------------------------------------------------- the layers
 
+/// y = f(x, W_sn, b) in f64.
+type ForwardF64 = Box<dyn Fn(&[f64], &[f64], &[f64]) -> Vec<f64>>;
+
 /// A spectrally normalized layer under test: the layer, its f64 forward given
 /// (x, W_sn, b), and shapes.
 struct LayerCase {
@@ -182,7 +185,7 @@ struct LayerCase {
     x_dims: Vec<usize>,
     rows: usize,
     cols: usize,
-    forward_f64: Box<dyn Fn(&[f64], &[f64], &[f64]) -> Vec<f64>>,
+    forward_f64: ForwardF64,
 }
 
 fn linear_case() -> LayerCase {
