@@ -65,6 +65,10 @@ pub enum Init {
         /// Negative slope.
         a: f32,
     },
+    /// N(0, 1) draws scaled to unit L2 norm over the whole tensor: the starting vectors
+    /// u and v of spectral normalization's power iteration (Miyato et al. 2018;
+    /// PyTorch's `normalize(W.new_empty(h).normal_(0, 1), dim=0, eps=1e-12)`).
+    UnitNormal,
 }
 
 impl Init {
@@ -87,9 +91,21 @@ impl Init {
             Init::XavierNormal { gain } => normal(0.0, gain * (2.0 / (fi + fo)).sqrt())?,
             Init::KaimingNormal { a } => normal(0.0, leaky_relu_gain(a) / fi.sqrt())?,
             Init::KaimingUniform { a } => uniform(leaky_relu_gain(a) * (3.0 / fi).sqrt())?,
+            Init::UnitNormal => {
+                normal(0.0, 1.0)?;
+                t.assign(&l2_normalize(t, 1e-12)?)?;
+            }
         }
         Ok(())
     }
+}
+
+/// `x / max(||x||_2, eps)` over all elements, on the GPU (PyTorch's `F.normalize` of a
+/// vector).
+pub fn l2_normalize(x: &Tensor, eps: f32) -> Result<Tensor> {
+    let norm = x.square()?.sum_all()?.sqrt()?;
+    let norm = norm.maximum(&Tensor::full(x.context(), &[1], eps)?)?;
+    Ok(x.div(&norm)?)
 }
 
 /// What a parameter is for; an [`InitScheme`] maps roles to initialisers.
@@ -114,6 +130,9 @@ pub enum Role {
     BufferOnes,
     /// Non-trainable int64 counter on the host (BatchNorm num_batches_tracked).
     Counter,
+    /// Non-trainable buffer with an explicit [`Init`] (spectral normalization's u and v);
+    /// zeros if it has none.
+    Buffer,
 }
 
 impl Role {
@@ -160,7 +179,7 @@ impl InitScheme {
         let zero = Init::Const(0.0);
         let one = Init::Const(1.0);
         match role {
-            Role::BufferZeros | Role::Counter => return zero,
+            Role::BufferZeros | Role::Counter | Role::Buffer => return zero,
             Role::BufferOnes => return one,
             _ => {}
         }

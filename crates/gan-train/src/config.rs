@@ -46,6 +46,33 @@ pub enum GLoss {
     LeastSquares,
 }
 
+/// Which players' Linear and Conv2d weights are spectrally normalized (Miyato et al.
+/// 2018; see `gan_nn::Linear::spectral_norm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SpectralNorm {
+    /// Neither.
+    None,
+    /// The discriminator, last layer included (as Miyato et al.).
+    D,
+    /// The generator (MLP only: DCGAN's transposed convolutions are not normalized).
+    G,
+    /// Both players.
+    Both,
+}
+
+impl SpectralNorm {
+    /// True when the discriminator is normalized.
+    pub fn on_d(self) -> bool {
+        matches!(self, SpectralNorm::D | SpectralNorm::Both)
+    }
+
+    /// True when the generator is normalized.
+    pub fn on_g(self) -> bool {
+        matches!(self, SpectralNorm::G | SpectralNorm::Both)
+    }
+}
+
 impl std::fmt::Display for Arch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -225,6 +252,10 @@ pub struct Config {
     /// with num_updates uses 10), so early weights fade fast; 0: no warm-up.
     #[arg(long, value_name = "W")]
     pub ema_warmup: f64,
+    /// Spectral normalization of the players' Linear and Conv2d weights: none, d, g or
+    /// both (one power iteration per training forward, PyTorch's `spectral_norm`).
+    #[arg(long)]
+    pub spectral_norm: SpectralNorm,
 }
 
 // Off-by-default layer options are left out of config.toml, so the numeric hash of a run
@@ -315,6 +346,7 @@ impl Default for Config {
             d_maxout: 0,
             ema_decay: 0.0,
             ema_warmup: 10.0,
+            spectral_norm: SpectralNorm::None,
         }
     }
 }
@@ -336,7 +368,7 @@ const NON_NUMERIC: &[&str] = &[
 /// Numeric fields added after runs were recorded: left out of [`Config::numeric_hash`]
 /// while they hold their default, so a run directory written before they existed keeps
 /// its hash (and resumes).
-const HASHED_UNLESS_DEFAULT: &[&str] = &["ema_decay", "ema_warmup"];
+const HASHED_UNLESS_DEFAULT: &[&str] = &["ema_decay", "ema_warmup", "spectral_norm"];
 
 /// Loads the training data a config names (first `limit` items when `limit` is set).
 pub fn load_dataset(cfg: &Config) -> Result<Dataset> {
@@ -528,6 +560,21 @@ impl Config {
         }
         if self.arch == Arch::Dcgan && (self.ngf == 0 || self.ndf == 0) {
             return bad("ngf and ndf must be at least 1".into());
+        }
+        if self.spectral_norm.on_d() && self.d_maxout > 0 {
+            return bad(format!(
+                "spectral_norm = \"{}\" with d_maxout = {}: maxout layers are not spectrally \
+                 normalized; use spectral_norm = \"none\" or \"g\", or d_maxout = 0",
+                format!("{:?}", self.spectral_norm).to_lowercase(),
+                self.d_maxout
+            ));
+        }
+        if self.spectral_norm.on_g() && self.arch == Arch::Dcgan {
+            return bad(format!(
+                "spectral_norm = \"{}\": the DCGAN generator's transposed convolutions are not \
+                 spectrally normalized; use spectral_norm = \"d\", or arch = \"mlp\"",
+                format!("{:?}", self.spectral_norm).to_lowercase()
+            ));
         }
         if self.g_hidden.contains(&0) || self.d_hidden.contains(&0) {
             return bad("hidden widths must be at least 1".into());

@@ -44,7 +44,8 @@ pub mod step;
 mod trainer;
 
 pub use config::{
-    load_dataset, Arch, Config, DataDefaults, GLoss, Prior, IMAGE_DEFAULTS, TOY_DEFAULTS,
+    load_dataset, Arch, Config, DataDefaults, GLoss, Prior, SpectralNorm, IMAGE_DEFAULTS,
+    TOY_DEFAULTS,
 };
 pub use data::{DataSpec, STACKED_DEFAULT};
 pub use ema::Ema;

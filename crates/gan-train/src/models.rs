@@ -72,6 +72,7 @@ impl ItemShape {
 /// The generator for `cfg` (resolved) and items of `item`.
 pub fn generator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
     let slope = cfg.leaky_slope as f32;
+    let sn = |l: Linear| sn_linear(l, cfg.spectral_norm.on_g());
     match (cfg.arch, item) {
         (Arch::Mlp, _) => {
             let mut g = Sequential::new();
@@ -79,16 +80,16 @@ pub fn generator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
             for &h in &cfg.g_hidden {
                 if cfg.g_batchnorm {
                     // PacGAN's 2-D generator: no bias before the BatchNorm's shift.
-                    g.push(Linear::new(width, h).no_bias());
+                    g.push(sn(Linear::new(width, h).no_bias()));
                     g.push(BatchNorm1d::new(h));
                     g.push(ReLU);
                 } else {
-                    g.push(Linear::new(width, h));
+                    g.push(sn(Linear::new(width, h)));
                     g.push(LeakyReLU::new(slope));
                 }
                 width = h;
             }
-            g.push(Linear::new(width, item.numel()));
+            g.push(sn(Linear::new(width, item.numel())));
             if let ItemShape::Image(s) = item {
                 g.push(Tanh);
                 g.push(Reshape::new(&[s.channels, s.height, s.width]));
@@ -159,6 +160,9 @@ fn dcgan_size(h: usize, w: usize) -> TrainError {
 pub fn discriminator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
     let slope = cfg.leaky_slope as f32;
     let m = cfg.pack;
+    let on = cfg.spectral_norm.on_d();
+    let sn = |l: Linear| sn_linear(l, on);
+    let conv = |c: Conv2d| if on { c.spectral_norm() } else { c };
     match (cfg.arch, item) {
         (Arch::Mlp, _) => {
             let mut d = Sequential::new();
@@ -170,7 +174,7 @@ pub fn discriminator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
                 if cfg.d_maxout > 0 {
                     d.push(Maxout::new(width, h, cfg.d_maxout));
                 } else {
-                    d.push(Linear::new(width, h));
+                    d.push(sn(Linear::new(width, h)));
                     d.push(LeakyReLU::new(slope));
                 }
                 if cfg.dropout() > 0.0 {
@@ -178,26 +182,30 @@ pub fn discriminator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
                 }
                 width = h;
             }
-            d.push(Linear::new(width, 1));
+            d.push(sn(Linear::new(width, 1)));
             Ok(d)
         }
         (Arch::Dcgan, ItemShape::Image(s)) => {
             let (f, c) = (cfg.ndf, s.channels * m);
             let mut d = Sequential::new();
-            d.push(Conv2d::new(c, f, 4).stride(2).padding(1).no_bias());
+            d.push(conv(Conv2d::new(c, f, 4).stride(2).padding(1).no_bias()));
             d.push(LeakyReLU::new(slope));
-            d.push(Conv2d::new(f, 2 * f, 4).stride(2).padding(1).no_bias());
+            d.push(conv(
+                Conv2d::new(f, 2 * f, 4).stride(2).padding(1).no_bias(),
+            ));
             d.push(BatchNorm2d::new(2 * f));
             d.push(LeakyReLU::new(slope));
             match (s.height, s.width) {
                 // 28 -> 14 -> 7 -> 1
-                (28, 28) => d.push(Conv2d::new(2 * f, 1, 7).no_bias()),
+                (28, 28) => d.push(conv(Conv2d::new(2 * f, 1, 7).no_bias())),
                 // 32 -> 16 -> 8 -> 4 -> 1
                 (32, 32) => {
-                    d.push(Conv2d::new(2 * f, 4 * f, 4).stride(2).padding(1).no_bias());
+                    d.push(conv(
+                        Conv2d::new(2 * f, 4 * f, 4).stride(2).padding(1).no_bias(),
+                    ));
                     d.push(BatchNorm2d::new(4 * f));
                     d.push(LeakyReLU::new(slope));
-                    d.push(Conv2d::new(4 * f, 1, 4).no_bias());
+                    d.push(conv(Conv2d::new(4 * f, 1, 4).no_bias()));
                 }
                 (h, w) => return Err(dcgan_size(h, w)),
             }
@@ -207,5 +215,14 @@ pub fn discriminator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
         (Arch::Dcgan, ItemShape::Points(_)) => Err(TrainError::Config(
             "dcgan needs images; use arch = \"mlp\" for 2-D data".into(),
         )),
+    }
+}
+
+/// `l` spectrally normalized when `on`.
+fn sn_linear(l: Linear, on: bool) -> Linear {
+    if on {
+        l.spectral_norm()
+    } else {
+        l
     }
 }

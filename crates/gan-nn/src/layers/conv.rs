@@ -7,7 +7,8 @@
 
 use gan_tensor::conv::{Conv2dParams, ConvTranspose2dParams};
 
-use super::weight_bias::{visit_weight_bias, weight_and_bias};
+use super::spectral::{visit_weight_bias_sn, SpectralNorm};
+use super::weight_bias::weight_and_bias;
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::module::{Module, Slot};
@@ -81,7 +82,8 @@ impl ConvOp for ConvTranspose2dParams {
     }
 }
 
-/// Channels, kernel, hyper-parameters, weight and bias of a convolution layer.
+/// Channels, kernel, hyper-parameters, weight and bias of a convolution layer, and the
+/// spectral normalization of its weight (Conv2d only).
 struct ConvSpec<P> {
     in_channels: usize,
     out_channels: usize,
@@ -89,6 +91,7 @@ struct ConvSpec<P> {
     params: P,
     weight: Param,
     bias: Option<Param>,
+    spectral: Option<SpectralNorm>,
 }
 
 impl<P: ConvOp> ConvSpec<P> {
@@ -103,6 +106,7 @@ impl<P: ConvOp> ConvSpec<P> {
             params: P::default(),
             weight,
             bias,
+            spectral: None,
         }
     }
 
@@ -118,7 +122,7 @@ impl<P: ConvOp> ConvSpec<P> {
         )
     }
 
-    fn forward(&self, x: &Var) -> Result<Var> {
+    fn forward(&self, x: &Var, train: bool) -> Result<Var> {
         let d = x.dims();
         if d.len() != 4 || d[1] != self.in_channels {
             return Err(Error::InputShape {
@@ -127,7 +131,10 @@ impl<P: ConvOp> ConvSpec<P> {
                 got: d.to_vec(),
             });
         }
-        let w = self.weight.var()?;
+        let w = match &self.spectral {
+            Some(sn) => sn.weight(&self.weight, train)?,
+            None => self.weight.var()?,
+        };
         let b = self.bias.as_ref().map(|b| b.var()).transpose()?;
         self.params.apply(x, &w, b.as_ref())
     }
@@ -191,12 +198,13 @@ macro_rules! conv_layer {
                 self.spec.describe()
             }
 
-            fn forward(&self, x: &Var, _train: bool) -> Result<Var> {
-                self.spec.forward(x)
+            fn forward(&self, x: &Var, train: bool) -> Result<Var> {
+                self.spec.forward(x, train)
             }
 
             fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {
-                visit_weight_bias(prefix, &self.spec.weight, self.spec.bias.as_ref(), f);
+                let (w, b) = (&self.spec.weight, self.spec.bias.as_ref());
+                visit_weight_bias_sn(prefix, w, b, self.spec.spectral.as_ref(), f);
             }
         }
     };
@@ -208,7 +216,43 @@ pub struct Conv2d {
     spec: ConvSpec<Conv2dParams>,
 }
 
-conv_layer!(Conv2d, "The weight [out, in, kh, kw].");
+conv_layer!(
+    Conv2d,
+    "The weight [out, in, kh, kw] (`weight_orig` with spectral normalization)."
+);
+
+impl Conv2d {
+    /// Spectral normalization of the weight (`torch.nn.utils.spectral_norm(layer)`;
+    /// Miyato et al. 2018): the layer uses W / sigma(W), W seen as the matrix
+    /// [out, in * kh * kw], with one power iteration per training-mode forward. The
+    /// entries become `bias`, `weight_orig`, `weight_u` [out], `weight_v`
+    /// [in * kh * kw]. Call before the store is built.
+    pub fn spectral_norm(mut self) -> Self {
+        self.spec.spectral = Some(SpectralNorm::new(self.spec.weight.dims()));
+        self
+    }
+
+    /// True when the weight is spectrally normalized.
+    pub fn is_spectral_norm(&self) -> bool {
+        self.spec.spectral.is_some()
+    }
+
+    /// sigma(W) = u^T W v from the stored power-iteration vectors (None without
+    /// spectral normalization); read back to the host.
+    pub fn spectral_sigma(&self) -> Result<Option<f32>> {
+        self.spec
+            .spectral
+            .as_ref()
+            .map(|sn| sn.sigma(&self.spec.weight))
+            .transpose()
+    }
+
+    /// The power-iteration vectors (`weight_u` [out], `weight_v` [in * kh * kw]) with
+    /// spectral normalization.
+    pub fn spectral_uv(&self) -> Option<(&Param, &Param)> {
+        self.spec.spectral.as_ref().map(|sn| (sn.u(), sn.v()))
+    }
+}
 
 /// `nn.ConvTranspose2d(in, out, kernel_size, stride, padding, output_padding, bias)`:
 /// weight [in, out, kh, kw] (PyTorch's layout), bias `[out]`.

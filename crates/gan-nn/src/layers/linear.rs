@@ -2,7 +2,8 @@
 
 use gan_tensor::matmul::Activation;
 
-use super::weight_bias::{visit_weight_bias, weight_and_bias};
+use super::spectral::{visit_weight_bias_sn, SpectralNorm};
+use super::weight_bias::weight_and_bias;
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::module::{Module, Slot};
@@ -18,6 +19,7 @@ pub struct Linear {
     weight: Param,
     bias: Option<Param>,
     act: Activation,
+    spectral: Option<SpectralNorm>,
 }
 
 impl Linear {
@@ -30,7 +32,37 @@ impl Linear {
             weight,
             bias,
             act: Activation::None,
+            spectral: None,
         }
+    }
+
+    /// Spectral normalization of the weight (`torch.nn.utils.spectral_norm(layer)`;
+    /// Miyato et al. 2018): the layer uses W / sigma(W), with one power iteration per
+    /// training-mode forward. The entries become `bias`, `weight_orig`, `weight_u`
+    /// [out], `weight_v` [in]. Call before the store is built.
+    pub fn spectral_norm(mut self) -> Self {
+        self.spectral = Some(SpectralNorm::new(self.weight.dims()));
+        self
+    }
+
+    /// True when the weight is spectrally normalized.
+    pub fn is_spectral_norm(&self) -> bool {
+        self.spectral.is_some()
+    }
+
+    /// sigma(W) = u^T W v from the stored power-iteration vectors (None without
+    /// spectral normalization); read back to the host.
+    pub fn spectral_sigma(&self) -> Result<Option<f32>> {
+        self.spectral
+            .as_ref()
+            .map(|sn| sn.sigma(&self.weight))
+            .transpose()
+    }
+
+    /// The power-iteration vectors (`weight_u` [out], `weight_v` [in]) with spectral
+    /// normalization.
+    pub fn spectral_uv(&self) -> Option<(&Param, &Param)> {
+        self.spectral.as_ref().map(|sn| (sn.u(), sn.v()))
     }
 
     /// Without bias (`bias=False`).
@@ -59,7 +91,7 @@ impl Linear {
         self
     }
 
-    /// The weight [out, in].
+    /// The weight [out, in] (`weight_orig` with spectral normalization).
     pub fn weight(&self) -> &Param {
         &self.weight
     }
@@ -69,7 +101,7 @@ impl Linear {
         self.bias.as_ref()
     }
 
-    fn run(&self, x: &Var, act: Activation) -> Result<Var> {
+    fn run(&self, x: &Var, train: bool, act: Activation) -> Result<Var> {
         let d = x.dims();
         if d.len() != 2 || d[1] != self.in_features {
             return Err(Error::InputShape {
@@ -78,7 +110,10 @@ impl Linear {
                 got: d.to_vec(),
             });
         }
-        let w = self.weight.var()?;
+        let w = match &self.spectral {
+            Some(sn) => sn.weight(&self.weight, train)?,
+            None => self.weight.var()?,
+        };
         let b = self.bias.as_ref().map(|b| b.var()).transpose()?;
         Ok(Var::linear(x, &w, b.as_ref(), act)?)
     }
@@ -94,18 +129,19 @@ impl Module for Linear {
         )
     }
 
-    fn forward(&self, x: &Var, _train: bool) -> Result<Var> {
-        self.run(x, self.act)
+    fn forward(&self, x: &Var, train: bool) -> Result<Var> {
+        self.run(x, train, self.act)
     }
 
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {
-        visit_weight_bias(prefix, &self.weight, self.bias.as_ref(), f);
+        let sn = self.spectral.as_ref();
+        visit_weight_bias_sn(prefix, &self.weight, self.bias.as_ref(), sn, f);
     }
 
-    fn forward_fused(&self, x: &Var, _train: bool, act: Activation) -> Option<Result<Var>> {
+    fn forward_fused(&self, x: &Var, train: bool, act: Activation) -> Option<Result<Var>> {
         if self.act != Activation::None {
             return None;
         }
-        Some(self.run(x, act))
+        Some(self.run(x, train, act))
     }
 }

@@ -6,6 +6,7 @@ mod embedding;
 mod linear;
 mod maxout;
 mod norm;
+mod spectral;
 mod weight_bias;
 
 pub use activation::{Dropout, Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh};
@@ -14,3 +15,4 @@ pub use embedding::Embedding;
 pub use linear::Linear;
 pub use maxout::Maxout;
 pub use norm::{BatchNorm1d, BatchNorm2d};
+pub use spectral::{spectral_normalize, SPECTRAL_EPS};
