@@ -110,6 +110,16 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     }
     let gan = gan_train::load_gan(&ctx, &args.run, None).map_err(err)?;
     let (classes, per_row) = requested_classes(gan.classes(), args)?;
+    if let (Some(n), Some(per_row)) = (gan.classes(), per_row) {
+        if !args.count.is_multiple_of(n) {
+            let last = args.count.div_ceil(per_row).min(n) - 1;
+            println!(
+                "note: {} images in rows of {per_row} per class cover classes 0 to {last} of \
+                 the run's {n}; a --count that is a multiple of {n} gives every class as many",
+                args.count
+            );
+        }
+    }
     let g = gan
         .sample_for(args.count, args.seed, prior, classes.as_deref())
         .map_err(err)?;
@@ -123,7 +133,14 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             .to_string(),
     };
     let toy = g.shape.channels == 2 && g.shape.height == 1 && g.shape.width == 1;
-    let mut manifest = String::from("file,seed,prior,latent_index\n");
+    // A conditional run's manifest also records each image's class.
+    let mut manifest = String::from("file,seed,prior,latent_index");
+    manifest.push_str(if classes.is_some() { ",class\n" } else { "\n" });
+    let class_of = |i: usize| {
+        classes
+            .as_ref()
+            .map_or(String::new(), |c| format!(",{}", c[i]))
+    };
     if toy {
         let mut csv = String::from("x,y\n");
         for p in g.values.chunks_exact(2) {
@@ -134,9 +151,10 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         for i in 0..g.count {
             writeln!(
                 manifest,
-                "points.csv:{},{},{prior_name},{i}",
+                "points.csv:{},{},{prior_name},{i}{}",
                 i + 2,
-                args.seed
+                args.seed,
+                class_of(i)
             )?;
         }
         println!("wrote {} 2-D points to {}", g.count, path.display());
@@ -145,7 +163,12 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         let path = args.out.join(IDX_FILE);
         gan_data::write_idx_dataset(&data, &path, None)?;
         for i in 0..g.count {
-            writeln!(manifest, "{IDX_FILE}[{i}],{},{prior_name},{i}", args.seed)?;
+            writeln!(
+                manifest,
+                "{IDX_FILE}[{i}],{},{prior_name},{i}{}",
+                args.seed,
+                class_of(i)
+            )?;
         }
         println!(
             "wrote {} images ({}) to {}",
@@ -157,7 +180,12 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         let paths = gan_data::write_pngs(&args.out, "gen-", &g.values, g.shape)?;
         for (i, p) in paths.iter().enumerate() {
             let name = p.file_name().unwrap().to_string_lossy();
-            writeln!(manifest, "{name},{},{prior_name},{i}", args.seed)?;
+            writeln!(
+                manifest,
+                "{name},{},{prior_name},{i}{}",
+                args.seed,
+                class_of(i)
+            )?;
         }
         println!(
             "wrote {} PNG images ({}) to {}",
@@ -169,9 +197,14 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     let mpath = args.out.join("manifest.csv");
     std::fs::write(&mpath, manifest)?;
     println!(
-        "manifest: {} (image i = latent i of `gan generate --seed {} --prior {prior_name}`)",
+        "manifest: {} (image i = latent i of `gan generate --seed {} --prior {prior_name}`{})",
         mpath.display(),
-        args.seed
+        args.seed,
+        if classes.is_some() {
+            ", made for its class"
+        } else {
+            ""
+        }
     );
     if args.grid && !toy {
         let path = args.out.join("grid.png");
