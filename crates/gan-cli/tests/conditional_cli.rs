@@ -246,7 +246,10 @@ fn discriminate_judges_each_image_with_its_class() {
         "--out",
         s(&csv),
     ]);
-    assert!(t.contains("each with its label") && t.contains("mean D(x)"), "{t}");
+    assert!(
+        t.contains("each with its label") && t.contains("mean D(x)"),
+        "{t}"
+    );
     let (header, rows) = csv_rows(&csv);
     assert_eq!(header, "index,source,class,d");
     assert_eq!(rows.len(), 16);
@@ -262,7 +265,11 @@ fn discriminate_judges_each_image_with_its_class() {
             .collect()
     };
     assert_eq!(classes("real"), want);
-    assert_eq!(classes("generated"), want, "generated i is made for real i's class");
+    assert_eq!(
+        classes("generated"),
+        want,
+        "generated i is made for real i's class"
+    );
     for r in &rows {
         let d: f32 = r[3].parse().unwrap();
         assert!((0.0..=1.0).contains(&d), "{r:?}");
@@ -285,10 +292,7 @@ fn discriminate_judges_each_image_with_its_class() {
     let (_, rows3) = csv_rows(&csv3);
     assert!(rows3.iter().all(|r| r[2] == "3"), "{rows3:?}");
     let d_of = |rows: &[Vec<String>], i: &str| -> String {
-        rows.iter()
-            .find(|r| r[1] == "real" && r[0] == i)
-            .unwrap()[3]
-            .clone()
+        rows.iter().find(|r| r[1] == "real" && r[0] == i).unwrap()[3].clone()
     };
     // Real image 0 is a 7: judged as a 3 its D(x) differs.
     assert_eq!(rows[0][2], "7");
@@ -344,7 +348,10 @@ fn discriminate_refusals_on_conditional_and_unlabelled() {
         "--class",
         "2",
     ]);
-    assert!(t.contains("unconditional") && t.contains("drop --class"), "{t}");
+    assert!(
+        t.contains("unconditional") && t.contains("drop --class"),
+        "{t}"
+    );
     // An unconditional run's CSV keeps its three columns.
     let csv = tmp().join("u.csv");
     ok(&[

@@ -260,11 +260,11 @@ fn judge_for_is_the_projection_discriminator_with_classes() {
         err.contains("class-conditional (3 classes)") && err.contains("one class per item"),
         "{err}"
     );
-    let err = gan.judge_for(&xs, Some(&labels[..5])).unwrap_err().to_string();
-    assert!(
-        err.contains("300 items came with 5 class labels"),
-        "{err}"
-    );
+    let err = gan
+        .judge_for(&xs, Some(&labels[..5]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("300 items came with 5 class labels"), "{err}");
     let mut bad = labels.clone();
     bad[299] = 3;
     let err = gan.judge_for(&xs, Some(&bad)).unwrap_err().to_string();
