@@ -23,7 +23,8 @@ pub struct DiscriminateArgs {
     /// Judge only the first N images (0: all).
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
-    /// Write `index,source,d` rows here (real images, then the generated ones).
+    /// Write `index,source,d` rows here (real images, then the generated ones; a
+    /// conditional run adds the class judged with: `index,source,class,d`).
     #[arg(long, value_name = "FILE.csv")]
     pub out: Option<PathBuf>,
     /// Seed of the generated images' latents.
@@ -41,6 +42,14 @@ pub struct DiscriminateArgs {
     /// --ema-decay [default: its moving average G_ema].
     #[arg(long)]
     pub no_ema: bool,
+    /// On a conditional run (`gan train --conditional`): judge every image, real and
+    /// generated, as class CLASS. Without it the real images are judged with their own
+    /// labels (mnist-test, a folder with one subfolder per class) and each generated
+    /// image with the label of the real image of the same index; images without labels
+    /// (a flat PNG folder, an IDX file without labels) need it. Refused on an
+    /// unconditional run.
+    #[arg(long, value_name = "CLASS")]
+    pub class: Option<u32>,
 }
 
 fn err(e: gan_train::TrainError) -> anyhow::Error {
@@ -137,26 +146,53 @@ pub fn run(args: &DiscriminateArgs) -> Result<()> {
         bail!("{}: no image to judge", args.images);
     }
     let real = &data.images()[..n * shape.len()];
+    let labels = classes(args, info.classes, cfg.conditional, &data, n)?;
+    let real = Judged {
+        images: real,
+        labels: labels.as_deref(),
+        n,
+    };
     if args.all_steps {
-        return all_steps(&ctx, args, real, n);
+        return all_steps(&ctx, args, &real);
     }
-    let (d_real, d_fake) = judge(&ctx, args, args.step, real, n)?;
+    let (d_real, d_fake) = judge(&ctx, args, args.step, &real)?;
     let per = if cfg.pack > 1 {
         format!(" (one value per group of {} images, PacGAN)", cfg.pack)
     } else {
         String::new()
     };
+    let cls = match (real.labels, args.class) {
+        (None, _) => String::new(),
+        (Some(_), Some(c)) => format!(", all judged as class {c}"),
+        (Some(_), None) => {
+            ", each with its label (the generated image i made for real image i's class)".into()
+        }
+    };
     println!(
-        "D(x) of {n} images from {} and {n} generated (seed {}){per}",
+        "D(x) of {n} images from {} and {n} generated (seed {}){per}{cls}",
         args.images, args.seed
     );
     if let Some(out) = &args.out {
-        let mut csv = String::from("index,source,d\n");
-        for (i, d) in d_real.iter().enumerate() {
-            writeln!(csv, "{i},real,{d}")?;
-        }
-        for (i, d) in d_fake.iter().enumerate() {
-            writeln!(csv, "{i},generated,{d}")?;
+        let mut csv = String::new();
+        match real.labels {
+            None => {
+                csv.push_str("index,source,d\n");
+                for (i, d) in d_real.iter().enumerate() {
+                    writeln!(csv, "{i},real,{d}")?;
+                }
+                for (i, d) in d_fake.iter().enumerate() {
+                    writeln!(csv, "{i},generated,{d}")?;
+                }
+            }
+            Some(y) => {
+                csv.push_str("index,source,class,d\n");
+                for (i, (d, c)) in d_real.iter().zip(y).enumerate() {
+                    writeln!(csv, "{i},real,{c},{d}")?;
+                }
+                for (i, (d, c)) in d_fake.iter().zip(y).enumerate() {
+                    writeln!(csv, "{i},generated,{c},{d}")?;
+                }
+            }
         }
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
@@ -168,19 +204,78 @@ pub fn run(args: &DiscriminateArgs) -> Result<()> {
     Ok(())
 }
 
-/// D(x) of the real images and of `n` generated ones, with the checkpoint of `step`
-/// (loaded once for the three passes).
+/// The `n` real images to judge and, on a conditional run, their classes (also those the
+/// generated half is made for).
+struct Judged<'a> {
+    images: &'a [f32],
+    labels: Option<&'a [u32]>,
+    n: usize,
+}
+
+/// The class of each of the first `n` images on a run of `classes` classes
+/// (`conditional`), or None on an unconditional run; refuses what cannot be judged.
+fn classes(
+    args: &DiscriminateArgs,
+    classes: usize,
+    conditional: bool,
+    data: &Dataset,
+    n: usize,
+) -> Result<Option<Vec<u32>>> {
+    if !conditional {
+        if let Some(c) = args.class {
+            bail!(
+                "--class {c}: {} is an unconditional run, its discriminator takes no class; \
+                 drop --class (or train with `gan train ... --conditional`)",
+                args.run.display()
+            );
+        }
+        return Ok(None);
+    }
+    if let Some(c) = args.class {
+        if c as usize >= classes {
+            bail!(
+                "--class {c} is out of range: the run has {classes} classes, 0 to {}",
+                classes - 1
+            );
+        }
+        return Ok(Some(vec![c; n]));
+    }
+    let Some(labels) = data.labels() else {
+        bail!(
+            "{}: these images carry no class labels, and {} is a conditional run whose \
+             discriminator judges each image with its class; pass --class C (0 to {}) to \
+             judge them all as class C",
+            args.images,
+            args.run.display(),
+            classes - 1
+        );
+    };
+    let labels = &labels[..n];
+    if let Some(bad) = labels.iter().find(|&&l| l as usize >= classes) {
+        bail!(
+            "{}: an image is labelled {bad}, but the run has {classes} classes (0 to {}); \
+             pass --class C to judge every image as class C",
+            args.images,
+            classes - 1
+        );
+    }
+    Ok(Some(labels.to_vec()))
+}
+
+/// D(x) of the real images and of as many generated ones (made for the same classes on
+/// a conditional run), with the checkpoint of `step` (loaded once for the three passes).
 fn judge(
     ctx: &Context,
     args: &DiscriminateArgs,
     step: Option<u64>,
-    real: &[f32],
-    n: usize,
+    real: &Judged,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     let gan = crate::generate::load_gan(ctx, &args.run, step, args.no_ema)?;
-    let d_real = gan.judge(real).map_err(err)?;
-    let fake = gan.sample(n, args.seed, None).map_err(err)?;
-    let d_fake = gan.judge(&fake.values).map_err(err)?;
+    let d_real = gan.judge_for(real.images, real.labels).map_err(err)?;
+    let fake = gan
+        .sample_for(real.n, args.seed, None, real.labels)
+        .map_err(err)?;
+    let d_fake = gan.judge_for(&fake.values, real.labels).map_err(err)?;
     Ok((d_real, d_fake))
 }
 
@@ -189,7 +284,8 @@ fn mean(v: &[f32]) -> f64 {
 }
 
 /// `--all-steps`: one line per kept checkpoint.
-fn all_steps(ctx: &Context, args: &DiscriminateArgs, real: &[f32], n: usize) -> Result<()> {
+fn all_steps(ctx: &Context, args: &DiscriminateArgs, real: &Judged) -> Result<()> {
+    let n = real.n;
     let steps = gan_train::checkpoint_steps(&args.run).map_err(err)?;
     println!(
         "D(x) of {n} images from {} and {n} generated (seed {}) at each of {} checkpoints",
@@ -203,7 +299,7 @@ fn all_steps(ctx: &Context, args: &DiscriminateArgs, real: &[f32], n: usize) -> 
         "step", "real D(x)", "generated", "gap"
     );
     for step in steps {
-        let (r, f) = judge(ctx, args, Some(step), real, n)?;
+        let (r, f) = judge(ctx, args, Some(step), real)?;
         let (mr, mf) = (mean(&r), mean(&f));
         println!("{step:>8}  {mr:>10.4}  {mf:>12.4}  {:>8.4}", mr - mf);
         writeln!(csv, "{step},{mr},{mf},{}", mr - mf)?;

@@ -142,6 +142,16 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     let psi = args.truncation;
     let gan = load_gan(&ctx, &args.run, None, args.no_ema)?;
     let (classes, per_row) = requested_classes(gan.classes(), args)?;
+    if let (Some(n), Some(per_row)) = (gan.classes(), per_row) {
+        if !args.count.is_multiple_of(n) {
+            let last = args.count.div_ceil(per_row).min(n) - 1;
+            println!(
+                "note: {} images in rows of {per_row} per class cover classes 0 to {last} of \
+                 the run's {n}; a --count that is a multiple of {n} gives every class as many",
+                args.count
+            );
+        }
+    }
     let g = gan
         .sample_truncated_for(args.count, args.seed, prior, classes.as_deref(), psi)
         .map_err(err)?;
@@ -155,7 +165,14 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             .to_string(),
     };
     let toy = g.shape.channels == 2 && g.shape.height == 1 && g.shape.width == 1;
-    let mut manifest = String::from("file,seed,prior,latent_index,truncation\n");
+    // A conditional run's manifest also records each image's class.
+    let mut manifest = String::from("file,seed,prior,latent_index,truncation");
+    manifest.push_str(if classes.is_some() { ",class\n" } else { "\n" });
+    let class_of = |i: usize| {
+        classes
+            .as_ref()
+            .map_or(String::new(), |c| format!(",{}", c[i]))
+    };
     if toy {
         let mut csv = String::from("x,y\n");
         for p in g.values.chunks_exact(2) {
@@ -166,9 +183,10 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         for i in 0..g.count {
             writeln!(
                 manifest,
-                "points.csv:{},{},{prior_name},{i},{psi}",
+                "points.csv:{},{},{prior_name},{i},{psi}{}",
                 i + 2,
-                args.seed
+                args.seed,
+                class_of(i)
             )?;
         }
         println!("wrote {} 2-D points to {}", g.count, path.display());
@@ -179,8 +197,9 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         for i in 0..g.count {
             writeln!(
                 manifest,
-                "{IDX_FILE}[{i}],{},{prior_name},{i},{psi}",
-                args.seed
+                "{IDX_FILE}[{i}],{},{prior_name},{i},{psi}{}",
+                args.seed,
+                class_of(i)
             )?;
         }
         println!(
@@ -193,7 +212,12 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         let paths = gan_data::write_pngs(&args.out, "gen-", &g.values, g.shape)?;
         for (i, p) in paths.iter().enumerate() {
             let name = p.file_name().unwrap().to_string_lossy();
-            writeln!(manifest, "{name},{},{prior_name},{i},{psi}", args.seed)?;
+            writeln!(
+                manifest,
+                "{name},{},{prior_name},{i},{psi}{}",
+                args.seed,
+                class_of(i)
+            )?;
         }
         println!(
             "wrote {} PNG images ({}) to {}",
@@ -206,9 +230,14 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     std::fs::write(&mpath, manifest)?;
     println!(
         "manifest: {} (image i = latent i of `gan generate --seed {} --prior {prior_name} \
-         --truncation {psi}`)",
+         --truncation {psi}`{})",
         mpath.display(),
-        args.seed
+        args.seed,
+        if classes.is_some() {
+            ", made for its class"
+        } else {
+            ""
+        }
     );
     if args.grid && !toy {
         let path = args.out.join("grid.png");

@@ -465,8 +465,16 @@ impl Gan {
 
     /// D(x) = sigmoid(logit) in eval mode for `items` (values item after item, shaped
     /// like the game's items). With packing `pack` > 1 one value comes back per group of
-    /// `pack` consecutive items, so the count must be a multiple of `pack`.
+    /// `pack` consecutive items, so the count must be a multiple of `pack`. A conditional
+    /// game's D judges an item with its class: use [`Gan::judge_for`].
     pub fn judge(&self, items: &[f32]) -> Result<Vec<f32>> {
+        self.judge_for(items, None)
+    }
+
+    /// [`Gan::judge`] with the class of each item on a conditional game: D(x, y) of the
+    /// projection discriminator, `labels` holding one class per item (None on an
+    /// unconditional game).
+    pub fn judge_for(&self, items: &[f32], labels: Option<&[u32]>) -> Result<Vec<f32>> {
         let per = self.item.numel();
         if items.is_empty() || !items.len().is_multiple_of(per) {
             return Err(TrainError::Config(format!(
@@ -476,6 +484,21 @@ impl Gan {
             )));
         }
         let count = items.len() / per;
+        match (self.classes(), labels) {
+            (Some(c), None) => {
+                return Err(TrainError::Config(format!(
+                    "this discriminator is class-conditional ({c} classes): it judges an \
+                     item together with its class; give one class per item (Gan::judge_for)"
+                )))
+            }
+            (_, Some(l)) if l.len() != count => {
+                return Err(TrainError::Config(format!(
+                    "{count} items came with {} class labels; give one label per item",
+                    l.len()
+                )))
+            }
+            _ => {}
+        }
         let m = self.game.pack;
         if !count.is_multiple_of(m) {
             return Err(TrainError::Config(format!(
@@ -491,7 +514,10 @@ impl Gan {
                 &items[start * per..(start + n) * per],
                 &self.item.batch_dims(n),
             )?;
-            let logits = no_grad(|| self.discriminate(&Var::constant(x), false))?;
+            let y = labels
+                .map(|l| self.upload_labels(&l[start..start + n]))
+                .transpose()?;
+            let logits = no_grad(|| self.discriminate_for(&Var::constant(x), y.as_ref(), false))?;
             out.extend(logits.value().sigmoid()?.to_vec()?);
         }
         Ok(out)

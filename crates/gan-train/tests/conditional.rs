@@ -1,5 +1,6 @@
 //! Class-conditional GANs: the players' forward passes against host computations, the
-//! checkpoint names, the refusals, and a short run whose classes the classifier sees.
+//! checkpoint names, the refusals and `judge_for` (the trained run whose classes the
+//! classifier sees is in conditional_trained.rs).
 
 mod common;
 
@@ -224,4 +225,60 @@ fn fake_classes_are_seeded_and_uniform() {
         let n = a.iter().filter(|&&v| v == c).count();
         assert!((900..1100).contains(&n), "class {c}: {n} of 3000");
     }
+}
+
+/// `judge_for` is sigmoid(D(x, y)) item by item, across its chunks of 256; a conditional
+/// D refuses to judge without classes, and the label count must match.
+#[test]
+fn judge_for_is_the_projection_discriminator_with_classes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = ctx();
+    let gan = Gan::with_classes(&c, &small(tmp.path()), ItemShape::Image(SHAPE), 3).unwrap();
+    let n = 300; // two chunks
+    let xs = gan_tensor::testing::random(21, n * 16, -1.0, 1.0);
+    let labels: Vec<u32> = (0..n as u32).map(|i| (i * 7 + 1) % 3).collect();
+    let got = gan.judge_for(&xs, Some(&labels)).unwrap();
+    assert_eq!(got.len(), n);
+    let x = gan_tensor::Tensor::from_slice(&c, &xs, &[n, 1, 4, 4]).unwrap();
+    let y = gan.upload_labels(&labels).unwrap();
+    let logits = gan
+        .discriminate_for(&Var::constant(x), Some(&y), false)
+        .unwrap()
+        .value()
+        .to_vec()
+        .unwrap();
+    for (i, (&g, &l)) in got.iter().zip(&logits).enumerate() {
+        let want = 1.0 / (1.0 + (-l as f64).exp());
+        assert!((g as f64 - want).abs() < 1e-5, "item {i}: {g} vs {want}");
+    }
+    // The class matters: every item judged as class 0 instead.
+    let zeros = vec![0u32; n];
+    assert_ne!(gan.judge_for(&xs, Some(&zeros)).unwrap(), got);
+
+    let err = gan.judge(&xs).unwrap_err().to_string();
+    assert!(
+        err.contains("class-conditional (3 classes)") && err.contains("one class per item"),
+        "{err}"
+    );
+    let err = gan
+        .judge_for(&xs, Some(&labels[..5]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("300 items came with 5 class labels"), "{err}");
+    let mut bad = labels.clone();
+    bad[299] = 3;
+    let err = gan.judge_for(&xs, Some(&bad)).unwrap_err().to_string();
+    assert!(err.contains("class 3"), "{err}");
+    let plain = Gan::new(
+        &c,
+        &Config {
+            conditional: false,
+            ..small(tmp.path())
+        },
+        ItemShape::Image(SHAPE),
+    )
+    .unwrap();
+    let err = plain.judge_for(&xs, Some(&labels)).unwrap_err().to_string();
+    assert!(err.contains("unconditional"), "{err}");
+    assert_eq!(plain.judge(&xs).unwrap().len(), n);
 }
