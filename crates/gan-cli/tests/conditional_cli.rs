@@ -120,7 +120,7 @@ fn generate_class_writes_images_and_records_the_class() {
         assert_eq!((img.width(), img.height()), (28, 28), "{f}");
     }
     let (header, classes) = manifest_classes(&out);
-    assert_eq!(header, "file,seed,prior,latent_index,class");
+    assert_eq!(header, "file,seed,prior,latent_index,truncation,class");
     assert_eq!(classes, ["7", "7", "7"]);
     // IDX output records the class too.
     let out = tmp();
@@ -183,7 +183,10 @@ fn generate_class_refusals_say_why() {
         "--out",
         s(&out),
     ]);
-    assert_eq!(manifest_classes(&out).0, "file,seed,prior,latent_index");
+    assert_eq!(
+        manifest_classes(&out).0,
+        "file,seed,prior,latent_index,truncation"
+    );
 }
 
 /// 20 images of a 10-class run: one row of 2 per class, so the 28x28 tiles with 2 px of

@@ -277,10 +277,17 @@ const NON_NUMERIC: &[&str] = &[
     "eval_count",
 ];
 
-/// Numeric fields added after runs were recorded: left out of [`Config::numeric_hash`]
-/// while they hold their default, so a run directory written before they existed keeps
-/// its hash (and resumes).
-const HASHED_UNLESS_DEFAULT: &[&str] = &["ema_decay", "ema_warmup", "spectral_norm"];
+/// Numeric fields added after runs were recorded, with the value a run written before
+/// they existed had (the feature off). A run's `config.toml` without one of them reads
+/// as that value, not as today's default, and [`Config::numeric_hash`] leaves them out
+/// while they hold it, so such a run keeps its meaning and its hash (and resumes).
+fn added_later() -> toml::Table {
+    let mut t = toml::Table::new();
+    t.insert("ema_decay".into(), toml::Value::Float(0.0));
+    t.insert("ema_warmup".into(), toml::Value::Float(10.0));
+    t.insert("spectral_norm".into(), toml::Value::String("none".into()));
+    t
+}
 
 /// Loads the training data a config names (first `limit` items when `limit` is set).
 pub fn load_dataset(cfg: &Config) -> Result<Dataset> {
@@ -289,12 +296,21 @@ pub fn load_dataset(cfg: &Config) -> Result<Dataset> {
 
 impl Config {
     /// Reads a config from TOML text: either a bare table of fields or the `[config]`
-    /// table of a run's `config.toml`. Missing fields take their defaults.
+    /// table of a run's `config.toml`. Missing fields take their defaults, except that in a
+    /// run's `[config]` table the fields added after it was written read as off (EMA,
+    /// spectral norm), as that run trained.
     pub fn from_toml(text: &str) -> Result<Config> {
         let value: toml::Table =
             toml::from_str(text).map_err(|e| TrainError::Config(e.to_string()))?;
         let table = match value.get("config") {
-            Some(toml::Value::Table(t)) => t.clone(),
+            Some(toml::Value::Table(t)) => {
+                // A run's file: a field it lacks was added later and was off in that run.
+                let mut t = t.clone();
+                for (k, v) in added_later() {
+                    t.entry(k).or_insert(v);
+                }
+                t
+            }
             _ => value,
         };
         Config::from_table(table)
@@ -470,10 +486,9 @@ impl Config {
         for k in NON_NUMERIC {
             t.remove(*k);
         }
-        let defaults = Config::default().to_table();
-        for k in HASHED_UNLESS_DEFAULT {
-            if t.get(*k) == defaults.get(*k) {
-                t.remove(*k);
+        for (k, off) in added_later() {
+            if t.get(&k) == Some(&off) {
+                t.remove(&k);
             }
         }
         let text = toml::to_string(&t).expect("a table serializes");
