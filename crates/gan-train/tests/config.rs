@@ -187,6 +187,30 @@ fn committed_run_config_keeps_its_hash() {
     assert_eq!(default.resolved().unwrap().numeric_hash(), recorded);
 }
 
+/// A run's `[config]` table written before EMA and spectral norm existed reads them as
+/// off, whatever today's default is, and keeps its hash; a bare config file (what a user
+/// passes with --config) takes today's defaults for the keys it lacks.
+#[test]
+fn run_files_read_later_features_as_off() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/runs/mnist-mlp-default/config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("ema_decay") && !text.contains("spectral_norm"));
+    let cfg = Config::from_toml(&text).unwrap();
+    assert_eq!(cfg.ema_decay, 0.0);
+    assert_eq!(cfg.ema_warmup, 10.0);
+    assert_eq!(cfg.spectral_norm, gan_train::SpectralNorm::None);
+    // The same keys set in the file win, and change the hash.
+    let on = text.replace("[config]\n", "[config]\nema_decay = 0.99\n");
+    let on = Config::from_toml(&on).unwrap();
+    assert_eq!(on.ema_decay, 0.99);
+    assert_ne!(on.numeric_hash(), cfg.numeric_hash());
+    // A bare table lacking them takes today's defaults.
+    let bare = Config::from_toml("steps = 10").unwrap();
+    assert_eq!(bare.ema_decay, Config::default().ema_decay);
+    assert_eq!(bare.spectral_norm, Config::default().spectral_norm);
+}
+
 fn parse(args: &[&str]) -> clap::ArgMatches {
     Config::command_args(clap::Command::new("t"))
         .try_get_matches_from(std::iter::once("t").chain(args.iter().copied()))
