@@ -33,4 +33,4 @@ tasks:
   gen-matmul [--check]       regenerate shaders/matmul.wgsl and shaders/matmul_subgroup.wgsl
   classifier [--epochs N] ...  train the MNIST LeNet classifier, save data/classifier/ (xtask/src/classifier.rs)
   theory [--quick] [--out DIR]  the theory experiments (D vs D*, JSD, saturation, MNIST blocks): report + docs/figures/
-  train [gan train flags]    train the default job, recipes/default.toml (DCGAN on MNIST, batch 64, 2000 steps), into runs/mnist-dcgan-1 (`gan train --help`)";
+  train [gan train flags]    train the default job, recipes/default.toml (DCGAN on MNIST, batch 64, 1000 steps), into runs/mnist-dcgan-1 (`gan train --help`)";

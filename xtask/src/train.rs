@@ -1,5 +1,5 @@
 //! `cargo xtask train [gan train flags]`: the default job, `recipes/default.toml` (the
-//! DCGAN on the vendored MNIST, batch 64, 2000 steps) into `runs/mnist-dcgan-<seed>` of
+//! DCGAN on the vendored MNIST, batch 64, 1000 steps) into `runs/mnist-dcgan-<seed>` of
 //! the workspace. Arguments go to the same parser and code as `gan train`
 //! (gan_cli::train) after `--config recipes/default.toml`, so a flag overrides a line of
 //! the recipe; with `--config FILE` or `--resume DIR` the recipe is not read.
@@ -73,7 +73,7 @@ mod tests {
         assert_eq!(cfg.arch, gan_train::Arch::Dcgan);
         assert_eq!(
             (cfg.dataset.as_str(), cfg.batch_size, cfg.steps),
-            ("mnist", 64, 2000)
+            ("mnist", 64, 1000)
         );
         cfg.resolved().unwrap();
     }

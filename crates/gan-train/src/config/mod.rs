@@ -14,10 +14,12 @@ mod validate;
 
 pub use kinds::{Arch, GLoss, Prior, SpectralNorm};
 
-/// Every parameter of a training run. `Config::default()` is the default job: the MLP GAN
-/// (100-256-512-1024-784 / 784-512-256-1) on the vendored MNIST, batch 128, 4000 steps
-/// (8.5 epochs; about 10 minutes at ~150 ms/step on 2-core lavapipe, recognisable but
-/// noisy digits). Serialized as the `[config]` table of `config.toml`.
+/// Every parameter of a training run. `Config::default()` is what `gan train` starts from:
+/// the MLP GAN (100-256-512-1024-784 / 784-512-256-1) on the vendored MNIST, batch 128,
+/// 4000 steps (8.5 epochs; about 10 minutes at ~150 ms/step on 2-core lavapipe, recognisable
+/// but speckled digits); the default job (`cargo xtask train`) reads the workspace's
+/// `recipes/default.toml` over it (DCGAN, batch 64, 1000 steps). Serialized as the
+/// `[config]` table of `config.toml`.
 ///
 /// `lr_g`, `lr_d` and `dropout` left at `None` take the data's default ([`IMAGE_DEFAULTS`],
 /// or [`TOY_DEFAULTS`] for the 2-D toy sets); read them through [`Config::lr_g`] etc., and
