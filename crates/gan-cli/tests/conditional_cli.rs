@@ -139,7 +139,7 @@ fn generate_class_writes_images_and_records_the_class() {
     ]);
     let m = std::fs::read_to_string(out.join("manifest.csv")).unwrap();
     assert!(
-        m.contains("generated-images-idx3-ubyte[1],0,normal,1,0"),
+        m.contains("generated-images-idx3-ubyte[1],0,normal,1,1,0"),
         "{m}"
     );
 }
