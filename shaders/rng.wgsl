@@ -3,8 +3,10 @@
 // element 4b + j is word j of Philox(counter = [b, 0, stream0, stream1], key = seed),
 // so a (seed, stream) pair names the same numbers on every launch and every adapter with
 // exact integer math; src/reference/rng.rs is the bit-exact CPU twin.
-// Dispatch: ceil(ceil(n / 4) / 256) workgroups folded into x and y (each <= 65535); the
-// linear workgroup index is wg.x + wg.y * num_workgroups.x.
+// `offset` starts the output at element `offset` of the stream (a shard of a larger draw:
+// out[i] = element offset + i), so a batch split across processes draws exactly the rows
+// one process would. Dispatch: ceil(ceil((offset % 4 + n) / 4) / 256) workgroups folded
+// into x and y (each <= 65535); the linear workgroup index is wg.x + wg.y * num_workgroups.x.
 
 struct Params {
     n: u32,
@@ -15,6 +17,7 @@ struct Params {
     a: f32,           // uniform: lo; normal: mean
     b: f32,           // uniform: hi - lo; normal: std
     c: f32,           // uniform: the largest f32 below hi
+    offset: u32,      // the stream element that out[0] receives
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -49,29 +52,40 @@ fn philox4x32_10(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
     return c;
 }
 
+// The stream's block of this invocation: the first block holding element `offset`, plus
+// the linear invocation index.
+fn block_index(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
+    return p.offset / 4u + (wg.x + wg.y * nwg.x) * 256u + li;
+}
+
 fn block(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> vec4<u32> {
-    let b = (wg.x + wg.y * nwg.x) * 256u + li;
+    let b = block_index(wg, nwg, li);
     return philox4x32_10(vec4<u32>(b, 0u, p.stream0, p.stream1), vec2<u32>(p.key0, p.key1));
 }
 
-fn base(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
-    return ((wg.x + wg.y * nwg.x) * 256u + li) * 4u;
+// Position in `out` of the block's first word (may be up to 3 below 0: as i32).
+fn base(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> i32 {
+    return i32(block_index(wg, nwg, li) * 4u) - i32(p.offset);
 }
 
 const TWO_POW_M24: f32 = 5.9604644775390625e-8;
 
-fn store4(i: u32, v: vec4<f32>) {
-    if i < p.n { out[i] = v.x; }
-    if i + 1u < p.n { out[i + 1u] = v.y; }
-    if i + 2u < p.n { out[i + 2u] = v.z; }
-    if i + 3u < p.n { out[i + 3u] = v.w; }
+fn store1(i: i32, x: f32) {
+    if i >= 0 && u32(i) < p.n { out[u32(i)] = x; }
+}
+
+fn store4(i: i32, v: vec4<f32>) {
+    store1(i, v.x);
+    store1(i + 1, v.y);
+    store1(i + 2, v.z);
+    store1(i + 3, v.w);
 }
 
 @compute @workgroup_size(256)
 fn rand_uniform(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) li: u32) {
     let i = base(wg, nwg, li);
-    if i >= p.n { return; }
+    if i >= i32(p.n) { return; }
     // The top 24 bits give u in [0, 1) exactly; rounding of lo + range * u may reach hi,
     // so clamp to the largest float below it.
     let u = vec4<f32>(block(wg, nwg, li) >> vec4<u32>(8u)) * TWO_POW_M24;
@@ -104,7 +118,7 @@ fn box_muller(r1: u32, r2: u32) -> vec2<f32> {
 fn rand_normal(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) li: u32) {
     let i = base(wg, nwg, li);
-    if i >= p.n { return; }
+    if i >= i32(p.n) { return; }
     let r = block(wg, nwg, li);
     let z = vec4<f32>(box_muller(r.x, r.y), box_muller(r.z, r.w));
     store4(i, vec4<f32>(p.a) + vec4<f32>(p.b) * z);

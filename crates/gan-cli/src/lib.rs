@@ -6,9 +6,11 @@
 //! - [`discriminate`]: `gan discriminate` (D(x) of real vs generated images).
 //! - [`eval`]: `gan eval` (metrics of a run's generator, table or JSON).
 //! - [`dataset`]: dataset names of `gan data`.
+//! - [`distributed`]: `gan train --distributed` under MPI (feature `distributed`).
 
 pub mod dataset;
 pub mod discriminate;
+pub mod distributed;
 pub mod eval;
 pub mod generate;
 pub mod train;

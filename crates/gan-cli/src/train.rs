@@ -22,6 +22,12 @@ struct RunFlags {
     /// No progress bar; print a line per logged step instead.
     #[arg(long)]
     no_progress: bool,
+    /// Data-parallel training over MPI: start with `mpirun -n N gan train --distributed
+    /// ...` (or srun); each rank opens the GPU of its node-local rank and takes
+    /// batch_size / N items of each batch (needs a gan built with `--features
+    /// distributed`).
+    #[arg(long)]
+    distributed: bool,
 }
 
 /// Flags of `gan train`: one per field of [`Config`] (made by [`Config::command_args`]:
@@ -36,6 +42,8 @@ pub struct TrainArgs {
     pub resume: Option<PathBuf>,
     /// `--no-progress`.
     pub no_progress: bool,
+    /// `--distributed`.
+    pub distributed: bool,
     /// The Config fields given as flags, as a table of Config keys (see
     /// [`Config::given_flags`]).
     pub flags: toml::Table,
@@ -48,6 +56,7 @@ impl FromArgMatches for TrainArgs {
             config: run.config,
             resume: run.resume,
             no_progress: run.no_progress,
+            distributed: run.distributed,
             flags: Config::given_flags(m)?,
         })
     }
@@ -196,38 +205,72 @@ pub fn describe(cfg: &Config) -> String {
 
 /// `gan train`.
 pub fn run(args: &TrainArgs) -> Result<()> {
+    if args.distributed {
+        return crate::distributed::run(args);
+    }
     let ctx = gan_tensor::Context::new().context("opening the GPU adapter")?;
     println!("adapter: {}", ctx.adapter());
-    let mut trainer = match &args.resume {
+    let trainer = open_trainer(args, &ctx)?;
+    drive(args, trainer)
+}
+
+/// The resolved config of `args` and whether it resumes a run, with the notes to print
+/// (rank 0 of a distributed run computes it for every rank).
+pub(crate) fn config_of(args: &TrainArgs) -> Result<(Config, bool, Vec<String>)> {
+    match &args.resume {
         Some(dir) => {
             let base = gan_train::read_config(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (cfg, _) = build_config(args, Some(base))?;
+            let (mut cfg, _) = build_config(args, Some(base))?;
+            // A resumed run stays in its directory (Trainer::resume ignores out_dir).
+            cfg.out_dir = dir.clone();
             let latest = gan_train::read_latest(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!(
+            let note = format!(
                 "resuming {} at step {} (epoch {:.2})",
                 dir.display(),
                 latest.step,
                 latest.epoch
             );
-            Trainer::resume(&ctx, dir, Some(&cfg)).map_err(|e| anyhow::anyhow!("{e}"))?
+            Ok((cfg, true, vec![note]))
         }
         None => {
             let (cfg, notes) = build_config(args, None)?;
-            for n in notes {
-                println!("note: {n}");
-            }
-            println!("loading {} and building the players...", cfg.dataset);
-            Trainer::new(&ctx, cfg).map_err(|e| match e {
-                gan_train::TrainError::RunExists(d) => anyhow::anyhow!(
-                    "{} already holds a training run: continue it with `--resume {}` (add \
-                     --steps N to train longer), or pass another --out",
-                    d.display(),
-                    d.display()
-                ),
-                e => anyhow::anyhow!("{e}"),
-            })?
+            let mut notes: Vec<String> = notes.into_iter().map(|n| format!("note: {n}")).collect();
+            notes.push(format!(
+                "loading {} and building the players...",
+                cfg.dataset
+            ));
+            Ok((cfg, false, notes))
         }
-    };
+    }
+}
+
+/// The error of a fresh run started where a run exists, with what to do.
+pub(crate) fn start_error(e: gan_train::TrainError) -> anyhow::Error {
+    match e {
+        gan_train::TrainError::RunExists(d) => anyhow::anyhow!(
+            "{} already holds a training run: continue it with `--resume {}` (add \
+             --steps N to train longer), or pass another --out",
+            d.display(),
+            d.display()
+        ),
+        e => anyhow::anyhow!("{e}"),
+    }
+}
+
+fn open_trainer(args: &TrainArgs, ctx: &gan_tensor::Context) -> Result<Trainer> {
+    let (cfg, resume, notes) = config_of(args)?;
+    for n in notes {
+        println!("{n}");
+    }
+    if resume {
+        Trainer::resume(ctx, &cfg.out_dir, Some(&cfg)).map_err(|e| anyhow::anyhow!("{e}"))
+    } else {
+        Trainer::new(ctx, cfg).map_err(start_error)
+    }
+}
+
+/// Trains to the end with a progress bar (or a line per log) and prints the summary.
+pub(crate) fn drive(args: &TrainArgs, mut trainer: Trainer) -> Result<()> {
     let cfg = trainer.config().clone();
     let run_dir = trainer.run_dir().to_path_buf();
     println!("run directory: {}", run_dir.display());

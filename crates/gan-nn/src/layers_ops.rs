@@ -312,6 +312,12 @@ impl Var {
     /// Inverted dropout: zeroes each element with probability `p` and scales the rest by
     /// 1/(1-p); the mask is drawn on the GPU from (`seed`, `stream`).
     pub fn dropout(&self, p: f32, seed: u64, stream: u64) -> Result<Var> {
+        self.dropout_at(p, seed, stream, 0)
+    }
+
+    /// [`Var::dropout`] whose mask is elements `offset..` of the stream's uniforms: the
+    /// part of a larger tensor's mask (a shard of a batch) that this tensor's rows get.
+    pub fn dropout_at(&self, p: f32, seed: u64, stream: u64, offset: usize) -> Result<Var> {
         if !(0.0..1.0).contains(&p) {
             return Err(Error::Invalid {
                 op: "dropout",
@@ -322,7 +328,7 @@ impl Var {
             return Ok(self.clone());
         }
         let ctx = self.value().context();
-        let u = Tensor::rand_uniform_stream(ctx, self.dims(), 0.0, 1.0, seed, stream)?;
+        let u = Tensor::rand_uniform_stream_at(ctx, self.dims(), 0.0, 1.0, seed, stream, offset)?;
         // mask = 1/(1-p) where u > p, else 0: relu's backward is exactly that step.
         let keep = Tensor::full(ctx, self.dims(), 1.0 / (1.0 - p))?;
         let mask = u.add_scalar(-p)?.relu_backward(&keep)?;

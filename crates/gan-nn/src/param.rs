@@ -153,11 +153,15 @@ impl Param {
 }
 
 /// Per-layer random state (Dropout): a seed given by the store (or fixed by the user)
-/// and a step counter, so every forward pass draws a fresh stream.
+/// and a step counter, so every forward pass draws a fresh stream; and the shard of the
+/// batch this process computes (piece `p` of `P` equal, contiguous pieces: the layer
+/// draws elements `p * numel..` of the stream, what one process holding the whole batch
+/// draws for those rows).
 #[derive(Debug, Default)]
 pub struct RngState {
     seed: Cell<Option<u64>>,
     step: Cell<u64>,
+    shard: Cell<(usize, usize)>,
 }
 
 impl RngState {
@@ -171,6 +175,7 @@ impl RngState {
         RngState {
             seed: Cell::new(Some(seed)),
             step: Cell::new(0),
+            shard: Cell::new((0, 1)),
         }
     }
 
@@ -193,6 +198,25 @@ impl RngState {
     /// Steps taken so far.
     pub fn steps(&self) -> u64 {
         self.step.get()
+    }
+
+    /// Puts the stream counter at `steps` (e.g. to redraw a step's stream for the next
+    /// micro-batch of the same batch).
+    pub fn set_steps(&self, steps: u64) {
+        self.step.set(steps);
+    }
+
+    /// Makes the layer draw piece `piece` of `pieces` equal pieces of each stream (see
+    /// the type's docs); (0, 1), the default, is the whole batch.
+    pub fn set_shard(&self, piece: usize, pieces: usize) {
+        assert!(piece < pieces, "piece {piece} of {pieces}");
+        self.shard.set((piece, pieces));
+    }
+
+    /// (piece, pieces) of the batch this layer's draws cover.
+    pub fn shard(&self) -> (usize, usize) {
+        let (p, n) = self.shard.get();
+        (p, n.max(1))
     }
 
     /// Returns (seed, stream) for the next draw and advances the counter.

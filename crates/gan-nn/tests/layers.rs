@@ -325,6 +325,47 @@ fn batchnorm_train_eval_and_running_stats_follow_pytorch() {
     assert!((rv[0] - (0.9 + 0.1 * 14.0 / 3.0)).abs() < 1e-5, "{rv:?}");
 }
 
+/// A batch split into pieces (processes or micro-batches) drops exactly the elements the
+/// whole batch drops: piece p of P draws elements p * numel.. of the step's stream, and
+/// rewinding the counter (set_steps) redraws the same step.
+#[test]
+fn dropout_of_a_shard_is_that_part_of_the_whole_batch_mask() {
+    let (p, rows, cols) = (0.3, 12, 7);
+    let values: Vec<f32> = (0..rows * cols).map(|i| 1.0 + i as f32).collect();
+    let whole_model = Sequential::new().add(Dropout::new(p).seed(5));
+    let x = Var::constant(Tensor::from_slice(&ctx(), &values, &[rows, cols]).unwrap());
+    let whole = whole_model
+        .forward(&x, true)
+        .unwrap()
+        .value()
+        .to_vec()
+        .unwrap();
+    let model = Sequential::new().add(Dropout::new(p).seed(5));
+    let rng = |f: &mut dyn FnMut(&gan_nn::RngState)| {
+        model.visit("", &mut |_, slot| {
+            if let gan_nn::Slot::Rng(r) = slot {
+                f(r)
+            }
+        })
+    };
+    let pieces = 3;
+    let per = rows / pieces;
+    let mut joined = Vec::new();
+    for piece in 0..pieces {
+        rng(&mut |r| {
+            r.set_steps(0);
+            r.set_shard(piece, pieces);
+        });
+        let part = &values[piece * per * cols..(piece + 1) * per * cols];
+        let xp = Var::constant(Tensor::from_slice(&ctx(), part, &[per, cols]).unwrap());
+        joined.extend(model.forward(&xp, true).unwrap().value().to_vec().unwrap());
+    }
+    assert_eq!(joined, whole);
+    let mut steps = 0;
+    rng(&mut |r| steps = r.steps());
+    assert_eq!(steps, 1, "each piece rewound to the step's stream");
+}
+
 #[test]
 fn dropout_differs_per_step_and_is_identity_in_eval() {
     let p = 0.25;

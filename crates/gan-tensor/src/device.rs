@@ -76,7 +76,10 @@ fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
 }
 
 /// Opens the best adapter allowed by the environment and a device with its largest limits.
-pub(crate) fn open() -> Result<(wgpu::Adapter, wgpu::Device, wgpu::Queue)> {
+/// With `nth`, among the adapters of the best kind (e.g. the 4 discrete GPUs of a node),
+/// the one at index `nth` modulo their number, in enumeration order: one process per GPU
+/// passes its node-local rank.
+pub(crate) fn open(nth: Option<usize>) -> Result<(wgpu::Adapter, wgpu::Device, wgpu::Queue)> {
     let backend_env = std::env::var("WGPU_BACKEND").ok();
     let mut adapters = enumerate(wgpu::Backends::PRIMARY.with_env());
     // OpenGL only when asked for or when nothing else exists: it is slower, and probing
@@ -111,11 +114,16 @@ pub(crate) fn open() -> Result<(wgpu::Adapter, wgpu::Device, wgpu::Queue)> {
             });
         }
     }
-    candidates.sort_by_key(|a| {
+    let rank = |a: &wgpu::Adapter| {
         let i = a.get_info();
         (type_rank(i.device_type), backend_rank(i.backend))
-    });
-    let adapter = candidates.swap_remove(0);
+    };
+    // A stable sort keeps the enumeration order within a kind.
+    candidates.sort_by_key(rank);
+    let best = rank(&candidates[0]);
+    candidates.retain(|a| rank(a) == best);
+    let pick = nth.unwrap_or(0) % candidates.len();
+    let adapter = candidates.swap_remove(pick);
     let info = adapter.get_info();
     // Ask for everything the adapter allows: large storage bindings matter for big batches.
     let limits = adapter.limits();

@@ -23,10 +23,27 @@ struct Params {
     a: f32,
     b: f32,
     c: f32,
+    offset: u32,
 }
 
-fn launch(t: &Tensor, entry: &'static str, seed: u64, stream: u64, abc: [f32; 3]) -> Result<()> {
+fn launch(
+    t: &Tensor,
+    entry: &'static str,
+    seed: u64,
+    stream: u64,
+    offset: usize,
+    abc: [f32; 3],
+) -> Result<()> {
     let n = t.numel();
+    let end = offset.checked_add(n).filter(|&e| e <= i32::MAX as usize);
+    if end.is_none() {
+        return Err(Error::Invalid {
+            op: entry,
+            msg: format!(
+                "elements {offset}..{offset}+{n} of a stream: a shard ends below element 2^31"
+            ),
+        });
+    }
     let params = Params {
         n: n as u32,
         key: [seed as u32, (seed >> 32) as u32],
@@ -34,6 +51,7 @@ fn launch(t: &Tensor, entry: &'static str, seed: u64, stream: u64, abc: [f32; 3]
         a: abc[0],
         b: abc[1],
         c: abc[2],
+        offset: offset as u32,
     };
     let ctx = t.context();
     ctx.dispatch(Launch {
@@ -43,7 +61,7 @@ fn launch(t: &Tensor, entry: &'static str, seed: u64, stream: u64, abc: [f32; 3]
         params: bytemuck::bytes_of(&params),
         inputs: &[],
         outputs: &[t.arg()],
-        groups: ctx.grid(n.div_ceil(4).div_ceil(256) as u64),
+        groups: ctx.grid((offset % 4 + n).div_ceil(4).div_ceil(256) as u64),
     })
 }
 
@@ -60,6 +78,20 @@ fn next_below(x: f32) -> f32 {
 
 /// Overwrites `t` with values uniform in [lo, hi) from (`seed`, `stream`).
 pub fn fill_uniform(t: &Tensor, lo: f32, hi: f32, seed: u64, stream: u64) -> Result<()> {
+    fill_uniform_at(t, lo, hi, seed, stream, 0)
+}
+
+/// [`fill_uniform`] with `t` receiving elements `offset..offset + t.numel()` of the
+/// stream: a shard of a larger draw (rows `r..` of a batch drawn by another process, or
+/// a micro-batch), value for value what the whole draw holds there.
+pub fn fill_uniform_at(
+    t: &Tensor,
+    lo: f32,
+    hi: f32,
+    seed: u64,
+    stream: u64,
+    offset: usize,
+) -> Result<()> {
     let range = hi - lo;
     if !(lo.is_finite() && hi.is_finite() && lo < hi && range.is_finite()) {
         return Err(Error::Invalid {
@@ -67,19 +99,39 @@ pub fn fill_uniform(t: &Tensor, lo: f32, hi: f32, seed: u64, stream: u64) -> Res
             msg: format!("bounds [{lo}, {hi}) must be finite with lo < hi and hi - lo finite"),
         });
     }
-    launch(t, "rand_uniform", seed, stream, [lo, range, next_below(hi)])
+    launch(
+        t,
+        "rand_uniform",
+        seed,
+        stream,
+        offset,
+        [lo, range, next_below(hi)],
+    )
 }
 
 /// Overwrites `t` with normal values N(mean, std^2) from (`seed`, `stream`) by
 /// Box-Muller (both outputs of each pair are used).
 pub fn fill_normal(t: &Tensor, mean: f32, std: f32, seed: u64, stream: u64) -> Result<()> {
+    fill_normal_at(t, mean, std, seed, stream, 0)
+}
+
+/// [`fill_normal`] with `t` receiving elements `offset..offset + t.numel()` of the
+/// stream (see [`fill_uniform_at`]).
+pub fn fill_normal_at(
+    t: &Tensor,
+    mean: f32,
+    std: f32,
+    seed: u64,
+    stream: u64,
+    offset: usize,
+) -> Result<()> {
     if !(mean.is_finite() && std.is_finite() && std >= 0.0) {
         return Err(Error::Invalid {
             op: "rand_normal",
             msg: format!("mean {mean} must be finite and std {std} finite and >= 0"),
         });
     }
-    launch(t, "rand_normal", seed, stream, [mean, std, 0.0])
+    launch(t, "rand_normal", seed, stream, offset, [mean, std, 0.0])
 }
 
 impl Tensor {
@@ -131,6 +183,40 @@ impl Tensor {
     ) -> Result<Tensor> {
         let t = Tensor::uninit_for("rand_normal", ctx, dims)?;
         fill_normal(&t, mean, std, seed, stream)?;
+        Ok(t)
+    }
+
+    /// Elements `offset..` of the draw [`Tensor::rand_uniform_stream`] would make over a
+    /// larger tensor (see [`fill_uniform_at`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn rand_uniform_stream_at(
+        ctx: &Context,
+        dims: &[usize],
+        lo: f32,
+        hi: f32,
+        seed: u64,
+        stream: u64,
+        offset: usize,
+    ) -> Result<Tensor> {
+        let t = Tensor::uninit_for("rand_uniform", ctx, dims)?;
+        fill_uniform_at(&t, lo, hi, seed, stream, offset)?;
+        Ok(t)
+    }
+
+    /// Elements `offset..` of the draw [`Tensor::rand_normal_stream`] would make over a
+    /// larger tensor (see [`fill_uniform_at`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn rand_normal_stream_at(
+        ctx: &Context,
+        dims: &[usize],
+        mean: f32,
+        std: f32,
+        seed: u64,
+        stream: u64,
+        offset: usize,
+    ) -> Result<Tensor> {
+        let t = Tensor::uninit_for("rand_normal", ctx, dims)?;
+        fill_normal_at(&t, mean, std, seed, stream, offset)?;
         Ok(t)
     }
 }

@@ -172,6 +172,57 @@ fn fill_overwrites_an_existing_tensor() {
     );
 }
 
+/// A shard (elements offset.. of a stream) is value for value that part of the whole
+/// draw, at every offset modulo 4 (the generator's block) and across workgroups, so N
+/// processes drawing their rows of a batch draw what one process draws.
+#[test]
+fn shards_of_a_draw_match_the_whole_draw() {
+    let c = ctx();
+    let whole_u = reference::uniform(1400, -1.0, 1.0, 9, 3);
+    let whole_n = reference::normal(1400, 0.0, 1.0, 9, 3);
+    for (offset, n) in [
+        (0, 7),
+        (1, 1),
+        (2, 5),
+        (3, 9),
+        (4, 4),
+        (5, 1027),
+        (130, 3),
+        (371, 1029),
+    ] {
+        let u = Tensor::rand_uniform_stream_at(&c, &[n], -1.0, 1.0, 9, 3, offset).unwrap();
+        assert_eq!(
+            u.to_vec().unwrap(),
+            whole_u[offset..offset + n],
+            "uniform offset {offset} n {n}"
+        );
+        assert_eq!(
+            u.to_vec().unwrap(),
+            reference::uniform_at(n, offset, -1.0, 1.0, 9, 3)
+        );
+        let z = Tensor::rand_normal_stream_at(&c, &[n], 0.0, 1.0, 9, 3, offset).unwrap();
+        assert_close(
+            &format!("normal offset {offset} n {n}"),
+            &z.to_vec().unwrap(),
+            &whole_n[offset..offset + n],
+            1e-5,
+            1e-5,
+        );
+    }
+    // The GPU's own whole draw, split in two shards, is bit-identical too.
+    let whole = Tensor::rand_normal_stream(&c, &[1000], 0.0, 1.0, 4, 8)
+        .unwrap()
+        .to_vec()
+        .unwrap();
+    let a = Tensor::rand_normal_stream_at(&c, &[333], 0.0, 1.0, 4, 8, 0).unwrap();
+    let b = Tensor::rand_normal_stream_at(&c, &[667], 0.0, 1.0, 4, 8, 333).unwrap();
+    let mut joined = a.to_vec().unwrap();
+    joined.extend(b.to_vec().unwrap());
+    assert_eq!(joined, whole);
+    let far = Tensor::rand_uniform_stream_at(&c, &[4], 0.0, 1.0, 0, 0, i32::MAX as usize);
+    assert!(far.unwrap_err().to_string().contains("2^31"));
+}
+
 #[test]
 fn invalid_arguments_are_errors() {
     let c = ctx();

@@ -75,6 +75,9 @@ pub enum TrainError {
         "{0} already holds a training run (latest.toml); resume it, or choose another out_dir"
     )]
     RunExists(PathBuf),
+    /// Data-parallel training failed: a collective call, a rank, or the ranks' agreement.
+    #[error("distributed training: {0}")]
+    Distributed(String),
 }
 
 impl TrainError {

@@ -63,6 +63,18 @@ impl DataFeed {
     /// Real batch number `b` and its items' class labels (None for unlabelled data),
     /// in the same order.
     pub fn batch_with_labels(&mut self, ctx: &Context, b: u64) -> Result<(Var, Option<Vec<u32>>)> {
+        self.batch_piece(ctx, b, 0, 1)
+    }
+
+    /// Piece `piece` of `pieces` equal pieces of real batch `b` (its rows piece B/P ..,
+    /// see [`crate::parallel`]) and their labels; the batch size must split evenly.
+    pub fn batch_piece(
+        &mut self,
+        ctx: &Context,
+        b: u64,
+        piece: usize,
+        pieces: usize,
+    ) -> Result<(Var, Option<Vec<u32>>)> {
         let bpe = self.batches_per_epoch as u64;
         let (epoch, pos) = (b / bpe, (b % bpe) as usize);
         if self.order.as_ref().map(|o| o.0) != Some(epoch) {
@@ -70,17 +82,19 @@ impl DataFeed {
             self.order = Some((epoch, loader.order(epoch)));
         }
         let bs = self.options.batch_size;
+        let n = bs / pieces;
+        debug_assert_eq!(n * pieces, bs);
         let order = &self.order.as_ref().expect("set above").1;
+        let idx = &order[pos * bs + piece * n..pos * bs + (piece + 1) * n];
         self.host.clear();
-        for &i in &order[pos * bs..(pos + 1) * bs] {
+        for &i in idx {
             self.host.extend_from_slice(self.data.image(i));
         }
-        let idx = &order[pos * bs..(pos + 1) * bs];
         let labels = self
             .data
             .labels()
             .map(|l| idx.iter().map(|&i| l[i]).collect());
-        let t = Tensor::from_slice(ctx, &self.host, &self.item.batch_dims(bs))?;
+        let t = Tensor::from_slice(ctx, &self.host, &self.item.batch_dims(n))?;
         Ok((Var::constant(t), labels))
     }
 }

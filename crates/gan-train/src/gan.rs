@@ -197,6 +197,25 @@ impl Gan {
         }
     }
 
+    /// The classes of piece `piece` of `pieces` of training stream `stream`: its `n`
+    /// items' part of what [`Gan::fake_labels`] draws for the whole batch.
+    pub fn fake_labels_piece(
+        &self,
+        n: usize,
+        stream: u64,
+        piece: usize,
+        pieces: usize,
+    ) -> Result<Option<Tensor>> {
+        match self.classes() {
+            None => Ok(None),
+            Some(c) => {
+                let seed = seeds::fake_classes(self.game.seed);
+                let all = seeds::uniform_classes(seed, stream, n * pieces, c);
+                Ok(Some(self.upload_labels(&all[piece * n..(piece + 1) * n])?))
+            }
+        }
+    }
+
     /// A game between any two networks (the theory experiments' 1-D players), with
     /// parameters initialised by `init` from the game's seed.
     pub fn with_players(
@@ -244,6 +263,27 @@ impl Gan {
             seeds::latents(g.seed),
             stream,
         )?;
+        Ok(Var::constant(z))
+    }
+
+    /// The latents of piece `piece` of a split batch ([`crate::parallel`]): its `n` rows
+    /// of the draw [`Gan::latents`] makes for the whole batch of stream `stream`, rows
+    /// `piece * n ..`.
+    pub fn latents_piece(&self, n: usize, stream: u64, piece: usize) -> Result<Var> {
+        if piece == 0 {
+            return self.latents(n, stream);
+        }
+        let g = &self.game;
+        let (seed, dims) = (seeds::latents(g.seed), [n, g.latent_dim]);
+        let offset = piece * n * g.latent_dim;
+        let z = match g.prior {
+            Prior::Uniform => {
+                Tensor::rand_uniform_stream_at(&self.ctx, &dims, -1.0, 1.0, seed, stream, offset)?
+            }
+            Prior::Normal => {
+                Tensor::rand_normal_stream_at(&self.ctx, &dims, 0.0, 1.0, seed, stream, offset)?
+            }
+        };
         Ok(Var::constant(z))
     }
 

@@ -5,7 +5,9 @@
 //! - [`Gan`]: both players ([`models`]: `mlp`, `dcgan`, a 2-D `mlp`) and the rules of
 //!   their game: the prior and its seeded latent streams ([`seeds`]), packing, the item
 //!   shape, and the one definition of the [`Objective`] (D's and G's losses, V).
-//! - [`train_step`]: one step of Algorithm 1 over a `Gan` and its [`Optimizers`].
+//! - [`train_step`]: one step of Algorithm 1 over a `Gan` and its [`Optimizers`];
+//!   [`parallel`]: the same step with the batch split among MPI ranks (feature
+//!   `distributed`, [`Trainer::distributed`]) and micro-batches.
 //! - [`Trainer`]: the loop around them: data feed, schedule, the GPU metrics buffer and
 //!   the run directory; [`Trainer::new`] starts, [`Trainer::resume`] continues exactly
 //!   where a checkpoint stopped, [`Trainer::train`] runs to the end.
@@ -34,7 +36,10 @@ pub mod infer;
 pub mod latent;
 pub mod metrics;
 pub mod models;
+#[cfg(feature = "distributed")]
+pub mod mpi;
 pub mod objective;
+pub mod parallel;
 pub mod player;
 pub mod plot;
 pub mod report;
@@ -55,7 +60,10 @@ pub use infer::{discriminate, generate, generate_truncated, load_gan};
 pub use metrics::{read_metrics, Metrics};
 pub use models::ItemShape;
 pub use objective::{DLoss, Objective};
+pub use parallel::{Collective, Split};
 pub use player::Player;
 pub use rundir::{checkpoint_steps, read_config, read_latest, LatestState, RunInfo};
-pub use step::{train_step, train_step_labelled, Optimizers, StepOutputs};
+pub use step::{
+    train_step, train_step_labelled, train_step_split, Optimizers, PieceOutputs, StepOutputs,
+};
 pub use trainer::{RunSummary, Trainer};

@@ -117,15 +117,31 @@ impl Player {
         out
     }
 
+    /// Puts every dropout stream at the step `saved` names (absent: left alone), in
+    /// O(1) per layer.
+    pub fn set_rng_steps(&self, saved: &BTreeMap<String, u64>) {
+        self.net.visit(self.prefix, &mut |name, slot| {
+            if let (Slot::Rng(r), Some(s)) = (slot, saved.get(name)) {
+                r.set_steps(*s);
+            }
+        });
+    }
+
+    /// Makes every dropout layer draw piece `piece` of `pieces` of its streams (see
+    /// [`gan_nn::RngState`]): this process's rows of a split batch.
+    pub fn set_shard(&self, piece: usize, pieces: usize) {
+        self.net.visit(self.prefix, &mut |_, slot| {
+            if let Slot::Rng(r) = slot {
+                r.set_shard(piece, pieces);
+            }
+        });
+    }
+
     /// Puts every dropout stream back at the step `saved` names (0 when absent).
     pub fn restore_rng_steps(&self, saved: &BTreeMap<String, u64>) {
         self.net.visit(self.prefix, &mut |name, slot| {
             if let Slot::Rng(r) = slot {
-                let want = saved.get(name).copied().unwrap_or(0);
-                r.set_seed(r.seed()); // restarts the counter at 0
-                for _ in 0..want {
-                    r.next();
-                }
+                r.set_steps(saved.get(name).copied().unwrap_or(0));
             }
         });
     }

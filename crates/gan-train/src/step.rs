@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::gan::Gan;
 use crate::metrics::NUM_METRICS;
 use crate::objective::DLoss;
+use crate::parallel::{all_reduce_mean, Collective, Split};
 
 /// Adam for each player.
 pub struct Optimizers {
@@ -34,8 +35,9 @@ impl Optimizers {
     }
 }
 
-/// What a step leaves on the GPU: the losses and D's logits of its last D step.
-pub struct StepOutputs {
+/// What one piece of a step leaves on the GPU: the losses and D's logits of its last D
+/// step.
+pub struct PieceOutputs {
     /// D's loss of the last D step.
     pub d_loss: DLoss,
     /// G's loss.
@@ -46,10 +48,15 @@ pub struct StepOutputs {
     pub fake_logits: Var,
 }
 
-impl StepOutputs {
-    /// The step's metrics as `[1]` tensors on the GPU: D loss, G loss, mean D(x), mean
-    /// D(G(z)), the batch estimate of V.
-    pub fn metric_tensors(&self, gan: &Gan) -> Result<[Tensor; NUM_METRICS]> {
+/// What a step leaves on the GPU: one [`PieceOutputs`] per micro-batch of this process
+/// (one for an unsplit step).
+pub struct StepOutputs {
+    /// This process's pieces, in order.
+    pub pieces: Vec<PieceOutputs>,
+}
+
+impl PieceOutputs {
+    fn metric_tensors(&self, gan: &Gan) -> Result<[Tensor; NUM_METRICS]> {
         let (lr, lf) = (self.real_logits.value(), self.fake_logits.value());
         let d_real = lr.sigmoid()?.mean_all()?;
         let d_fake = lf.sigmoid()?.mean_all()?;
@@ -61,6 +68,33 @@ impl StepOutputs {
             d_fake,
             value,
         ])
+    }
+}
+
+impl StepOutputs {
+    /// The step's metrics as `[1]` tensors on the GPU: D loss, G loss, mean D(x), mean
+    /// D(G(z)), the batch estimate of V; the means over this process's pieces (equal
+    /// sizes: the means over its share of the batch).
+    pub fn metric_tensors(&self, gan: &Gan) -> Result<[Tensor; NUM_METRICS]> {
+        let mut sum = self.pieces[0].metric_tensors(gan)?;
+        for p in &self.pieces[1..] {
+            let m = p.metric_tensors(gan)?;
+            for (s, x) in sum.iter_mut().zip(&m) {
+                *s = s.add(x)?;
+            }
+        }
+        if self.pieces.len() > 1 {
+            let scale = 1.0 / self.pieces.len() as f32;
+            for s in sum.iter_mut() {
+                *s = s.mul_scalar(scale)?;
+            }
+        }
+        Ok(sum)
+    }
+
+    /// The (only) piece of an unsplit step.
+    pub fn whole(&self) -> &PieceOutputs {
+        &self.pieces[0]
     }
 }
 
@@ -88,42 +122,99 @@ pub fn train_step_labelled(
     first_batch: u64,
     mut real: impl FnMut(u64) -> Result<(Var, Option<Tensor>)>,
 ) -> Result<StepOutputs> {
-    let mut last = None;
+    train_step_split(gan, opt, k, first_batch, Split::WHOLE, None, |b, _, _| {
+        real(b)
+    })
+}
+
+/// [`train_step_labelled`] on this process's share of the batch ([`crate::parallel`]):
+/// `real(b, p, P)` gives piece p of P of real batch b (its rows p B/P ..), whose latents,
+/// fake classes and dropout masks are those rows' part of the whole batch's. Each piece
+/// is forward and backward on its own (its loss scaled by 1/micro), the gradients of a
+/// player are summed on its flat buffer, then averaged over the ranks by `comm` before
+/// each optimizer step. With [`Split::WHOLE`] and no `comm`, exactly
+/// [`train_step_labelled`].
+pub fn train_step_split(
+    gan: &Gan,
+    opt: &mut Optimizers,
+    k: usize,
+    first_batch: u64,
+    split: Split,
+    comm: Option<&dyn Collective>,
+    mut real: impl FnMut(u64, usize, usize) -> Result<(Var, Option<Tensor>)>,
+) -> Result<StepOutputs> {
+    let pieces = split.pieces();
+    let scale = 1.0 / split.micro as f32;
+    let backward = |loss: &Var| -> Result<()> {
+        if split.micro > 1 {
+            loss.mul_scalar(scale)?.backward()?;
+        } else {
+            loss.backward()?;
+        }
+        Ok(())
+    };
+    let (g, d) = (&gan.generator, &gan.discriminator);
+    let mut kept = Vec::with_capacity(split.micro);
     for j in 0..k as u64 {
         let b = first_batch + j;
-        let (x, yr) = real(b)?;
-        let n = x.dims()[0];
-        let z = gan.latents(n, b)?;
-        let yf = gan.fake_labels(n, b)?;
         let keep = j + 1 == k as u64;
-        // Only the last D step's G(z) is kept for G's step: the others need no tape.
-        let fake = if keep {
-            gan.generate_for(&z, yf.as_ref(), true)?
-        } else {
-            no_grad(|| gan.generate_for(&z, yf.as_ref(), true))?
-        };
         opt.d.zero_grad()?;
-        let (d_loss, lr, lf) = gan.d_loss_for(&x, yr.as_ref(), &fake.detach(), yf.as_ref())?;
-        d_loss.total.backward()?;
-        opt.d.step()?;
-        if keep {
-            last = Some((fake, yf, d_loss, lr, lf));
+        // Every piece draws the step's dropout streams, at its own rows.
+        let snapshot = (split.micro > 1).then(|| (g.rng_steps(), d.rng_steps()));
+        for m in 0..split.micro {
+            let p = split.piece(m);
+            if let (true, Some((g0, d0))) = (m > 0, &snapshot) {
+                g.set_rng_steps(g0);
+                d.set_rng_steps(d0);
+            }
+            g.set_shard(p, pieces);
+            d.set_shard(p, pieces);
+            let (x, yr) = real(b, p, pieces)?;
+            let n = x.dims()[0];
+            let z = gan.latents_piece(n, b, p)?;
+            let yf = gan.fake_labels_piece(n, b, p, pieces)?;
+            // Only the last D step's G(z) is kept for G's step: the others need no tape.
+            let fake = if keep {
+                gan.generate_for(&z, yf.as_ref(), true)?
+            } else {
+                no_grad(|| gan.generate_for(&z, yf.as_ref(), true))?
+            };
+            let (d_loss, lr, lf) = gan.d_loss_for(&x, yr.as_ref(), &fake.detach(), yf.as_ref())?;
+            backward(&d_loss.total)?;
+            if keep {
+                kept.push((p, fake, yf, d_loss, lr, lf));
+            }
         }
+        if let Some(c) = comm {
+            all_reduce_mean(c, opt.d.store().grads())?;
+        }
+        opt.d.step()?;
     }
-    let (fake, yf, d_loss, real_logits, fake_logits) = last.expect("k >= 1");
     opt.g.zero_grad()?;
-    let g_loss = gan.with_frozen_discriminator(|| {
-        let loss = gan.g_loss_for(&fake, yf.as_ref())?;
-        loss.backward()?;
-        Ok(loss)
-    })?;
+    let d0 = (split.micro > 1).then(|| d.rng_steps());
+    let mut out = Vec::with_capacity(kept.len());
+    for (m, (p, fake, yf, d_loss, real_logits, fake_logits)) in kept.into_iter().enumerate() {
+        if let (true, Some(d0)) = (m > 0, &d0) {
+            d.set_rng_steps(d0);
+        }
+        d.set_shard(p, pieces);
+        let g_loss = gan.with_frozen_discriminator(|| {
+            let loss = gan.g_loss_for(&fake, yf.as_ref())?;
+            backward(&loss)?;
+            Ok(loss)
+        })?;
+        out.push(PieceOutputs {
+            d_loss,
+            g_loss,
+            real_logits,
+            fake_logits,
+        });
+    }
+    if let Some(c) = comm {
+        all_reduce_mean(c, opt.g.store().grads())?;
+    }
     opt.g.step()?;
     // G_ema follows G's new weights (t = G's steps so far, restored on resume).
     gan.update_ema(opt.g.steps())?;
-    Ok(StepOutputs {
-        d_loss,
-        g_loss,
-        real_logits,
-        fake_logits,
-    })
+    Ok(StepOutputs { pieces: out })
 }

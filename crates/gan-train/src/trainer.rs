@@ -15,9 +15,10 @@ use crate::feed::DataFeed;
 use crate::gan::Gan;
 use crate::metrics::{self, Metrics, MetricsBuffer};
 use crate::models::ItemShape;
+use crate::parallel::{self, Collective, Split};
 use crate::report::{self, RunFacts};
 use crate::rundir::{self, LatestState};
-use crate::step::{train_step_labelled, Optimizers};
+use crate::step::{train_step_split, Optimizers};
 
 /// Outcome of [`Trainer::train`].
 #[derive(Clone, Debug)]
@@ -55,6 +56,8 @@ pub struct Trainer {
     last_checkpoint: u64,
     on_log: Option<LogFn>,
     evaluator: Option<Evaluator>,
+    split: Split,
+    comm: Option<Box<dyn Collective>>,
 }
 
 impl Trainer {
@@ -128,6 +131,83 @@ impl Trainer {
         Ok(t)
     }
 
+    /// One rank of a data-parallel run ([`crate::parallel`]; every rank calls this with
+    /// the same arguments): rank 0 starts the run in `cfg.out_dir` ([`Trainer::new`]) or,
+    /// with `resume`, continues it ([`Trainer::resume`], `cfg` being the requested
+    /// config); the other ranks build the same players and receive rank 0's weights,
+    /// optimizer state and counters. Only rank 0 touches the run directory. Each rank
+    /// takes `batch_size / ranks` items of every batch.
+    pub fn distributed(
+        ctx: &Context,
+        cfg: Config,
+        resume: bool,
+        comm: Box<dyn Collective>,
+    ) -> Result<Trainer> {
+        let root = comm.rank() == 0;
+        let split = Split {
+            rank: comm.rank(),
+            ranks: comm.size(),
+            micro: cfg.micro_batches,
+        };
+        // Every rank has the same config: all refuse it alike, before anything is written.
+        split.piece_size(cfg.batch_size, cfg.pack)?;
+        let built = if root {
+            if resume {
+                let dir = cfg.out_dir.clone();
+                Trainer::resume(ctx, &dir, Some(&cfg))
+            } else {
+                Trainer::new(ctx, cfg)
+            }
+        } else {
+            cfg.resolved()
+                .and_then(|c| Trainer::build(ctx, c.clone(), c.out_dir.clone()))
+        };
+        if !comm.all_ok(built.is_ok())? {
+            return Err(built.err().unwrap_or_else(|| {
+                TrainError::Distributed(
+                    "another rank failed to start the run (rank 0 prints why)".into(),
+                )
+            }));
+        }
+        let mut t = built.expect("checked above");
+        t.split = split;
+        // Rank 0's state everywhere: a fresh run's initialisation (the same seed makes the
+        // same weights; this makes sure) or a resumed run's checkpoint.
+        let c: &dyn Collective = comm.as_ref();
+        let gan = &t.gan;
+        parallel::broadcast_store(c, &gan.generator.store)?;
+        parallel::broadcast_store(c, &gan.discriminator.store)?;
+        if let Some(e) = &gan.ema {
+            parallel::broadcast_store(c, &e.player.store)?;
+        }
+        parallel::broadcast_rng_steps(c, &gan.generator)?;
+        parallel::broadcast_rng_steps(c, &gan.discriminator)?;
+        parallel::broadcast_optimizer(c, &mut t.opt.g)?;
+        parallel::broadcast_optimizer(c, &mut t.opt.d)?;
+        let mut counters = [t.step, t.last_checkpoint, t.elapsed_before.to_bits()];
+        c.broadcast_u64(&mut counters)?;
+        (t.step, t.last_checkpoint) = (counters[0], counters[1]);
+        t.elapsed_before = f64::from_bits(counters[2]);
+        t.comm = Some(comm);
+        Ok(t)
+    }
+
+    /// True on the process that writes the run directory (rank 0; the only process of
+    /// a run that is not distributed).
+    pub fn is_root(&self) -> bool {
+        self.split.rank == 0
+    }
+
+    /// This process's share of each batch.
+    pub fn split(&self) -> Split {
+        self.split
+    }
+
+    /// Seconds this process spent in communication (0 when not distributed).
+    pub fn communication_seconds(&self) -> f64 {
+        self.comm.as_ref().map_or(0.0, |c| c.seconds())
+    }
+
     fn build(ctx: &Context, cfg: Config, run_dir: PathBuf) -> Result<Trainer> {
         let data = load_dataset(&cfg)?;
         let item = ItemShape::for_config(&cfg, data.shape());
@@ -144,6 +224,7 @@ impl Trainer {
             Gan::new(ctx, &cfg, item)?
         };
         let opt = Optimizers::new(&gan, &cfg)?;
+        let cfg_micro = cfg.micro_batches;
         Ok(Trainer {
             fixed_z: gan.fixed_latents(cfg.samples.max(1))?,
             metrics: MetricsBuffer::new(ctx)?,
@@ -160,6 +241,11 @@ impl Trainer {
             last_checkpoint: 0,
             on_log: None,
             evaluator: None,
+            split: Split {
+                micro: cfg_micro,
+                ..Split::WHOLE
+            },
+            comm: None,
         })
     }
 
@@ -269,8 +355,9 @@ impl Trainer {
         let (gan, feed) = (&self.gan, &mut self.feed);
         let ctx = gan.context().clone();
         let first = self.step * k as u64;
-        let out = train_step_labelled(gan, &mut self.opt, k, first, |b| {
-            let (x, labels) = feed.batch_with_labels(&ctx, b)?;
+        let comm = self.comm.as_deref();
+        let out = train_step_split(gan, &mut self.opt, k, first, self.split, comm, |b, p, n| {
+            let (x, labels) = feed.batch_piece(&ctx, b, p, n)?;
             let y = match (gan.classes(), labels) {
                 (Some(_), Some(l)) => Some(gan.upload_labels(&l)?),
                 _ => None,
@@ -283,7 +370,7 @@ impl Trainer {
         if !read {
             return Ok(None);
         }
-        let v = self.metrics.read()?;
+        let v = self.read_metrics()?;
         if let Some((name, x)) = MetricsBuffer::first_non_finite(&v) {
             return Err(self.diverged(name, x));
         }
@@ -297,6 +384,18 @@ impl Trainer {
             value: v[4],
             elapsed: self.elapsed(),
         }))
+    }
+
+    /// The last step's metrics; averaged over the ranks when distributed (so every rank
+    /// sees the same values and takes the same decision on a non-finite one).
+    fn read_metrics(&self) -> Result<[f32; crate::metrics::NUM_METRICS]> {
+        let mut v = self.metrics.read()?;
+        if let Some(c) = &self.comm {
+            c.all_reduce_sum(&mut v)?;
+            let n = c.size() as f32;
+            v.iter_mut().for_each(|x| *x /= n);
+        }
+        Ok(v)
     }
 
     /// Runs one step and everything due after it (metrics row, samples, checkpoint).
@@ -316,6 +415,13 @@ impl Trainer {
         let ckpt = due(self.cfg.checkpoint_every);
         let log = next.is_multiple_of(self.cfg.log_every) || next == 1 || sample || ckpt || last;
         let metrics = self.run_step(log)?;
+        if !self.is_root() {
+            // Only the checkpoint involves the other ranks (metrics and agreement).
+            if ckpt {
+                self.save_checkpoint()?;
+            }
+            return Ok(metrics);
+        }
         if let Some(mm) = &metrics {
             self.rows.push(*mm);
             metrics::write_metrics(&self.run_dir, &self.rows)?;
@@ -362,6 +468,15 @@ impl Trainer {
         }
         if self.last_checkpoint != self.step {
             self.save_checkpoint()?;
+        }
+        if !self.is_root() {
+            return Ok(RunSummary {
+                steps: self.step,
+                total_steps: self.total_steps,
+                last,
+                elapsed: self.elapsed(),
+                run_dir: self.run_dir.clone(),
+            });
         }
         if self.step >= self.total_steps {
             self.write_samples("final")?;
@@ -436,8 +551,18 @@ impl Trainer {
     pub fn save_checkpoint(&mut self) -> Result<()> {
         // Never save a diverged model: the metrics of the last step must be finite.
         if self.step > 0 {
-            if let Some((name, x)) = MetricsBuffer::first_non_finite(&self.metrics.read()?) {
+            if let Some((name, x)) = MetricsBuffer::first_non_finite(&self.read_metrics()?) {
                 return Err(self.diverged(name, x));
+            }
+        }
+        if let Some(c) = &self.comm {
+            // The ranks must still hold one model: checked at every checkpoint.
+            let (g, d) = (&self.gan.generator.store, &self.gan.discriminator.store);
+            parallel::check_agreement(c.as_ref(), "G", parallel::weights_hash(g)?, self.step)?;
+            parallel::check_agreement(c.as_ref(), "D", parallel::weights_hash(d)?, self.step)?;
+            if !self.is_root() {
+                self.last_checkpoint = self.step;
+                return Ok(());
             }
         }
         let rel = rundir::checkpoint_name(self.step);

@@ -95,8 +95,8 @@ fn train_and_score(seed: u64, steps: u64, per_class: usize) -> Trained {
         })
         .unwrap();
         if step + 1 == steps {
-            let d = out.d_loss.total.value().to_vec().unwrap()[0];
-            let g = out.g_loss.value().to_vec().unwrap()[0];
+            let d = out.whole().d_loss.total.value().to_vec().unwrap()[0];
+            let g = out.whole().g_loss.value().to_vec().unwrap()[0];
             last = (d, g);
         }
     }

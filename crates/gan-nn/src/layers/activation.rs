@@ -116,7 +116,9 @@ impl Module for Dropout {
             return Ok(x.clone());
         }
         let (seed, stream) = self.rng.next();
-        Ok(x.dropout(self.p, seed, stream)?)
+        // Piece p of P equal pieces of a batch: elements p * numel.. of the whole draw.
+        let (piece, _) = self.rng.shard();
+        Ok(x.dropout_at(self.p, seed, stream, piece * x.value().numel())?)
     }
 
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {

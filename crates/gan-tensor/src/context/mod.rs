@@ -123,7 +123,19 @@ impl std::fmt::Debug for Context {
 impl Context {
     /// Opens the best adapter (see [`crate::device`] for the environment variables).
     pub fn new() -> Result<Self> {
-        let (adapter, device, queue) = device::open()?;
+        Context::open(None)
+    }
+
+    /// Opens adapter `index` (modulo their number) among the adapters of the best kind
+    /// present, e.g. GPU 2 of a node's four for the process of node-local rank 2; the
+    /// environment variables still filter first. A machine with one adapter opens it for
+    /// every index.
+    pub fn nth(index: usize) -> Result<Self> {
+        Context::open(Some(index))
+    }
+
+    fn open(nth: Option<usize>) -> Result<Self> {
+        let (adapter, device, queue) = device::open(nth)?;
         let summary = device::summary(&adapter);
         let limits = device.limits();
         let errors = Arc::new(Mutex::new(Vec::new()));

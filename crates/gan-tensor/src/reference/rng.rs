@@ -92,3 +92,13 @@ pub fn normal(n: usize, mean: f32, std: f32, seed: u64, stream: u64) -> Vec<f32>
     out.truncate(n);
     out
 }
+
+/// Elements `offset..offset + n` of [`uniform`]'s draw (a shard of a larger draw).
+pub fn uniform_at(n: usize, offset: usize, lo: f32, hi: f32, seed: u64, stream: u64) -> Vec<f32> {
+    uniform(offset + n, lo, hi, seed, stream).split_off(offset)
+}
+
+/// Elements `offset..offset + n` of [`normal`]'s draw (a shard of a larger draw).
+pub fn normal_at(n: usize, offset: usize, mean: f32, std: f32, seed: u64, stream: u64) -> Vec<f32> {
+    normal(offset + n, mean, std, seed, stream).split_off(offset)
+}

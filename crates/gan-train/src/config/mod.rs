@@ -170,6 +170,13 @@ pub struct Config {
     /// both (one power iteration per training forward, PyTorch's `spectral_norm`).
     #[arg(long)]
     pub spectral_norm: SpectralNorm,
+    /// Split each batch into this many micro-batches, forward and backward one at a time
+    /// with the gradients summed (gradient accumulation: less memory, the same step up
+    /// to summation order, except that BatchNorm normalises each micro-batch on its
+    /// own); a run of N MPI ranks computes what one process computes with N. 1: off.
+    #[arg(long, value_name = "M", default_value_t = 1)]
+    #[serde(skip_serializing_if = "is_one")]
+    pub micro_batches: usize,
 }
 
 // Off-by-default layer options are left out of config.toml, so the numeric hash of a run
@@ -180,6 +187,10 @@ fn is_false(b: &bool) -> bool {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 /// The parameters whose default depends on the kind of data: `None` in a [`Config`]
@@ -261,6 +272,7 @@ impl Default for Config {
             ema_decay: 0.0,
             ema_warmup: 10.0,
             spectral_norm: SpectralNorm::None,
+            micro_batches: 1,
         }
     }
 }
@@ -288,6 +300,7 @@ fn added_later() -> toml::Table {
     t.insert("ema_decay".into(), toml::Value::Float(0.0));
     t.insert("ema_warmup".into(), toml::Value::Float(10.0));
     t.insert("spectral_norm".into(), toml::Value::String("none".into()));
+    t.insert("micro_batches".into(), toml::Value::Integer(1));
     t
 }
 

@@ -17,6 +17,19 @@ impl Config {
                 self.pack, self.batch_size
             ));
         }
+        let m = self.micro_batches;
+        if m == 0
+            || !self.batch_size.is_multiple_of(m)
+            || !(self.batch_size / m).is_multiple_of(self.pack)
+        {
+            return bad(format!(
+                "micro_batches = {m} must be at least 1 and split batch_size = {} into equal \
+                 micro-batches of whole packs (pack = {}): use a divisor of {}",
+                self.batch_size,
+                self.pack,
+                self.batch_size / self.pack.max(1)
+            ));
+        }
         if self.k == 0 {
             return bad("k (discriminator steps per generator step) must be at least 1".into());
         }
