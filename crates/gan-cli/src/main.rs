@@ -3,7 +3,7 @@
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
-use gan_cli::{dataset, discriminate, eval, generate, train};
+use gan_cli::{dataset, discriminate, distributed, eval, generate, train};
 use gan_data::{Split, Summary};
 
 #[derive(Parser)]
@@ -49,6 +49,7 @@ enum Command {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Info => info(),
+        Command::Train(args) if args.distributed => distributed::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Discriminate(args) => discriminate::run(&args),

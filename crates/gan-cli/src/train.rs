@@ -206,7 +206,10 @@ pub fn describe(cfg: &Config) -> String {
 /// `gan train`.
 pub fn run(args: &TrainArgs) -> Result<()> {
     if args.distributed {
-        return crate::distributed::run(args);
+        bail!(
+            "--distributed is for the `gan` binary started by mpirun or srun (`mpirun -n N \
+             target/release/gan train --distributed ...`), not for this entry point"
+        );
     }
     let ctx = gan_tensor::Context::new().context("opening the GPU adapter")?;
     println!("adapter: {}", ctx.adapter());
@@ -326,6 +329,7 @@ pub(crate) fn drive(args: &TrainArgs, mut trainer: Trainer) -> Result<()> {
             b.set_message(msg);
         }
     });
+    let first = trainer.step();
     let summary = trainer.train();
     bar.finish_and_clear();
     let summary = summary.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -335,6 +339,20 @@ pub(crate) fn drive(args: &TrainArgs, mut trainer: Trainer) -> Result<()> {
         summary.elapsed,
         summary.elapsed * 1000.0 / summary.steps.max(1) as f64
     );
+    let split = trainer.split();
+    if split.ranks > 1 {
+        let steps = (summary.steps - first).max(1) as f64;
+        let gan = trainer.gan();
+        let floats =
+            cfg.k * gan.discriminator.store.values().numel() + gan.generator.store.values().numel();
+        println!(
+            "communication (rank 0): {:.2} ms/step in MPI calls, {:.2} MB all-reduced per \
+             step ({} ranks)",
+            trainer.communication_seconds() * 1000.0 / steps,
+            floats as f64 * 4.0 / 1e6,
+            split.ranks
+        );
+    }
     if let Some(m) = summary.last {
         println!(
             "final metrics (step {}, epoch {:.2}): D loss {:.4}, G loss {:.4}, D(x) {:.3}, \

@@ -140,3 +140,37 @@ fn toy_defaults_are_noted_and_left_to_the_library() {
         (9, Some(1e-3), Some("r"))
     );
 }
+
+/// A `gan` built without the `distributed` feature refuses `--distributed` with how to
+/// get one, before opening anything.
+#[cfg(not(feature = "distributed"))]
+#[test]
+fn distributed_without_the_feature_says_how_to_build_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gan"))
+        .args(["train", "ring8", "--steps", "1", "--distributed", "--out"])
+        .arg(dir.path().join("run"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("without MPI support") && err.contains("--features distributed"),
+        "{err}"
+    );
+    assert!(!dir.path().join("run").exists(), "nothing written");
+}
+
+/// `--micro-batches` is a config key like the others, written to config.toml only when
+/// it is not 1 (runs recorded before it existed keep their hash).
+#[test]
+fn micro_batches_flag_sets_the_config_key() {
+    let (cfg, _) = build_config(&args(&["ring8", "--micro-batches", "4"]), None).unwrap();
+    assert_eq!(cfg.micro_batches, 4);
+    let (one, _) = build_config(&args(&["ring8"]), None).unwrap();
+    assert_eq!(one.micro_batches, 1);
+    assert!(!one.to_table().contains_key("micro_batches"));
+    assert_ne!(cfg.numeric_hash(), one.numeric_hash());
+    let e = build_config(&args(&["ring8", "--micro-batches", "3"]), None).unwrap_err();
+    assert!(e.to_string().contains("micro_batches = 3"), "{e}");
+}

@@ -24,7 +24,10 @@ fn trained(cfg: Config) -> (Vec<f32>, Vec<f32>) {
 fn max_diff(a: &(Vec<f32>, Vec<f32>), b: &(Vec<f32>, Vec<f32>)) -> f32 {
     let d = |x: &[f32], y: &[f32]| {
         assert_eq!(x.len(), y.len());
-        x.iter().zip(y).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max)
+        x.iter()
+            .zip(y)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0f32, f32::max)
     };
     d(&a.0, &b.0).max(d(&a.1, &b.1))
 }
