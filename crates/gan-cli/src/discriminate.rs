@@ -13,7 +13,19 @@ use gan_tensor::Context;
 #[derive(Args, Debug, Clone)]
 pub struct DiscriminateArgs {
     /// A run directory written by `gan train`.
-    #[arg(long, value_name = "RUN_DIR")]
+    #[arg(
+        id = "run",
+        long = "run",
+        value_name = "RUN_DIR",
+        required_unless_present = "pretrained"
+    )]
+    pub run_flag: Option<PathBuf>,
+    /// Instead of --run: a pretrained generator shipped in the repository
+    /// (`gan list-pretrained`), e.g. mnist.
+    #[arg(long, value_name = "NAME", conflicts_with = "run")]
+    pub pretrained: Option<String>,
+    /// The run directory (from --run or --pretrained; filled by `run`).
+    #[arg(skip)]
     pub run: PathBuf,
     /// `mnist-test` (vendored MNIST test split), `mnist-train`, a folder of PNG/JPEG
     /// images, a directory or file of IDX images (e.g. `gan generate --format idx`), or a
@@ -117,6 +129,10 @@ pub fn histogram(values: &[f32]) -> (f64, [usize; 10]) {
 
 /// `gan discriminate`.
 pub fn run(args: &DiscriminateArgs) -> Result<()> {
+    let mut resolved = args.clone();
+    resolved.run =
+        crate::pretrained::run_dir(args.run_flag.as_deref(), args.pretrained.as_deref())?;
+    let args = &resolved;
     let ctx = Context::new().context("opening the GPU adapter")?;
     println!("adapter: {}", ctx.adapter());
     crate::generate::check_run_dir(&args.run)?;

@@ -16,7 +16,19 @@ use gan_train::{Gan, ItemShape, Prior};
 #[derive(Args, Debug, Clone)]
 pub struct GenerateArgs {
     /// A run directory written by `gan train`.
-    #[arg(long, value_name = "RUN_DIR")]
+    #[arg(
+        id = "run",
+        long = "run",
+        value_name = "RUN_DIR",
+        required_unless_present = "pretrained"
+    )]
+    pub run_flag: Option<PathBuf>,
+    /// Instead of --run: a pretrained generator shipped in the repository
+    /// (`gan list-pretrained`), e.g. mnist.
+    #[arg(long, value_name = "NAME", conflicts_with = "run")]
+    pub pretrained: Option<String>,
+    /// The run directory (from --run or --pretrained; filled by `run`).
+    #[arg(skip)]
     pub run: PathBuf,
     /// Number of images.
     #[arg(long, default_value_t = 64)]
@@ -49,6 +61,13 @@ pub struct GenerateArgs {
     /// With --interpolate: walk the straight line (lerp) even for a normal prior.
     #[arg(long, requires = "interpolate")]
     pub lerp: bool,
+    /// With --interpolate: write `interpolation.gif`, a loop through --keyframes latents
+    /// (z0 -> z1 -> ... -> z0), --interpolate frames from each to the next.
+    #[arg(long, requires = "interpolate")]
+    pub gif: bool,
+    /// Latents the --gif loop passes through.
+    #[arg(long, default_value_t = 4, requires = "gif")]
+    pub keyframes: usize,
     /// Truncation trick, 0 < PSI <= 1: every latent is pulled towards the prior's mean,
     /// z' = mean + PSI (z - mean) = PSI z (StyleGAN's psi applied in z space), trading
     /// variety for typical images; 1 is off.
@@ -88,7 +107,7 @@ pub fn check_run_dir(dir: &Path) -> Result<()> {
 
 /// The class of each image `args` asks for on a run of `classes` classes (None:
 /// unconditional), and the grid's row length when the rows are classes.
-fn requested_classes(
+pub(crate) fn requested_classes(
     classes: Option<usize>,
     args: &GenerateArgs,
 ) -> Result<(Option<Vec<u32>>, Option<usize>)> {
@@ -127,6 +146,10 @@ pub fn load_gan(ctx: &Context, run: &Path, step: Option<u64>, no_ema: bool) -> R
 
 /// `gan generate`.
 pub fn run(args: &GenerateArgs) -> Result<()> {
+    let mut resolved = args.clone();
+    resolved.run =
+        crate::pretrained::run_dir(args.run_flag.as_deref(), args.pretrained.as_deref())?;
+    let args = &resolved;
     let ctx = Context::new().context("opening the GPU adapter")?;
     println!("adapter: {}", ctx.adapter());
     check_run_dir(&args.run)?;
@@ -269,6 +292,9 @@ fn interpolate(
     let ItemShape::Image(shape) = gan.item else {
         bail!("--interpolate writes images; this run generates 2-D points");
     };
+    if args.gif {
+        return crate::gif::interpolation_gif(ctx, &gan, args, steps, prior);
+    }
     let prior = prior.unwrap_or(gan.game.prior);
     let dim = gan.game.latent_dim;
     let ends = gan_train::sample_prior(ctx, prior, 2, dim, args.seed, 0).map_err(err)?;

@@ -4,6 +4,8 @@
 //! - [`train`]: `gan train` (flags and/or `--config FILE.toml`, `--resume RUN_DIR`).
 //! - [`generate`]: `gan generate` (PNGs, IDX, sample sheet, interpolation, manifest).
 //! - [`discriminate`]: `gan discriminate` (D(x) of real vs generated images).
+//! - [`gif`]: `gan generate --interpolate N --gif` and `gan timelapse`.
+//! - [`pretrained`]: the generators shipped in `pretrained/` (`--pretrained NAME`).
 //! - [`eval`]: `gan eval` (metrics of a run's generator, table or JSON).
 //! - [`dataset`]: dataset names of `gan data`.
 //! - [`distributed`]: `gan train --distributed` under MPI (feature `distributed`).
@@ -13,4 +15,6 @@ pub mod discriminate;
 pub mod distributed;
 pub mod eval;
 pub mod generate;
+pub mod gif;
+pub mod pretrained;
 pub mod train;

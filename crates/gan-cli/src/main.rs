@@ -3,7 +3,7 @@
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
-use gan_cli::{dataset, discriminate, distributed, eval, generate, train};
+use gan_cli::{dataset, discriminate, distributed, eval, generate, gif, pretrained, train};
 use gan_data::{Split, Summary};
 
 #[derive(Parser)]
@@ -44,6 +44,11 @@ enum Command {
     /// (1x28x28), modes captured and % high quality (ring8, grid25), 1000-mode counts
     /// (stacked-mnist). Writes RUN_DIR/eval/metrics.json.
     Eval(eval::EvalArgs),
+    /// List the pretrained generators shipped in the repository (`--pretrained NAME` of
+    /// generate and discriminate).
+    ListPretrained,
+    /// An animated GIF of the same latents through every kept checkpoint of a run.
+    Timelapse(gif::TimelapseArgs),
 }
 
 fn main() -> Result<()> {
@@ -54,6 +59,8 @@ fn main() -> Result<()> {
         Command::Generate(args) => generate::run(&args),
         Command::Discriminate(args) => discriminate::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::ListPretrained => pretrained::print_list(),
+        Command::Timelapse(args) => gif::timelapse(&args),
         Command::Data {
             dataset,
             split,

@@ -26,6 +26,7 @@ pub mod dataset;
 pub mod error;
 mod fileio;
 pub mod folder;
+pub mod gif;
 pub mod idx;
 pub mod loader;
 pub mod mnist;
@@ -39,6 +40,7 @@ pub use cifar::load_cifar10;
 pub use dataset::{Dataset, ImageShape, Split};
 pub use error::{DataError, Result};
 pub use folder::{load_folder, ColorMode, FolderOptions, FolderReport};
+pub use gif::{encode_gif, write_gif};
 pub use loader::{Batch, Loader, LoaderOptions};
 pub use mnist::{data_dir, load_mnist, load_vendored_mnist, mnist_dir};
 pub use output::{
