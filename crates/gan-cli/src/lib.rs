@@ -5,6 +5,7 @@
 //! - [`generate`]: `gan generate` (PNGs, IDX, sample sheet, interpolation, manifest).
 //! - [`discriminate`]: `gan discriminate` (D(x) of real vs generated images).
 //! - [`eval`]: `gan eval` (metrics of a run's generator, table or JSON).
+//! - [`serve`]: `gan serve` (a local web page and JSON API over a run's generator).
 //! - [`dataset`]: dataset names of `gan data`.
 //! - [`distributed`]: `gan train --distributed` under MPI (feature `distributed`).
 
@@ -13,4 +14,5 @@ pub mod discriminate;
 pub mod distributed;
 pub mod eval;
 pub mod generate;
+pub mod serve;
 pub mod train;
