@@ -95,7 +95,7 @@ fn images_and_scores_match_gan_generate_and_the_library() {
     ]);
     let a = post(&format!("{u}/api/generate"), r#"{"seed": 3, "count": 4}"#);
     assert_eq!((a.status, a.content_type.as_str()), (200, "image/png"));
-    assert_eq!(pixels(&a.body), pixels(&file(out.join("grid.png"))));
+    same_image(&a.body, &file(out.join("grid.png")), "grid.png");
     assert_eq!(a.step.as_deref(), Some("4"));
     let scores: Vec<f32> = a
         .scores
@@ -125,7 +125,7 @@ fn images_and_scores_match_gan_generate_and_the_library() {
         &format!("{u}/api/generate"),
         r#"{"seed": 3, "count": 4, "truncation": 0.5}"#,
     );
-    assert_eq!(pixels(&a.body), pixels(&file(out.join("grid.png"))));
+    same_image(&a.body, &file(out.join("grid.png")), "grid.png");
 
     // The JSON variant at the older checkpoint: its own scores, each tile its own PNG.
     let j = post(
@@ -149,7 +149,11 @@ fn images_and_scores_match_gan_generate_and_the_library() {
         &json!({"seed": 3, "count": 2, "z": z_all, "format": "json"}).to_string(),
     )
     .json();
-    assert_eq!(data_url(&j["images"][0]), data_url(&j["images"][1]));
+    same_image(
+        &data_url(&j["images"][0]),
+        &data_url(&j["images"][1]),
+        "one latent, two images",
+    );
     close(&floats(&j["z_head"]), &floats(&z_all), 0.0);
     let plain = post(
         &format!("{u}/api/generate"),
@@ -181,9 +185,10 @@ fn images_and_scores_match_gan_generate_and_the_library() {
         r#"{"seed": 2, "steps": 5}"#,
     );
     assert_eq!(a.status, 200);
-    assert_eq!(
-        pixels(&a.body),
-        pixels(&file(out.join("interpolation.png")))
+    same_image(
+        &a.body,
+        &file(out.join("interpolation.png")),
+        "interpolation.png",
     );
     assert_eq!(a.scores.unwrap().split(',').count(), 5);
 }
@@ -260,7 +265,7 @@ fn a_conditional_run_takes_classes() {
         r#"{"seed": 1, "count": 4, "class": 3}"#,
     );
     assert_eq!(a.status, 200);
-    assert_eq!(pixels(&a.body), pixels(&file(out.join("grid.png"))));
+    same_image(&a.body, &file(out.join("grid.png")), "grid.png");
     // Without a class: the classes in turn, one row each, as `gan generate --grid`.
     ok(&[
         "generate",
@@ -275,7 +280,7 @@ fn a_conditional_run_takes_classes() {
         s(&out),
     ]);
     let a = post(&format!("{u}/api/generate"), r#"{"seed": 1, "count": 20}"#);
-    assert_eq!(pixels(&a.body), pixels(&file(out.join("grid.png"))));
+    same_image(&a.body, &file(out.join("grid.png")), "grid.png");
     let j = post(
         &format!("{u}/api/generate"),
         r#"{"count": 20, "format": "json"}"#,

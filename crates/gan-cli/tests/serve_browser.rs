@@ -164,7 +164,7 @@ fn the_page_generates_in_a_headless_browser() {
         "binary": CHROMIUM,
         "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1100,900"]
+                 "--disable-sync", "--no-first-run", "--window-size=1100,1150"]
     }}}});
     let created = wd("POST", &format!("{}/session", driver.url), Some(caps));
     let id = created["sessionId"]

@@ -3,7 +3,24 @@
 
 use serde::Deserialize;
 
-use crate::serve::ServeError;
+/// An answer other than 200: an HTTP status and a message for the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServeError {
+    /// HTTP status (4xx: the request; 500: the server).
+    pub status: u16,
+    /// What went wrong and how to fix it.
+    pub message: String,
+}
+
+impl ServeError {
+    /// An error of `status` saying `message`.
+    pub fn new(status: u16, message: impl Into<String>) -> ServeError {
+        ServeError {
+            status,
+            message: message.into(),
+        }
+    }
+}
 
 /// Most images one request may ask for (`count`, interpolation `steps`).
 pub const MAX_COUNT: usize = 64;

@@ -18,6 +18,7 @@ use gan_tensor::Context;
 use serde_json::json;
 use tiny_http::{Header, Method, Request, Response, Server};
 
+pub use api::ServeError;
 use api::{Format, GenerateRequest, InterpolateRequest, MAX_BODY};
 use models::{Images, Run};
 
@@ -38,25 +39,6 @@ pub struct ServeArgs {
     /// Port to listen on; 0 picks a free one. The first line printed is the page's URL.
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-}
-
-/// An answer other than 200: an HTTP status and a message for the client.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServeError {
-    /// HTTP status (4xx: the request; 500: the server).
-    pub status: u16,
-    /// What went wrong and how to fix it.
-    pub message: String,
-}
-
-impl ServeError {
-    /// An error of `status` saying `message`.
-    pub fn new(status: u16, message: impl Into<String>) -> ServeError {
-        ServeError {
-            status,
-            message: message.into(),
-        }
-    }
 }
 
 /// The run directory `gan serve` shows: `--run` (the one place where a run is found, so

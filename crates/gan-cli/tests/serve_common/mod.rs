@@ -198,3 +198,11 @@ pub fn pixels(png: &[u8]) -> (u32, u32, Vec<u8>) {
     let img = image::load_from_memory(png).expect("a PNG").to_rgba8();
     (img.width(), img.height(), img.into_raw())
 }
+
+/// Asserts that two PNGs hold the same pixels (a short message, not the pixel dump).
+pub fn same_image(a: &[u8], b: &[u8], what: &str) {
+    let (a, b) = (pixels(a), pixels(b));
+    assert_eq!((a.0, a.1), (b.0, b.1), "{what}: sizes differ");
+    let differ = a.2.iter().zip(&b.2).filter(|(x, y)| x != y).count();
+    assert_eq!(differ, 0, "{what}: {differ} of {} bytes differ", a.2.len());
+}
