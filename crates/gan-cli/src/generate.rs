@@ -124,14 +124,20 @@ pub(crate) fn requested_classes(
         ),
         (Some(_), Some(c)) => Ok((Some(vec![c; args.count]), None)),
         (Some(n), None) => {
-            // One row per class: image i is class i / per_row.
-            let per_row = args.count.div_ceil(n).max(1);
-            let c = (0..args.count)
-                .map(|i| ((i / per_row).min(n - 1)) as u32)
-                .collect();
+            let (c, per_row) = classes_in_turn(n, args.count);
             Ok((Some(c), Some(per_row)))
         }
     }
+}
+
+/// The classes of `count` images on a run of `n` classes when none is asked for: one row
+/// per class, image i of class i / per_row; returns them and the row length.
+pub fn classes_in_turn(n: usize, count: usize) -> (Vec<u32>, usize) {
+    let per_row = count.div_ceil(n).max(1);
+    let c = (0..count)
+        .map(|i| ((i / per_row).min(n - 1)) as u32)
+        .collect();
+    (c, per_row)
 }
 
 /// The run's players at the checkpoint of `step` (None: the latest); `no_ema` drops

@@ -7,6 +7,7 @@
 //! - [`gif`]: `gan generate --interpolate N --gif` and `gan timelapse`.
 //! - [`pretrained`]: the generators shipped in `pretrained/` (`--pretrained NAME`).
 //! - [`eval`]: `gan eval` (metrics of a run's generator, table or JSON).
+//! - [`serve`]: `gan serve` (a local web page and JSON API over a run's generator).
 //! - [`dataset`]: dataset names of `gan data`.
 //! - [`distributed`]: `gan train --distributed` under MPI (feature `distributed`).
 
@@ -17,4 +18,5 @@ pub mod eval;
 pub mod generate;
 pub mod gif;
 pub mod pretrained;
+pub mod serve;
 pub mod train;

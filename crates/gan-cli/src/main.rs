@@ -3,7 +3,7 @@
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
-use gan_cli::{dataset, discriminate, distributed, eval, generate, gif, pretrained, train};
+use gan_cli::{dataset, discriminate, distributed, eval, generate, gif, pretrained, serve, train};
 use gan_data::{Split, Summary};
 
 #[derive(Parser)]
@@ -49,6 +49,9 @@ enum Command {
     ListPretrained,
     /// An animated GIF of the same latents through every kept checkpoint of a run.
     Timelapse(gif::TimelapseArgs),
+    /// A local web page over a run's generator (seed, latent sliders, class, truncation,
+    /// checkpoint, interpolation, D's scores) and its JSON API; prints the URL first.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> Result<()> {
@@ -61,6 +64,7 @@ fn main() -> Result<()> {
         Command::Eval(args) => eval::run(&args),
         Command::ListPretrained => pretrained::print_list(),
         Command::Timelapse(args) => gif::timelapse(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Data {
             dataset,
             split,
