@@ -98,8 +98,16 @@ impl ClassEmbedding {
                  drop --conditional"
             )));
         }
+        // N(0, 0.02), the DCGAN init of every other weight: G's table is the one-hot
+        // columns of its first layer (initialised so), and D's projection sums
+        // <E_D[y], phi(x)> over phi's C x H x W values, where PyTorch's N(0, 1) table
+        // gave the DCGAN's D initial logits of +-100 (D loss 110 at step 1).
+        let init = gan_nn::Init::Normal {
+            mean: 0.0,
+            std: 0.02,
+        };
         Ok(ClassEmbedding {
-            embed: Embedding::new(classes, width),
+            embed: Embedding::new(classes, width).weight_init(init),
             split,
             input,
         })
