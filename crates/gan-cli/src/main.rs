@@ -3,7 +3,7 @@
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
-use gan_cli::{dataset, discriminate, distributed, eval, generate, train};
+use gan_cli::{dataset, discriminate, distributed, eval, export, generate, train};
 use gan_data::{Split, Summary};
 
 #[derive(Parser)]
@@ -44,6 +44,9 @@ enum Command {
     /// (1x28x28), modes captured and % high quality (ring8, grid25), 1000-mode counts
     /// (stacked-mnist). Writes RUN_DIR/eval/metrics.json.
     Eval(eval::EvalArgs),
+    /// Write a run's generator (G_ema when present) as an ONNX file with a dynamic batch
+    /// axis, for onnxruntime and other runtimes.
+    Export(export::ExportArgs),
 }
 
 fn main() -> Result<()> {
@@ -54,6 +57,7 @@ fn main() -> Result<()> {
         Command::Generate(args) => generate::run(&args),
         Command::Discriminate(args) => discriminate::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Data {
             dataset,
             split,
