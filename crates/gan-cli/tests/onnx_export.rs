@@ -169,7 +169,15 @@ fn conditional_dcgan_matches_generate() {
     let run = train(
         "mnist",
         &[
-            "--limit", "256", "--arch", "dcgan", "--ngf", "8", "--ndf", "8", "--conditional",
+            "--limit",
+            "256",
+            "--arch",
+            "dcgan",
+            "--ngf",
+            "8",
+            "--ndf",
+            "8",
+            "--conditional",
         ],
     );
     let (info, three) = compare(&run, 100, &[], Some(3));
@@ -222,7 +230,14 @@ fn refusals_name_the_problem_and_write_nothing() {
     let gen = |z: &Path| {
         let out = dir.join("out");
         fails(&[
-            "generate", "--run", s(&run), "--latents", s(z), "--format", "npy", "--out",
+            "generate",
+            "--run",
+            s(&run),
+            "--latents",
+            s(z),
+            "--format",
+            "npy",
+            "--out",
             s(&out),
         ])
     };
@@ -250,7 +265,15 @@ fn refusals_name_the_problem_and_write_nothing() {
     assert!(t.contains("<f8") && t.contains("float32"), "{t}");
     // --latents replaces the drawn latents: --seed with it is a contradiction.
     let t = fails(&[
-        "generate", "--run", s(&run), "--latents", s(&wide), "--seed", "3", "--out", s(&dir),
+        "generate",
+        "--run",
+        s(&run),
+        "--latents",
+        s(&wide),
+        "--seed",
+        "3",
+        "--out",
+        s(&dir),
     ]);
     assert!(t.contains("--seed") && t.contains("--latents"), "{t}");
     assert!(!dir.join("out").join("generated.npy").exists());
@@ -259,7 +282,15 @@ fn refusals_name_the_problem_and_write_nothing() {
     let z = latents(&dir, 3, 100);
     let out = dir.join("pts");
     ok(&[
-        "generate", "--run", s(&run), "--latents", s(&z), "--format", "npy", "--out", s(&out),
+        "generate",
+        "--run",
+        s(&run),
+        "--latents",
+        s(&z),
+        "--format",
+        "npy",
+        "--out",
+        s(&out),
     ]);
     let a = gan_data::read_npy_f32(&out.join("generated.npy")).unwrap();
     assert_eq!(a.shape, vec![3, 2]);

@@ -42,11 +42,11 @@ pub use error::{DataError, Result};
 pub use folder::{load_folder, ColorMode, FolderOptions, FolderReport};
 pub use loader::{Batch, Loader, LoaderOptions};
 pub use mnist::{data_dir, load_mnist, load_vendored_mnist, mnist_dir};
+pub use npy::{read_npy_f32, write_npy_f32, NpyArray};
 pub use output::{
     encode_png, encode_png_rgb, make_grid, write_grid, write_idx_dataset, write_png, write_pngs,
     GridOptions,
 };
-pub use npy::{read_npy_f32, write_npy_f32, NpyArray};
 pub use source::Source;
 pub use stacked::stacked_mnist;
 pub use summary::Summary;

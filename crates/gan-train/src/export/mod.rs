@@ -16,8 +16,8 @@ use prost::Message;
 pub use self::onnx::BATCH;
 use self::onnx::{value_info, GraphBuilder};
 use self::proto::{data_type, ModelProto, OperatorSetIdProto, StringStringEntryProto};
-use crate::gan::Gan;
 use crate::error::Result;
+use crate::gan::Gan;
 use crate::models::ItemShape;
 
 /// The ONNX opset the graph is written against.

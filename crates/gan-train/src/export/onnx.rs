@@ -16,8 +16,8 @@
 use gan_nn::{Activation, LayerSpec, Param, ParamStore, WeightSpec};
 
 use super::proto::{
-    attribute_type, data_type, AttributeProto, Dimension, DimensionValue, GraphProto,
-    NodeProto, TensorProto, TensorShapeProto, TensorTypeProto, TypeProto, ValueInfoProto,
+    attribute_type, data_type, AttributeProto, Dimension, DimensionValue, GraphProto, NodeProto,
+    TensorProto, TensorShapeProto, TensorTypeProto, TypeProto, ValueInfoProto,
 };
 use crate::conditional::ClassInput;
 use crate::error::{Result, TrainError};
@@ -64,7 +64,12 @@ fn ints(name: &str, v: &[usize]) -> AttributeProto {
 }
 
 /// A graph input or output: `elem` tensor of `dims`, None for the symbolic batch.
-pub(crate) fn value_info(name: &str, elem: i32, dims: &[Option<usize>], doc: &str) -> ValueInfoProto {
+pub(crate) fn value_info(
+    name: &str,
+    elem: i32,
+    dims: &[Option<usize>],
+    doc: &str,
+) -> ValueInfoProto {
     let dim = dims
         .iter()
         .map(|d| Dimension {
@@ -96,7 +101,13 @@ impl<'a> GraphBuilder<'a> {
     }
 
     /// Appends `op` on `inputs`; its one output is named `{name}/{op}`.
-    fn node(&mut self, name: &str, op: &str, inputs: &[&str], attrs: Vec<AttributeProto>) -> String {
+    fn node(
+        &mut self,
+        name: &str,
+        op: &str,
+        inputs: &[&str],
+        attrs: Vec<AttributeProto>,
+    ) -> String {
         let out = format!("{name}/{op}");
         self.nodes.push(NodeProto {
             input: inputs.iter().map(|s| s.to_string()).collect(),
@@ -168,7 +179,13 @@ impl<'a> GraphBuilder<'a> {
     }
 
     /// `Gemm(x, W, b)` with transB = 1: x W^T + b.
-    fn gemm(&mut self, name: &str, x: &str, w: WeightSpec<'_>, b: Option<&Param>) -> Result<String> {
+    fn gemm(
+        &mut self,
+        name: &str,
+        x: &str,
+        w: WeightSpec<'_>,
+        b: Option<&Param>,
+    ) -> Result<String> {
         let w = self.weight(w)?;
         let mut inputs = vec![x.to_string(), w];
         if let Some(b) = b {
@@ -179,7 +196,12 @@ impl<'a> GraphBuilder<'a> {
     }
 
     /// Inputs of a convolution: x, W and the bias when present.
-    fn conv_inputs(&mut self, x: &str, w: WeightSpec<'_>, b: Option<&Param>) -> Result<Vec<String>> {
+    fn conv_inputs(
+        &mut self,
+        x: &str,
+        w: WeightSpec<'_>,
+        b: Option<&Param>,
+    ) -> Result<Vec<String>> {
         let mut inputs = vec![x.to_string(), self.weight(w)?];
         if let Some(b) = b {
             inputs.push(self.param(b)?);
@@ -278,7 +300,12 @@ impl<'a> GraphBuilder<'a> {
     /// `player`'s network on `x` (`[batch, latent_dim]`), with the class embedding of a
     /// conditional generator added after its layer `split` (`class`: the int64 input).
     /// Returns the output value.
-    pub(crate) fn player(&mut self, player: &Player, x: &str, class: Option<&str>) -> Result<String> {
+    pub(crate) fn player(
+        &mut self,
+        player: &Player,
+        x: &str,
+        class: Option<&str>,
+    ) -> Result<String> {
         let net = &player.net;
         let split = match (&player.class, class) {
             (None, _) => None,
@@ -313,7 +340,13 @@ impl<'a> GraphBuilder<'a> {
     }
 
     /// `h + E[class]`, the embedding broadcast over the spatial axes of a rank-4 `h`.
-    fn class_shift(&mut self, player: &Player, h: &str, rank: usize, class: &str) -> Result<String> {
+    fn class_shift(
+        &mut self,
+        player: &Player,
+        h: &str,
+        rank: usize,
+        class: &str,
+    ) -> Result<String> {
         let c = player.class.as_ref().expect("a conditional player");
         let table = self.param(c.embed.weight())?;
         let name = format!("{}_embed", player.prefix());
