@@ -253,7 +253,7 @@ fn refusals_name_the_problem_and_write_nothing() {
     let f64s = dir.join("f64.npy");
     let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
     let mut header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 100), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

@@ -8,7 +8,6 @@
 use gan_tensor::matmul::Activation;
 
 use crate::error::Result;
-use crate::layers::spectral::SpectralNorm;
 use crate::param::Param;
 
 /// A layer's weight as the eval-mode forward pass uses it: the stored parameter, or
@@ -17,11 +16,27 @@ use crate::param::Param;
 #[derive(Clone, Copy)]
 pub struct WeightSpec<'a> {
     param: &'a Param,
-    spectral: Option<&'a SpectralNorm>,
+    /// With spectral normalization: (`weight_u`, `weight_v`).
+    spectral: Option<(&'a Param, &'a Param)>,
+}
+
+/// sigma(W) = u^T W v for a weight `w` of any rank seen as the matrix
+/// [d0, d1 * d2 * ...] (PyTorch's `spectral_norm`, dim = 0), from the stored `u` [d0]
+/// and `v` [d1 * ...], computed on the GPU and read back.
+pub(crate) fn spectral_sigma(w: &Param, u: &Param, v: &Param) -> Result<f32> {
+    let w = w.tensor()?;
+    let rows = w.dims().first().copied().unwrap_or(1);
+    let cols = w.numel() / rows.max(1);
+    let s = u
+        .tensor()?
+        .reshape(&[1, rows])?
+        .matmul(&w.reshape(&[rows, cols])?)?
+        .matmul(&v.tensor()?.reshape(&[cols, 1])?)?;
+    Ok(s.to_vec()?[0])
 }
 
 impl<'a> WeightSpec<'a> {
-    pub(crate) fn new(param: &'a Param, spectral: Option<&'a SpectralNorm>) -> Self {
+    pub(crate) fn new(param: &'a Param, spectral: Option<(&'a Param, &'a Param)>) -> Self {
         WeightSpec { param, spectral }
     }
 
@@ -47,8 +62,8 @@ impl<'a> WeightSpec<'a> {
         let w = self.param.tensor()?.to_vec()?;
         match self.spectral {
             None => Ok(w),
-            Some(sn) => {
-                let sigma = sn.sigma(self.param)?;
+            Some((u, v)) => {
+                let sigma = spectral_sigma(self.param, u, v)?;
                 Ok(w.into_iter().map(|x| x / sigma).collect())
             }
         }

@@ -11,9 +11,7 @@ use std::collections::HashMap;
 
 use common::{ctx, mnist_tiny, ring8};
 use gan_tensor::Tensor;
-use gan_train::export::proto::{
-    data_type, DimensionValue, ModelProto, TensorProto, ValueInfoProto,
-};
+use gan_train::export::proto::{DataType, DimensionValue, ModelProto, TensorProto, ValueInfoProto};
 use gan_train::export::{generator_onnx, IR_VERSION, OPSET};
 use gan_train::{Arch, Config, Gan, ItemShape, SpectralNorm};
 use prost::Message;
@@ -22,7 +20,7 @@ use prost::Message;
 type Value = (Vec<f32>, Vec<usize>);
 
 fn floats(t: &TensorProto) -> Vec<f32> {
-    assert_eq!(t.data_type, data_type::FLOAT, "{}", t.name);
+    assert_eq!(t.data_type, DataType::Float as i32, "{}", t.name);
     t.raw_data
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
@@ -30,7 +28,7 @@ fn floats(t: &TensorProto) -> Vec<f32> {
 }
 
 fn int64s(t: &TensorProto) -> Vec<i64> {
-    assert_eq!(t.data_type, data_type::INT64, "{}", t.name);
+    assert_eq!(t.data_type, DataType::Int64 as i32, "{}", t.name);
     t.raw_data
         .chunks_exact(8)
         .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
@@ -44,7 +42,7 @@ fn interpret(m: &ModelProto, z: &[f32], n: usize) -> Value {
     let mut vals: HashMap<String, Value> = HashMap::new();
     let mut shapes: HashMap<String, Vec<i64>> = HashMap::new();
     for t in &g.initializer {
-        if t.data_type == data_type::INT64 {
+        if t.data_type == DataType::Int64 as i32 {
             shapes.insert(t.name.clone(), int64s(t));
         } else {
             let dims = t.dims.iter().map(|&d| d as usize).collect();

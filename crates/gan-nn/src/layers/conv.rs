@@ -231,7 +231,10 @@ macro_rules! conv_layer {
 
             fn layer_spec(&self) -> Option<LayerSpec<'_>> {
                 let s = &self.spec;
-                let weight = WeightSpec::new(&s.weight, s.spectral.as_ref());
+                let weight = match &s.spectral {
+                    Some(sn) => sn.weight_spec(&s.weight),
+                    None => WeightSpec::new(&s.weight, None),
+                };
                 Some(s.params.spec(weight, s.bias.as_ref()))
             }
         }

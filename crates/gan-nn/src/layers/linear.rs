@@ -104,7 +104,10 @@ impl Linear {
 
     /// The weight as the eval-mode forward pass uses it.
     pub fn weight_spec(&self) -> WeightSpec<'_> {
-        WeightSpec::new(&self.weight, self.spectral.as_ref())
+        match &self.spectral {
+            Some(sn) => sn.weight_spec(&self.weight),
+            None => WeightSpec::new(&self.weight, None),
+        }
     }
 
     fn run(&self, x: &Var, train: bool, act: Activation) -> Result<Var> {

@@ -6,7 +6,7 @@ mod embedding;
 mod linear;
 mod maxout;
 mod norm;
-pub(crate) mod spectral;
+mod spectral;
 mod weight_bias;
 
 pub use activation::{Dropout, Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh};

@@ -15,7 +15,7 @@ use prost::Message;
 
 pub use self::onnx::BATCH;
 use self::onnx::{value_info, GraphBuilder};
-use self::proto::{data_type, ModelProto, OperatorSetIdProto, StringStringEntryProto};
+use self::proto::{DataType, ModelProto, OperatorSetIdProto, StringStringEntryProto};
 use crate::error::Result;
 use crate::gan::Gan;
 use crate::models::ItemShape;
@@ -47,14 +47,14 @@ pub fn generator_onnx(gan: &Gan) -> Result<OnnxModel> {
     let mut b = GraphBuilder::new(&player.store);
     let mut inputs = vec![value_info(
         "z",
-        data_type::FLOAT,
+        DataType::Float,
         &[None, Some(dim)],
         &format!("latents drawn from the {} prior", gan.game.prior),
     )];
     let class = gan.classes().map(|n| {
         inputs.push(value_info(
             "class",
-            data_type::INT64,
+            DataType::Int64,
             &[None],
             &format!("class of each item, 0 to {}", n - 1),
         ));
@@ -67,7 +67,7 @@ pub fn generator_onnx(gan: &Gan) -> Result<OnnxModel> {
     };
     let mut out_dims = vec![None];
     out_dims.extend(item_dims.iter().map(|&d| Some(d)));
-    let output = value_info("images", data_type::FLOAT, &out_dims, "items in [-1, 1]");
+    let output = value_info("images", DataType::Float, &out_dims, "items in [-1, 1]");
     let graph = b.finish(player.prefix(), inputs.clone(), &out, output);
     let ops = graph.node.iter().map(|n| n.op_type.clone()).collect();
     let meta = |k: &str, v: String| StringStringEntryProto {

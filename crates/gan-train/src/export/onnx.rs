@@ -16,7 +16,7 @@
 use gan_nn::{Activation, LayerSpec, Param, ParamStore, WeightSpec};
 
 use super::proto::{
-    attribute_type, data_type, AttributeProto, Dimension, DimensionValue, GraphProto, NodeProto,
+    AttributeProto, AttributeType, DataType, Dimension, DimensionValue, GraphProto, NodeProto,
     TensorProto, TensorShapeProto, TensorTypeProto, TypeProto, ValueInfoProto,
 };
 use crate::conditional::ClassInput;
@@ -38,7 +38,7 @@ fn int(name: &str, v: i64) -> AttributeProto {
     AttributeProto {
         name: name.into(),
         i: Some(v),
-        r#type: attribute_type::INT,
+        r#type: AttributeType::Int as i32,
         ..Default::default()
     }
 }
@@ -48,7 +48,7 @@ fn float(name: &str, v: f32) -> AttributeProto {
     AttributeProto {
         name: name.into(),
         f: Some(v),
-        r#type: attribute_type::FLOAT,
+        r#type: AttributeType::Float as i32,
         ..Default::default()
     }
 }
@@ -58,7 +58,7 @@ fn ints(name: &str, v: &[usize]) -> AttributeProto {
     AttributeProto {
         name: name.into(),
         ints: v.iter().map(|&x| x as i64).collect(),
-        r#type: attribute_type::INTS,
+        r#type: AttributeType::Ints as i32,
         ..Default::default()
     }
 }
@@ -66,7 +66,7 @@ fn ints(name: &str, v: &[usize]) -> AttributeProto {
 /// A graph input or output: `elem` tensor of `dims`, None for the symbolic batch.
 pub(crate) fn value_info(
     name: &str,
-    elem: i32,
+    elem: DataType,
     dims: &[Option<usize>],
     doc: &str,
 ) -> ValueInfoProto {
@@ -83,7 +83,7 @@ pub(crate) fn value_info(
         name: name.into(),
         r#type: Some(TypeProto {
             tensor_type: Some(TensorTypeProto {
-                elem_type: elem,
+                elem_type: elem as i32,
                 shape: Some(TensorShapeProto { dim }),
             }),
         }),
@@ -122,7 +122,7 @@ impl<'a> GraphBuilder<'a> {
     fn tensor(&mut self, name: String, dims: &[usize], values: &[f32]) -> String {
         self.initializers.push(TensorProto {
             dims: dims.iter().map(|&d| d as i64).collect(),
-            data_type: data_type::FLOAT,
+            data_type: DataType::Float as i32,
             name: name.clone(),
             raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
         });
@@ -133,7 +133,7 @@ impl<'a> GraphBuilder<'a> {
     fn int64s(&mut self, name: String, values: &[i64]) -> String {
         self.initializers.push(TensorProto {
             dims: vec![values.len() as i64],
-            data_type: data_type::INT64,
+            data_type: DataType::Int64 as i32,
             name: name.clone(),
             raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
         });

@@ -94,14 +94,18 @@ pub struct NodeProto {
     pub attribute: Vec<AttributeProto>,
 }
 
-/// `onnx.AttributeProto.AttributeType`.
-pub mod attribute_type {
+/// `onnx.AttributeProto.AttributeType` (the values used here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum AttributeType {
+    /// `UNDEFINED = 0`.
+    Undefined = 0,
     /// `FLOAT = 1`.
-    pub const FLOAT: i32 = 1;
+    Float = 1,
     /// `INT = 2`.
-    pub const INT: i32 = 2;
+    Int = 2,
     /// `INTS = 7`.
-    pub const INTS: i32 = 7;
+    Ints = 7,
 }
 
 /// `onnx.AttributeProto` (one of f, i, ints is set, `type` says which).
@@ -119,17 +123,21 @@ pub struct AttributeProto {
     /// `ints = 8`.
     #[prost(int64, repeated, packed = "false", tag = "8")]
     pub ints: Vec<i64>,
-    /// `type = 20` ([`attribute_type`]).
-    #[prost(int32, tag = "20")]
+    /// `type = 20`.
+    #[prost(enumeration = "AttributeType", tag = "20")]
     pub r#type: i32,
 }
 
-/// `onnx.TensorProto.DataType`.
-pub mod data_type {
+/// `onnx.TensorProto.DataType` (the values used here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum DataType {
+    /// `UNDEFINED = 0`.
+    Undefined = 0,
     /// `FLOAT = 1`.
-    pub const FLOAT: i32 = 1;
+    Float = 1,
     /// `INT64 = 7`.
-    pub const INT64: i32 = 7;
+    Int64 = 7,
 }
 
 /// `onnx.TensorProto`: an initializer, its values little-endian in `raw_data`.
@@ -138,8 +146,8 @@ pub struct TensorProto {
     /// `dims = 1`.
     #[prost(int64, repeated, packed = "false", tag = "1")]
     pub dims: Vec<i64>,
-    /// `data_type = 2` ([`data_type`]).
-    #[prost(int32, tag = "2")]
+    /// `data_type = 2`.
+    #[prost(enumeration = "DataType", tag = "2")]
     pub data_type: i32,
     /// `name = 8`.
     #[prost(string, tag = "8")]
@@ -174,8 +182,8 @@ pub struct TypeProto {
 /// `onnx.TypeProto.Tensor`.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct TensorTypeProto {
-    /// `elem_type = 1` ([`data_type`]).
-    #[prost(int32, tag = "1")]
+    /// `elem_type = 1`.
+    #[prost(enumeration = "DataType", tag = "1")]
     pub elem_type: i32,
     /// `shape = 2`.
     #[prost(message, optional, tag = "2")]
