@@ -149,6 +149,7 @@ fn compare(run: &Path, dim: usize, extra: &[&str], class: Option<u32>) -> (Strin
 #[test]
 #[ignore = "needs onnxruntime: python3 -m venv .ci/venv && .ci/venv/bin/pip install onnxruntime numpy"]
 fn mlp_on_mnist_matches_generate() {
+    python();
     let run = train(
         "mnist",
         &["--limit", "256", "--g-hidden", "32", "--d-hidden", "32"],
@@ -166,6 +167,7 @@ fn mlp_on_mnist_matches_generate() {
 #[test]
 #[ignore = "needs onnxruntime: python3 -m venv .ci/venv && .ci/venv/bin/pip install onnxruntime numpy"]
 fn conditional_dcgan_matches_generate() {
+    python();
     let run = train(
         "mnist",
         &[
@@ -194,6 +196,7 @@ fn conditional_dcgan_matches_generate() {
 #[test]
 #[ignore = "needs onnxruntime: python3 -m venv .ci/venv && .ci/venv/bin/pip install onnxruntime numpy"]
 fn ema_with_batchnorm_and_spectral_norm_matches_generate() {
+    python();
     let run = train(
         "ring8",
         &[

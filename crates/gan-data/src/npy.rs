@@ -90,13 +90,17 @@ mod tests {
         let p = dir.path().join("a.npy");
         let v: Vec<f32> = (0..6).map(|i| i as f32 * 0.5 - 1.0).collect();
         write_npy_f32(&p, &v, &[2, 3]).unwrap();
-        // numpy's header: magic, version 1.0, a dict padded to 64 bytes.
+        // numpy's header: magic, version 1.0, the dict's length, the dict padded so
+        // that the data start at a multiple of 64 bytes, then 6 little-endian f32.
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
-        let header = String::from_utf8_lossy(&bytes[10..64]);
+        let start = 10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        assert_eq!(start % 64, 0);
+        let header = String::from_utf8_lossy(&bytes[10..start]);
         assert!(header.contains("'descr': '<f4'"), "{header}");
-        assert!(header.contains("'shape': (2, 3)"), "{header}");
-        assert_eq!(bytes.len(), 64 + 24);
+        assert!(header.contains("'shape': (2, 3, )"), "{header}");
+        assert_eq!(bytes.len(), start + 24);
+        assert_eq!(bytes[start + 4..start + 8], (-0.5f32).to_le_bytes());
         let back = read_npy_f32(&p).unwrap();
         assert_eq!(back.values, v);
         assert_eq!(back.shape, vec![2, 3]);
