@@ -36,8 +36,10 @@ pub struct GenerateArgs {
     /// Output directory (created).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// png: one file per image; idx: one IDX file (`generated-images-idx3-ubyte`).
-    #[arg(long, value_parser = ["png", "idx"], default_value = "png")]
+    /// png: one file per image; idx: one IDX file (`generated-images-idx3-ubyte`); npy:
+    /// the raw float32 values as one array `generated.npy` [N, C, H, W] (2-D points:
+    /// [N, 2]).
+    #[arg(long, value_parser = ["png", "idx", "npy"], default_value = "png")]
     pub format: String,
     /// Also write all images as one sample sheet, `grid.png`.
     #[arg(long)]
@@ -82,6 +84,65 @@ pub struct GenerateArgs {
     /// average G_ema].
     #[arg(long)]
     pub no_ema: bool,
+    /// Instead of drawing latents: one image per row of FILE.npy, a float32 array
+    /// [N, latent_dim] in C order (`np.save(FILE, z.astype(np.float32))`).
+    #[arg(
+        long,
+        value_name = "FILE.npy",
+        conflicts_with_all = ["count", "seed", "prior", "truncation", "interpolate"]
+    )]
+    pub latents: Option<PathBuf>,
+}
+
+/// Name of the array `--format npy` writes.
+pub const NPY_FILE: &str = "generated.npy";
+
+/// The latents of `--latents FILE`: `[N, dim]` float32 values, or a clear refusal.
+pub fn read_latents(path: &Path, dim: usize) -> Result<(Vec<f32>, usize)> {
+    let a = gan_data::read_npy_f32(path).map_err(|e| anyhow::anyhow!("--latents: {e}"))?;
+    match a.shape[..] {
+        [n, d] if d == dim && n > 0 => Ok((a.values, n)),
+        [_, d] if d == dim => bail!("--latents {}: the array holds no latents", path.display()),
+        _ => bail!(
+            "--latents {}: shape {:?}, expected [N, {dim}]: one row of latent_dim = {dim} values \
+             per image (the run's latent_dim)",
+            path.display(),
+            a.shape
+        ),
+    }
+}
+
+/// Where each image's latent came from, as the manifest's columns.
+enum Origin {
+    /// Drawn from the prior under a seed, scaled by the truncation psi.
+    Drawn { seed: u64, prior: String, psi: f64 },
+    /// Row i of a `.npy` file.
+    File(PathBuf),
+}
+
+impl Origin {
+    fn header(&self) -> &'static str {
+        match self {
+            Origin::Drawn { .. } => "seed,prior,latent_index,truncation",
+            Origin::File(_) => "latents,latent_index",
+        }
+    }
+
+    fn row(&self, i: usize) -> String {
+        match self {
+            Origin::Drawn { seed, prior, psi } => format!("{seed},{prior},{i},{psi}"),
+            Origin::File(p) => format!("{},{i}", p.display()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Origin::Drawn { seed, prior, psi } => format!(
+                "latent i of `gan generate --seed {seed} --prior {prior} --truncation {psi}`"
+            ),
+            Origin::File(p) => format!("row i of {}", p.display()),
+        }
+    }
 }
 
 /// Name of the IDX file `--format idx` writes.
@@ -170,6 +231,21 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     }
     let psi = args.truncation;
     let gan = load_gan(&ctx, &args.run, None, args.no_ema)?;
+    let latents = match &args.latents {
+        Some(p) => Some(read_latents(p, gan.game.latent_dim)?),
+        None => None,
+    };
+    let with_count;
+    let args = match &latents {
+        Some((_, n)) => {
+            with_count = GenerateArgs {
+                count: *n,
+                ..args.clone()
+            };
+            &with_count
+        }
+        None => args,
+    };
     let (classes, per_row) = requested_classes(gan.classes(), args)?;
     if let (Some(n), Some(per_row)) = (gan.classes(), per_row) {
         if !args.count.is_multiple_of(n) {
@@ -181,28 +257,57 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             );
         }
     }
-    let g = gan
-        .sample_truncated_for(args.count, args.seed, prior, classes.as_deref(), psi)
-        .map_err(err)?;
+    let g = match latents {
+        Some((z, n)) => {
+            let z = Tensor::from_slice(&ctx, &z, &[n, gan.game.latent_dim])?;
+            gan_train::Generated {
+                values: gan.sample_at_for(z, classes.as_deref()).map_err(err)?,
+                shape: gan.item.image_shape(),
+                count: n,
+            }
+        }
+        None => gan
+            .sample_truncated_for(args.count, args.seed, prior, classes.as_deref(), psi)
+            .map_err(err)?,
+    };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let prior_name = match prior {
-        Some(p) => p.to_string(),
-        None => gan_train::read_config(&args.run)
-            .map_err(err)?
-            .prior
-            .to_string(),
+    let origin = match &args.latents {
+        Some(p) => Origin::File(p.clone()),
+        None => Origin::Drawn {
+            seed: args.seed,
+            prior: match prior {
+                Some(p) => p.to_string(),
+                None => gan.game.prior.to_string(),
+            },
+            psi,
+        },
     };
     let toy = g.shape.channels == 2 && g.shape.height == 1 && g.shape.width == 1;
     // A conditional run's manifest also records each image's class.
-    let mut manifest = String::from("file,seed,prior,latent_index,truncation");
+    let mut manifest = format!("file,{}", origin.header());
     manifest.push_str(if classes.is_some() { ",class\n" } else { "\n" });
     let class_of = |i: usize| {
         classes
             .as_ref()
             .map_or(String::new(), |c| format!(",{}", c[i]))
     };
-    if toy {
+    if args.format == "npy" {
+        let path = args.out.join(NPY_FILE);
+        let mut dims = gan.item.batch_dims(g.count);
+        if toy {
+            dims.truncate(2);
+        }
+        gan_data::write_npy_f32(&path, &g.values, &dims)?;
+        for i in 0..g.count {
+            writeln!(manifest, "{NPY_FILE}[{i}],{}{}", origin.row(i), class_of(i))?;
+        }
+        println!(
+            "wrote {} float32 values {dims:?} to {}",
+            g.values.len(),
+            path.display()
+        );
+    } else if toy {
         let mut csv = String::from("x,y\n");
         for p in g.values.chunks_exact(2) {
             writeln!(csv, "{},{}", p[0], p[1])?;
@@ -212,9 +317,9 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         for i in 0..g.count {
             writeln!(
                 manifest,
-                "points.csv:{},{},{prior_name},{i},{psi}{}",
+                "points.csv:{},{}{}",
                 i + 2,
-                args.seed,
+                origin.row(i),
                 class_of(i)
             )?;
         }
@@ -224,12 +329,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         let path = args.out.join(IDX_FILE);
         gan_data::write_idx_dataset(&data, &path, None)?;
         for i in 0..g.count {
-            writeln!(
-                manifest,
-                "{IDX_FILE}[{i}],{},{prior_name},{i},{psi}{}",
-                args.seed,
-                class_of(i)
-            )?;
+            writeln!(manifest, "{IDX_FILE}[{i}],{}{}", origin.row(i), class_of(i))?;
         }
         println!(
             "wrote {} images ({}) to {}",
@@ -241,12 +341,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         let paths = gan_data::write_pngs(&args.out, "gen-", &g.values, g.shape)?;
         for (i, p) in paths.iter().enumerate() {
             let name = p.file_name().unwrap().to_string_lossy();
-            writeln!(
-                manifest,
-                "{name},{},{prior_name},{i},{psi}{}",
-                args.seed,
-                class_of(i)
-            )?;
+            writeln!(manifest, "{name},{}{}", origin.row(i), class_of(i))?;
         }
         println!(
             "wrote {} PNG images ({}) to {}",
@@ -258,10 +353,9 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     let mpath = args.out.join("manifest.csv");
     std::fs::write(&mpath, manifest)?;
     println!(
-        "manifest: {} (image i = latent i of `gan generate --seed {} --prior {prior_name} \
-         --truncation {psi}`{})",
+        "manifest: {} (image i = {}{})",
         mpath.display(),
-        args.seed,
+        origin.describe(),
         if classes.is_some() {
             ", made for its class"
         } else {

@@ -8,6 +8,7 @@
 //! - [`pretrained`]: the generators shipped in `pretrained/` (`--pretrained NAME`).
 //! - [`eval`]: `gan eval` (metrics of a run's generator, table or JSON).
 //! - [`serve`]: `gan serve` (a local web page and JSON API over a run's generator).
+//! - [`export`]: `gan export` (the generator as ONNX).
 //! - [`dataset`]: dataset names of `gan data`.
 //! - [`distributed`]: `gan train --distributed` under MPI (feature `distributed`).
 
@@ -15,6 +16,7 @@ pub mod dataset;
 pub mod discriminate;
 pub mod distributed;
 pub mod eval;
+pub mod export;
 pub mod generate;
 pub mod gif;
 pub mod pretrained;

@@ -3,7 +3,9 @@
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
-use gan_cli::{dataset, discriminate, distributed, eval, generate, gif, pretrained, serve, train};
+use gan_cli::{
+    dataset, discriminate, distributed, eval, export, generate, gif, pretrained, serve, train,
+};
 use gan_data::{Split, Summary};
 
 #[derive(Parser)]
@@ -52,6 +54,9 @@ enum Command {
     /// A local web page over a run's generator (seed, latent sliders, class, truncation,
     /// checkpoint, interpolation, D's scores) and its JSON API; prints the URL first.
     Serve(serve::ServeArgs),
+    /// Write a run's generator (G_ema when present) as an ONNX file with a dynamic batch
+    /// axis, for onnxruntime and other runtimes.
+    Export(export::ExportArgs),
 }
 
 fn main() -> Result<()> {
@@ -65,6 +70,7 @@ fn main() -> Result<()> {
         Command::ListPretrained => pretrained::print_list(),
         Command::Timelapse(args) => gif::timelapse(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Data {
             dataset,
             split,

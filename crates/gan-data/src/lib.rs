@@ -5,8 +5,8 @@
 //! IDX (MNIST and kin, [`idx`], [`mnist`]), CIFAR-10 binary batches ([`cifar`]), image
 //! folders ([`folder`]), 2-D toy mixtures ([`toy`]) and Stacked MNIST ([`stacked`]).
 //! [`Loader`] cuts a dataset into seeded, shuffled batches; [`Summary`] describes it;
-//! [`output`] writes PNGs, sample grids and IDX files; [`Source`] names any of them as
-//! one value.
+//! [`output`] writes PNGs, sample grids and IDX files ([`npy`]: float32 `.npy`
+//! arrays); [`Source`] names any of them as one value.
 //!
 //! ```no_run
 //! use gan_data::{load_vendored_mnist, Loader, LoaderOptions, Split, Summary};
@@ -30,6 +30,7 @@ pub mod gif;
 pub mod idx;
 pub mod loader;
 pub mod mnist;
+pub mod npy;
 pub mod output;
 pub mod source;
 pub mod stacked;
@@ -43,6 +44,7 @@ pub use folder::{load_folder, ColorMode, FolderOptions, FolderReport};
 pub use gif::{encode_gif, write_gif};
 pub use loader::{Batch, Loader, LoaderOptions};
 pub use mnist::{data_dir, load_mnist, load_vendored_mnist, mnist_dir};
+pub use npy::{read_npy_f32, write_npy_f32, NpyArray};
 pub use output::{
     encode_png, encode_png_rgb, make_grid, write_grid, write_idx_dataset, write_png, write_pngs,
     GridOptions,

@@ -24,6 +24,7 @@ mod module;
 mod ops;
 pub mod optim;
 mod param;
+mod spec;
 mod store;
 mod var;
 
@@ -34,6 +35,7 @@ pub use layers_ops::Labels;
 pub use module::{child_name, Module, Named, Sequential, Slot};
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 pub use param::{Entry, Param, RngState};
+pub use spec::{LayerSpec, NormSpec, WeightSpec};
 pub use store::{ParamStore, StoreConfig};
 pub use var::{is_grad_enabled, no_grad, Var};
 

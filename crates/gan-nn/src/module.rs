@@ -4,6 +4,7 @@ use gan_tensor::matmul::Activation;
 
 use crate::error::Result;
 use crate::param::{Param, RngState};
+use crate::spec::LayerSpec;
 use crate::Var;
 
 /// What a module reports to [`Module::visit`].
@@ -44,6 +45,12 @@ pub trait Module {
     fn forward_fused(&self, _x: &Var, _train: bool, _act: Activation) -> Option<Result<Var>> {
         None
     }
+
+    /// What the layer computes in eval mode, as data (kind, hyper-parameters,
+    /// parameters), for exporters; None for containers and layers without one.
+    fn layer_spec(&self) -> Option<LayerSpec<'_>> {
+        None
+    }
 }
 
 /// `prefix.name`, or `name` when the prefix is empty.
@@ -70,6 +77,9 @@ impl<M: Module + ?Sized> Module for Box<M> {
     }
     fn forward_fused(&self, x: &Var, train: bool, act: Activation) -> Option<Result<Var>> {
         (**self).forward_fused(x, train, act)
+    }
+    fn layer_spec(&self) -> Option<LayerSpec<'_>> {
+        (**self).layer_spec()
     }
 }
 

@@ -234,6 +234,16 @@ impl ParamStore {
             .map(|e| &e.param)
     }
 
+    /// The name of `param` in this store (its state_dict key), None when the store
+    /// does not hold it.
+    pub fn name_of(&self, param: &Param) -> Option<&str> {
+        self.0
+            .entries
+            .iter()
+            .find(|e| e.param.same(param))
+            .map(|e| e.name.as_str())
+    }
+
     /// Number of trainable scalars (without padding).
     pub fn num_parameters(&self) -> usize {
         self.0

@@ -13,7 +13,7 @@
 //!   where a checkpoint stopped, [`Trainer::train`] runs to the end.
 //! - [`infer`]: a trained run's `Gan` ([`load_gan`]) to [`Gan::sample`] and
 //!   [`Gan::judge`] with; [`latent`]: truncation and interpolation of latents;
-//!   [`eval`]: its scores.
+//!   [`eval`]: its scores; [`export`]: its generator as ONNX.
 //!
 //! D loss, G loss, mean D(x), mean D(G(z)) and the value (V(D, G) for the BCE losses) are
 //! computed on the GPU every step and read back only every `log_every` steps.
@@ -30,6 +30,7 @@ pub mod data;
 pub mod ema;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod feed;
 pub mod gan;
 pub mod infer;

@@ -5,6 +5,7 @@ use gan_tensor::matmul::Activation;
 use crate::error::{Error, Result};
 use crate::module::{Module, Slot};
 use crate::param::RngState;
+use crate::spec::LayerSpec;
 use crate::Var;
 
 macro_rules! activation {
@@ -22,6 +23,9 @@ macro_rules! activation {
             }
             fn fusable_activation(&self) -> Option<Activation> {
                 Some($act)
+            }
+            fn layer_spec(&self) -> Option<LayerSpec<'_>> {
+                Some(LayerSpec::Activation($act))
             }
         }
     };
@@ -71,6 +75,9 @@ impl Module for LeakyReLU {
     fn fusable_activation(&self) -> Option<Activation> {
         // The fused backward recovers the sign of x from y, which needs slope > 0.
         (self.slope > 0.0).then_some(Activation::LeakyRelu(self.slope))
+    }
+    fn layer_spec(&self) -> Option<LayerSpec<'_>> {
+        Some(LayerSpec::Activation(Activation::LeakyRelu(self.slope)))
     }
 }
 
@@ -124,6 +131,10 @@ impl Module for Dropout {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {
         f(prefix, Slot::Rng(&self.rng));
     }
+
+    fn layer_spec(&self) -> Option<LayerSpec<'_>> {
+        Some(LayerSpec::Identity)
+    }
 }
 
 /// `nn.Flatten()`: [N, d1, d2, ...] -> [N, d1 * d2 * ...].
@@ -139,6 +150,10 @@ impl Module for Flatten {
         let d = x.dims();
         let n = d.first().copied().unwrap_or(1);
         Ok(x.reshape(&[n, d.iter().skip(1).product()])?)
+    }
+
+    fn layer_spec(&self) -> Option<LayerSpec<'_>> {
+        Some(LayerSpec::Flatten)
     }
 }
 
@@ -177,5 +192,9 @@ impl Module for Reshape {
         let mut to = vec![n];
         to.extend_from_slice(&self.dims);
         Ok(x.reshape(&to)?)
+    }
+
+    fn layer_spec(&self) -> Option<LayerSpec<'_>> {
+        Some(LayerSpec::Reshape(self.dims.clone()))
     }
 }

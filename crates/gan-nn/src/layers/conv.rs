@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::module::{Module, Slot};
 use crate::param::Param;
+use crate::spec::{LayerSpec, WeightSpec};
 use crate::Var;
 
 /// The parts of a convolution layer that depend on which op it runs.
@@ -29,6 +30,8 @@ trait ConvOp: Copy + Default {
     fn describe_params(&self) -> String;
     /// Runs the op.
     fn apply(self, x: &Var, w: &Var, b: Option<&Var>) -> Result<Var>;
+    /// The layer as data ([`Module::layer_spec`]).
+    fn spec<'a>(self, weight: WeightSpec<'a>, bias: Option<&'a Param>) -> LayerSpec<'a>;
 }
 
 impl ConvOp for Conv2dParams {
@@ -52,6 +55,15 @@ impl ConvOp for Conv2dParams {
 
     fn apply(self, x: &Var, w: &Var, b: Option<&Var>) -> Result<Var> {
         Ok(Var::conv2d(x, w, b, self)?)
+    }
+
+    fn spec<'a>(self, weight: WeightSpec<'a>, bias: Option<&'a Param>) -> LayerSpec<'a> {
+        LayerSpec::Conv2d {
+            weight,
+            bias,
+            stride: self.stride,
+            padding: self.padding,
+        }
     }
 }
 
@@ -79,6 +91,16 @@ impl ConvOp for ConvTranspose2dParams {
 
     fn apply(self, x: &Var, w: &Var, b: Option<&Var>) -> Result<Var> {
         Ok(Var::conv_transpose2d(x, w, b, self)?)
+    }
+
+    fn spec<'a>(self, weight: WeightSpec<'a>, bias: Option<&'a Param>) -> LayerSpec<'a> {
+        LayerSpec::ConvTranspose2d {
+            weight,
+            bias,
+            stride: self.stride,
+            padding: self.padding,
+            output_padding: self.output_padding,
+        }
     }
 }
 
@@ -205,6 +227,15 @@ macro_rules! conv_layer {
             fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {
                 let (w, b) = (&self.spec.weight, self.spec.bias.as_ref());
                 visit_weight_bias_sn(prefix, w, b, self.spec.spectral.as_ref(), f);
+            }
+
+            fn layer_spec(&self) -> Option<LayerSpec<'_>> {
+                let s = &self.spec;
+                let weight = match &s.spectral {
+                    Some(sn) => sn.weight_spec(&s.weight),
+                    None => WeightSpec::new(&s.weight, None),
+                };
+                Some(s.params.spec(weight, s.bias.as_ref()))
             }
         }
     };

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::module::{Module, Slot};
 use crate::param::Param;
+use crate::spec::{LayerSpec, WeightSpec};
 use crate::Var;
 
 /// `nn.Linear(in_features, out_features, bias)`: y = x W^T + b with W [out, in] and b
@@ -101,6 +102,14 @@ impl Linear {
         self.bias.as_ref()
     }
 
+    /// The weight as the eval-mode forward pass uses it.
+    pub fn weight_spec(&self) -> WeightSpec<'_> {
+        match &self.spectral {
+            Some(sn) => sn.weight_spec(&self.weight),
+            None => WeightSpec::new(&self.weight, None),
+        }
+    }
+
     fn run(&self, x: &Var, train: bool, act: Activation) -> Result<Var> {
         let d = x.dims();
         if d.len() != 2 || d[1] != self.in_features {
@@ -143,5 +152,13 @@ impl Module for Linear {
             return None;
         }
         Some(self.run(x, train, act))
+    }
+
+    fn layer_spec(&self) -> Option<LayerSpec<'_>> {
+        Some(LayerSpec::Linear {
+            weight: self.weight_spec(),
+            bias: self.bias.as_ref(),
+            activation: self.act,
+        })
     }
 }

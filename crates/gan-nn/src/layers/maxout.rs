@@ -4,6 +4,7 @@ use super::linear::Linear;
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::module::{child_name, Module, Slot};
+use crate::spec::LayerSpec;
 use crate::Var;
 
 /// A linear map to `out_features * pieces` values, then the max over each unit's pieces
@@ -85,5 +86,13 @@ impl Module for Maxout {
 
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {
         self.lin.visit(&child_name(prefix, "lin"), f);
+    }
+
+    fn layer_spec(&self) -> Option<LayerSpec<'_>> {
+        Some(LayerSpec::Maxout {
+            weight: self.lin.weight_spec(),
+            bias: self.lin.bias(),
+            pieces: self.pieces,
+        })
     }
 }

@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::init::{Init, Role};
 use crate::module::{child_name, Module, Slot};
 use crate::param::Param;
+use crate::spec::{LayerSpec, NormSpec};
 use crate::Var;
 
 /// What BatchNorm1d and BatchNorm2d share.
@@ -146,6 +147,17 @@ macro_rules! batch_norm {
 
             fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {
                 self.0.visit(prefix, f)
+            }
+
+            fn layer_spec(&self) -> Option<LayerSpec<'_>> {
+                let c = &self.0;
+                Some(LayerSpec::BatchNorm(NormSpec {
+                    weight: &c.weight,
+                    bias: &c.bias,
+                    running_mean: &c.running_mean,
+                    running_var: &c.running_var,
+                    eps: c.eps,
+                }))
             }
         }
     };

@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::init::{l2_normalize, Init, Role};
 use crate::module::{child_name, Slot};
 use crate::param::Param;
+use crate::spec::WeightSpec;
 use crate::var::{no_grad, Var};
 
 /// PyTorch's default `eps` of `spectral_norm`.
@@ -86,15 +87,12 @@ impl SpectralNorm {
 
     /// sigma(W) = u^T W v from the stored u and v, read back to the host.
     pub(crate) fn sigma(&self, weight: &Param) -> Result<f32> {
-        let w = weight.tensor()?;
-        let (rows, cols) = matrix_dims(w.dims());
-        let s = self
-            .u
-            .tensor()?
-            .reshape(&[1, rows])?
-            .matmul(&w.reshape(&[rows, cols])?)?
-            .matmul(&self.v.tensor()?.reshape(&[cols, 1])?)?;
-        Ok(s.to_vec()?[0])
+        crate::spec::spectral_sigma(weight, &self.u, &self.v)
+    }
+
+    /// `weight` as the eval-mode forward pass uses it: W / sigma(W).
+    pub(crate) fn weight_spec<'a>(&'a self, weight: &'a Param) -> WeightSpec<'a> {
+        WeightSpec::new(weight, Some((&self.u, &self.v)))
     }
 
     /// One step of Algorithm 1: v = normalize(W^T u), u = normalize(W v), stored in
