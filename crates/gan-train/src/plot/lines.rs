@@ -194,7 +194,7 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, c: &Chart
         || c.refs.iter().any(|r| r.label.is_some());
     if labelled {
         ch.configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(legend_corner(c, (x0, x1), (y0, y1)))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(190, 190, 190))
             .label_font(font(14.0))
@@ -202,6 +202,40 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, c: &Chart
             .map_err(err)?;
     }
     Ok(())
+}
+
+/// The corner of the plot with the fewest points under the legend's box (about 45% of
+/// the width and 30% of the height), so the legend hides as little of the curves as it
+/// can.
+fn legend_corner(c: &Chart<'_>, (x0, x1): (f64, f64), (y0, y1): (f64, f64)) -> SeriesLabelPosition {
+    let corners = [
+        (SeriesLabelPosition::UpperRight, true, true),
+        (SeriesLabelPosition::LowerRight, true, false),
+        (SeriesLabelPosition::UpperLeft, false, true),
+        (SeriesLabelPosition::LowerLeft, false, false),
+    ];
+    let under = |right: bool, upper: bool| {
+        let pts = c.lines.iter().flat_map(|l| l.points.iter());
+        let refs = c.refs.iter().map(|r| (f64::NAN, r.y));
+        pts.copied()
+            .chain(refs)
+            .filter(|&(x, y)| {
+                let u = (x - x0) / (x1 - x0);
+                let v = (y - y0) / (y1 - y0);
+                let in_x = x.is_nan() || if right { u >= 0.55 } else { u <= 0.45 };
+                let in_y = if upper { v >= 0.7 } else { v <= 0.3 };
+                in_x && in_y
+            })
+            .count()
+    };
+    let mut best = (usize::MAX, SeriesLabelPosition::UpperRight);
+    for (pos, right, upper) in corners {
+        let n = under(right, upper);
+        if n < best.0 {
+            best = (n, pos);
+        }
+    }
+    best.1
 }
 
 fn w_of(a: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> u32 {

@@ -76,13 +76,15 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, s: &Scatt
     for p in &s.points {
         let color = rgb(p.color);
         let side = p.size.max(1) as i32;
+        let o = -side / 2;
         let finite = p
             .xy
             .chunks_exact(2)
-            .filter(|q| q[0].is_finite() && q[1].is_finite());
+            // Points outside the view would be clamped onto its edge: leave them out.
+            .filter(|q| (q[0] as f64).abs() <= lim && (q[1] as f64).abs() <= lim);
         let squares = finite.map(|q| {
             let at = (q[0] as f64, q[1] as f64);
-            EmptyElement::at(at) + Rectangle::new([(0, 0), (side - 1, side - 1)], color.filled())
+            EmptyElement::at(at) + Rectangle::new([(o, o), (o + side, o + side)], color.filled())
         });
         ch.draw_series(squares)
             .map_err(err)?
@@ -110,7 +112,7 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, s: &Scatt
         }
         let dots = c.centres.iter().map(|m| {
             EmptyElement::at((m[0] as f64, m[1] as f64))
-                + Rectangle::new([(0, 0), (1, 1)], BLACK_COLOR.filled())
+                + Rectangle::new([(-1, -1), (1, 1)], BLACK_COLOR.filled())
         });
         ch.draw_series(dots).map_err(err)?;
     }
