@@ -62,7 +62,9 @@ pub use models::ItemShape;
 pub use objective::{DLoss, Objective};
 pub use parallel::{Collective, Split};
 pub use player::Player;
-pub use rundir::{checkpoint_steps, read_config, read_latest, LatestState, PendingMetrics, RunInfo};
+pub use rundir::{
+    checkpoint_steps, read_config, read_latest, LatestState, PendingMetrics, RunInfo,
+};
 pub use step::{
     train_step, train_step_labelled, train_step_split, Optimizers, PieceOutputs, StepOutputs,
 };

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ring8, numbers};
+use common::{numbers, ring8};
 use gan_tensor::Tensor;
 use gan_train::metrics::MetricsBuffer;
 use gan_train::{read_latest, read_metrics, Config, Metrics, TrainError, Trainer};
@@ -103,7 +103,9 @@ fn a_checkpoint_between_log_steps_resumes_the_interval_exactly() {
     drop(t);
     let latest = read_latest(&dir).unwrap();
     assert_eq!(latest.step, 6);
-    let pending = latest.pending_metrics.expect("steps 5 and 6 are not logged yet");
+    let pending = latest
+        .pending_metrics
+        .expect("steps 5 and 6 are not logged yet");
     assert_eq!(pending.steps, 2);
     let mut t = Trainer::resume(&ctx, &dir, Some(&c)).unwrap();
     t.train().unwrap();
@@ -127,5 +129,9 @@ fn a_divergence_inside_an_interval_stops_at_its_log_step_or_checkpoint() {
     t.set_learning_rates(1e30, 1e30);
     let e = t.train_until(3).unwrap_err();
     assert!(matches!(e, TrainError::NonFinite { step: 3, .. }), "{e}");
-    assert_eq!(read_latest(&dir).unwrap().step, 1, "the diverged model was saved");
+    assert_eq!(
+        read_latest(&dir).unwrap().step,
+        1,
+        "the diverged model was saved"
+    );
 }

@@ -84,12 +84,23 @@ fn a_run_plot_of_one_row_and_non_finite_values_still_renders() {
 
 #[test]
 fn line_plots_and_scatters_keep_their_sizes() {
-    let a: Vec<(f64, f64)> = (0..50).map(|i| (i as f64, (i as f64 * 0.2).sin())).collect();
-    let png = line_plot_png(&[Series { points: &a, color: RED }], &[0.5]).unwrap();
+    let a: Vec<(f64, f64)> = (0..50)
+        .map(|i| (i as f64, (i as f64 * 0.2).sin()))
+        .collect();
+    let png = line_plot_png(
+        &[Series {
+            points: &a,
+            color: RED,
+        }],
+        &[0.5],
+    )
+    .unwrap();
     let img = decode(&png);
     assert_eq!(img.dimensions(), (800, 450));
     assert!(count(&img, RED, (0, 800), (0, 450)) > 200);
-    let real: Vec<f32> = (0..200).flat_map(|i| [(i as f32).cos(), (i as f32).sin()]).collect();
+    let real: Vec<f32> = (0..200)
+        .flat_map(|i| [(i as f32).cos(), (i as f32).sin()])
+        .collect();
     let fake = [0.5f32, 0.5, -0.5, 0.25];
     let img = decode(&plot::scatter_png(&real, &fake).unwrap());
     assert_eq!(img.dimensions(), (512, 512));
@@ -100,7 +111,9 @@ fn line_plots_and_scatters_keep_their_sizes() {
 
 #[test]
 fn the_legend_shows_each_labelled_series_in_its_colour() {
-    let a: Vec<(f64, f64)> = (0..40).map(|i| (i as f64, (i as f64 * 0.3).sin())).collect();
+    let a: Vec<(f64, f64)> = (0..40)
+        .map(|i| (i as f64, (i as f64 * 0.3).sin()))
+        .collect();
     let b: Vec<(f64, f64)> = a.iter().map(|p| (p.0, p.1 * 0.5 - 1.0)).collect();
     let chart = |labelled: bool| {
         let label = |s| labelled.then_some(s);

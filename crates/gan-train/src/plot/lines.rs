@@ -190,7 +190,10 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, c: &Chart
             }
         }
     }
-    let labelled = c.lines.iter().any(|l| l.label.is_some() && !l.points.is_empty())
+    let labelled = c
+        .lines
+        .iter()
+        .any(|l| l.label.is_some() && !l.points.is_empty())
         || c.refs.iter().any(|r| r.label.is_some());
     if labelled {
         ch.configure_series_labels()
@@ -204,33 +207,37 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, c: &Chart
     Ok(())
 }
 
-/// The corner of the plot with the fewest points under the legend's box (about 45% of
-/// the width and 30% of the height), so the legend hides as little of the curves as it
-/// can.
+/// The place (a corner first, then the middle of a side or the centre) with the fewest
+/// points under the legend's box (about 45% of the width and 30% of the height), so the
+/// legend hides as little of the curves as it can.
 fn legend_corner(c: &Chart<'_>, (x0, x1): (f64, f64), (y0, y1): (f64, f64)) -> SeriesLabelPosition {
-    let corners = [
-        (SeriesLabelPosition::UpperRight, true, true),
-        (SeriesLabelPosition::LowerRight, true, false),
-        (SeriesLabelPosition::UpperLeft, false, true),
-        (SeriesLabelPosition::LowerLeft, false, false),
+    use SeriesLabelPosition as P;
+    // (position, horizontal span, vertical span) in fractions of the plot.
+    let (l, hm, r) = ((0.0, 0.45), (0.275, 0.725), (0.55, 1.0));
+    let (lo, vm, up) = ((0.0, 0.3), (0.35, 0.65), (0.7, 1.0));
+    let places = [
+        (P::UpperRight, r, up),
+        (P::LowerRight, r, lo),
+        (P::UpperLeft, l, up),
+        (P::LowerLeft, l, lo),
+        (P::MiddleRight, r, vm),
+        (P::MiddleLeft, l, vm),
+        (P::UpperMiddle, hm, up),
+        (P::LowerMiddle, hm, lo),
+        (P::MiddleMiddle, hm, vm),
     ];
-    let under = |right: bool, upper: bool| {
-        let pts = c.lines.iter().flat_map(|l| l.points.iter());
-        let refs = c.refs.iter().map(|r| (f64::NAN, r.y));
-        pts.copied()
-            .chain(refs)
-            .filter(|&(x, y)| {
-                let u = (x - x0) / (x1 - x0);
-                let v = (y - y0) / (y1 - y0);
-                let in_x = x.is_nan() || if right { u >= 0.55 } else { u <= 0.45 };
-                let in_y = if upper { v >= 0.7 } else { v <= 0.3 };
-                in_x && in_y
-            })
-            .count()
+    let inside = |v: f64, (a, b): (f64, f64)| v >= a && v <= b;
+    let under = |h: (f64, f64), v: (f64, f64)| {
+        let pts = c.lines.iter().flat_map(|l| l.points.iter()).copied();
+        let on_refs = c.refs.iter().filter(|r| inside((r.y - y0) / (y1 - y0), v));
+        let curves = pts
+            .filter(|&(x, y)| inside((x - x0) / (x1 - x0), h) && inside((y - y0) / (y1 - y0), v));
+        // A reference line crosses every box at its height: count it as a curve's worth.
+        curves.count() + 20 * on_refs.count()
     };
-    let mut best = (usize::MAX, SeriesLabelPosition::UpperRight);
-    for (pos, right, upper) in corners {
-        let n = under(right, upper);
+    let mut best = (usize::MAX, P::UpperRight);
+    for (pos, h, v) in places {
+        let n = under(h, v);
         if n < best.0 {
             best = (n, pos);
         }

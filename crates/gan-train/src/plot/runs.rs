@@ -87,7 +87,12 @@ fn d_outputs_chart(
     );
     let mut lines = Vec::with_capacity(4);
     lines.extend(faint_and_bold(d_real, &mr, RED, "D(x), real items"));
-    lines.extend(faint_and_bold(d_fake, &mf, BLUE, "D(G(z)), generated items"));
+    lines.extend(faint_and_bold(
+        d_fake,
+        &mf,
+        BLUE,
+        "D(G(z)), generated items",
+    ));
     let sub = subtitle(n);
     chart_png(&Chart {
         title,

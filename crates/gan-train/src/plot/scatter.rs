@@ -77,11 +77,10 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, s: &Scatt
         let color = rgb(p.color);
         let side = p.size.max(1) as i32;
         let o = -side / 2;
-        let finite = p
-            .xy
-            .chunks_exact(2)
-            // Points outside the view would be clamped onto its edge: leave them out.
-            .filter(|q| (q[0] as f64).abs() <= lim && (q[1] as f64).abs() <= lim);
+        let finite =
+            p.xy.chunks_exact(2)
+                // Points outside the view would be clamped onto its edge: leave them out.
+                .filter(|q| (q[0] as f64).abs() <= lim && (q[1] as f64).abs() <= lim);
         let squares = finite.map(|q| {
             let at = (q[0] as f64, q[1] as f64);
             EmptyElement::at(at) + Rectangle::new([(o, o), (o + side, o + side)], color.filled())
@@ -89,7 +88,9 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, s: &Scatt
         ch.draw_series(squares)
             .map_err(err)?
             .label(p.label)
-            .legend(move |(x, y)| Rectangle::new([(x + 6, y - 3), (x + 12, y + 3)], color.filled()));
+            .legend(move |(x, y)| {
+                Rectangle::new([(x + 6, y - 3), (x + 12, y + 3)], color.filled())
+            });
     }
     if let Some(c) = &s.circles {
         let color = rgb(c.color);
@@ -105,9 +106,9 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, s: &Scatt
                 .draw_series(LineSeries::new(ring, color.stroke_width(2)))
                 .map_err(err)?;
             if i == 0 {
-                drawn.label(c.label).legend(move |(x, y)| {
-                    Circle::new((x + 9, y), 5, color.stroke_width(2))
-                });
+                drawn
+                    .label(c.label)
+                    .legend(move |(x, y)| Circle::new((x + 9, y), 5, color.stroke_width(2)));
             }
         }
         let dots = c.centres.iter().map(|m| {
