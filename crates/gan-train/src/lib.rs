@@ -16,7 +16,8 @@
 //!   [`eval`]: its scores.
 //!
 //! D loss, G loss, mean D(x), mean D(G(z)) and the value (V(D, G) for the BCE losses) are
-//! computed on the GPU every step and read back only every `log_every` steps.
+//! computed on the GPU every step and summed there; every `log_every` steps their means
+//! since the previous row are read back as a row of `metrics.csv` ([`metrics`]).
 //!
 //! A run directory holds `config.toml`, `metrics.csv`, `samples/*.png`,
 //! `plots/{losses,d_outputs}.png`, `checkpoints/step-N/{g,d}{,.optim}.safetensors` (and `gen_ema.safetensors` with

@@ -113,7 +113,7 @@ fn draw(root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, s: &Scatt
         }
         let dots = c.centres.iter().map(|m| {
             EmptyElement::at((m[0] as f64, m[1] as f64))
-                + Rectangle::new([(-1, -1), (1, 1)], BLACK_COLOR.filled())
+                + Rectangle::new([(0, 0), (1, 1)], BLACK_COLOR.filled())
         });
         ch.draw_series(dots).map_err(err)?;
     }
