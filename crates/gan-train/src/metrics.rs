@@ -41,6 +41,8 @@ pub struct Metrics {
 pub const NUM_METRICS: usize = 5;
 /// Their names, in the buffer's order.
 pub const METRIC_NAMES: [&str; NUM_METRICS] = ["d_loss", "g_loss", "d_real", "d_fake", "value"];
+// `rundir::PendingMetrics` holds the sums as `[u32; 5]`.
+const _: () = assert!(NUM_METRICS == 5);
 
 /// One aligned slot per metric in one GPU buffer: every step adds its five scalars there
 /// without a readback; [`MetricsBuffer::read`] returns the means over the steps since the

@@ -133,9 +133,10 @@ pub struct LatestState {
 pub struct PendingMetrics {
     /// Steps in the interval so far.
     pub steps: u32,
-    /// The sums ([`crate::metrics::METRIC_NAMES`] order) as f32 bit patterns, so that
-    /// they read back exactly.
-    pub sum_bits: [u32; crate::metrics::NUM_METRICS],
+    /// The sums (in `metrics::METRIC_NAMES` order: five, which `metrics` asserts; named
+    /// here as a number so that this module does not import that one) as f32 bit
+    /// patterns, so that they read back exactly.
+    pub sum_bits: [u32; 5],
 }
 
 pub(crate) fn write_latest(dir: &Path, state: &LatestState) -> Result<()> {
