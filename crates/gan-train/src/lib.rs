@@ -16,7 +16,8 @@
 //!   [`eval`]: its scores; [`export`]: its generator as ONNX.
 //!
 //! D loss, G loss, mean D(x), mean D(G(z)) and the value (V(D, G) for the BCE losses) are
-//! computed on the GPU every step and read back only every `log_every` steps.
+//! computed on the GPU every step and summed there; every `log_every` steps their means
+//! since the previous row are read back as a row of `metrics.csv` ([`metrics`]).
 //!
 //! A run directory holds `config.toml`, `metrics.csv`, `samples/*.png`,
 //! `plots/{losses,d_outputs}.png`, `checkpoints/step-N/{g,d}{,.optim}.safetensors` (and `gen_ema.safetensors` with
@@ -63,7 +64,9 @@ pub use models::ItemShape;
 pub use objective::{DLoss, Objective};
 pub use parallel::{Collective, Split};
 pub use player::Player;
-pub use rundir::{checkpoint_steps, read_config, read_latest, LatestState, RunInfo};
+pub use rundir::{
+    checkpoint_steps, read_config, read_latest, LatestState, PendingMetrics, RunInfo,
+};
 pub use step::{
     train_step, train_step_labelled, train_step_split, Optimizers, PieceOutputs, StepOutputs,
 };

@@ -1,6 +1,7 @@
-//! The metrics of a training step: computed on the GPU every step into one small buffer
-//! ([`MetricsBuffer`]), read back every `log_every` steps as a [`Metrics`] row of
-//! `metrics.csv`.
+//! The metrics of training: computed on the GPU every step and added into one small
+//! buffer ([`MetricsBuffer`]), read back every `log_every` steps as a [`Metrics`] row of
+//! `metrics.csv`: each row holds the means over the steps since the previous row (one
+//! readback per row, none per step), so the curves are not single-batch noise.
 
 use std::path::Path;
 
@@ -9,7 +10,8 @@ use gan_tensor::{Context, Tensor};
 use crate::error::{Result, TrainError};
 use crate::rundir::{write_atomic, METRICS};
 
-/// The metrics of one step: a row of `metrics.csv`.
+/// A row of `metrics.csv`: the step it was logged at and the means of the step metrics
+/// over the steps since the previous row (this one included).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Metrics {
     /// Generator steps done (1 after the first).
@@ -39,13 +41,18 @@ pub struct Metrics {
 pub const NUM_METRICS: usize = 5;
 /// Their names, in the buffer's order.
 pub const METRIC_NAMES: [&str; NUM_METRICS] = ["d_loss", "g_loss", "d_real", "d_fake", "value"];
+// `rundir::PendingMetrics` holds the sums as `[u32; 5]`.
+const _: () = assert!(NUM_METRICS == 5);
 
-/// One aligned slot per metric in one GPU buffer: a step writes its five scalars there
-/// without a readback.
+/// One aligned slot per metric in one GPU buffer: every step adds its five scalars there
+/// without a readback; [`MetricsBuffer::read`] returns the means over the steps since the
+/// previous read and starts a new interval. A non-finite value in any step of the
+/// interval makes its sum, hence its mean, non-finite, so divergence is still seen.
 pub struct MetricsBuffer {
     ctx: Context,
     buf: Tensor,
     views: Vec<Tensor>,
+    steps: u32,
 }
 
 impl MetricsBuffer {
@@ -60,22 +67,57 @@ impl MetricsBuffer {
             ctx: ctx.clone(),
             buf,
             views,
+            steps: 0,
         })
     }
 
-    /// Copies the step's scalars (`[1]` each, in [`METRIC_NAMES`] order) in, on the GPU.
-    pub fn record(&self, values: [&Tensor; NUM_METRICS]) -> Result<()> {
+    /// Adds the step's scalars (`[1]` each, in [`METRIC_NAMES`] order) to the interval's
+    /// sums, on the GPU.
+    pub fn record(&mut self, values: [&Tensor; NUM_METRICS]) -> Result<()> {
         for (view, t) in self.views.iter().zip(values) {
-            view.assign(t)?;
+            view.add_assign(t)?;
         }
+        self.steps += 1;
         Ok(())
     }
 
-    /// Reads the last recorded values back.
-    pub fn read(&self) -> Result<[f32; NUM_METRICS]> {
+    /// Steps recorded since the last [`MetricsBuffer::read`].
+    pub fn pending_steps(&self) -> u32 {
+        self.steps
+    }
+
+    /// Reads the interval's sums back without ending the interval (e.g. to save them
+    /// with a checkpoint taken between two log steps).
+    pub fn sums(&self) -> Result<[f32; NUM_METRICS]> {
         let all = self.buf.to_vec()?;
         let align = self.ctx.view_alignment();
         Ok(std::array::from_fn(|i| all[i * align]))
+    }
+
+    /// The means over the steps recorded since the last read (one readback), and starts
+    /// a new interval. An error when no step was recorded.
+    pub fn read(&mut self) -> Result<[f32; NUM_METRICS]> {
+        if self.steps == 0 {
+            return Err(TrainError::Config(
+                "no training step recorded since the metrics were last read".into(),
+            ));
+        }
+        let n = self.steps as f32;
+        let means = self.sums()?.map(|s| s / n);
+        self.buf.fill_(0.0)?;
+        self.steps = 0;
+        Ok(means)
+    }
+
+    /// Sets the interval's sums and step count (a resumed run continues the interval its
+    /// checkpoint was taken in).
+    pub fn restore(&mut self, sums: [f32; NUM_METRICS], steps: u32) -> Result<()> {
+        self.buf.fill_(0.0)?;
+        for (view, s) in self.views.iter().zip(sums) {
+            view.fill_(s)?;
+        }
+        self.steps = steps;
+        Ok(())
     }
 
     /// The first metric that is not finite, as (name, value).

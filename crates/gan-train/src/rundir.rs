@@ -121,6 +121,22 @@ pub struct LatestState {
     /// Steps taken by each dropout layer's random stream (data order and latents are
     /// functions of `step` and the seed, so they need no state).
     pub dropout: BTreeMap<String, u64>,
+    /// The metrics interval the checkpoint was taken in, when that was not at a log step
+    /// (a resumed run continues it, so its rows equal the uninterrupted run's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_metrics: Option<PendingMetrics>,
+}
+
+/// Sums of the step metrics since the last `metrics.csv` row, saved with a checkpoint
+/// taken between two log steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingMetrics {
+    /// Steps in the interval so far.
+    pub steps: u32,
+    /// The sums (in `metrics::METRIC_NAMES` order: five, which `metrics` asserts; named
+    /// here as a number so that this module does not import that one) as f32 bit
+    /// patterns, so that they read back exactly.
+    pub sum_bits: [u32; 5],
 }
 
 pub(crate) fn write_latest(dir: &Path, state: &LatestState) -> Result<()> {

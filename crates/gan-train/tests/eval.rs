@@ -249,11 +249,25 @@ fn mode_scores_on_synthetic_points() {
 #[test]
 fn modes_plot_is_a_png_with_the_points() {
     let ring = ToyDistribution::ring8();
-    let png = modes_png(&ring, &on_modes(&ring, &[0], 3, 0.0)).unwrap();
-    let img = image::load_from_memory(&png).unwrap().to_rgb8();
-    assert_eq!(img.dimensions(), (512, 512));
-    let red = img.pixels().filter(|p| p.0 == [220, 30, 30]).count();
-    assert!((1..=16).contains(&red), "{red} red pixels");
+    let draw = |pts: &[f32]| {
+        image::load_from_memory(&modes_png(&ring, pts).unwrap())
+            .unwrap()
+            .to_rgb8()
+    };
+    let img = draw(&on_modes(&ring, &[0], 3, 0.0));
+    let empty = draw(&[]);
+    assert_eq!(img.dimensions(), (640, 640));
+    let red = |im: &image::RgbImage| {
+        im.pixels()
+            .filter(|p| p.0 == gan_train::eval::mixture::POINT)
+            .count()
+    };
+    // Three points on one spot: one 2x2 square over the legend's marker.
+    let extra = red(&img) - red(&empty);
+    assert!(
+        (1..=16).contains(&extra),
+        "{extra} red pixels for the points"
+    );
     let circles = img
         .pixels()
         .filter(|p| p.0 == gan_train::eval::mixture::CIRCLE)

@@ -47,6 +47,7 @@ fn latest_bytes() -> Vec<u8> {
         elapsed_s: 612.25,
         adapter: "llvmpipe (LLVM 15.0.6, 256 bits)".into(),
         dropout: BTreeMap::from([("d.2".to_string(), 4000u64), ("d.5".to_string(), 4000)]),
+        pending_metrics: None,
     };
     toml::to_string(&state).unwrap().into_bytes()
 }

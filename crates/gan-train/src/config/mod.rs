@@ -118,7 +118,8 @@ pub struct Config {
     /// Drives initialisation, data order, latent draws and dropout.
     #[arg(long)]
     pub seed: u64,
-    /// Read metrics back (and write a metrics.csv row) every this many steps.
+    /// Read metrics back every this many steps: a metrics.csv row of the means over the
+    /// steps since the previous row.
     #[arg(long, value_name = "N")]
     pub log_every: u64,
     /// Write a sample grid every this many steps (0: at the end of every epoch).

@@ -13,14 +13,16 @@
 //! the same test.
 
 use gan_data::ToyDistribution;
-use image::{Rgb, RgbImage};
 use serde::Serialize;
 
 use super::classes::kl_to_uniform;
-use crate::error::{Result, TrainError};
+use crate::error::Result;
+use crate::plot::{scatter_chart_png, Circles, Points, Scatter};
 
 /// Colour of the 3-sigma circles of [`modes_png`].
 pub const CIRCLE: [u8; 3] = [30, 60, 220];
+/// Colour of the generated points of [`modes_png`].
+pub const POINT: [u8; 3] = [220, 30, 30];
 
 /// Samples of the protocol.
 pub const SAMPLES: usize = 2500;
@@ -64,53 +66,36 @@ pub fn mode_scores(dist: &ToyDistribution, points: &[f32]) -> ModeScores {
     }
 }
 
-/// A 512 x 512 PNG of `points` (red) with the modes of `dist` drawn over them: each
+/// A 640 x 640 PNG of `points` (red) with the modes of `dist` drawn over them: each
 /// mode's 3-sigma circle (blue, at least 3 pixels in radius so that narrow modes stay
-/// visible) and its centre (black). The view spans the modes plus a margin, so points far outside
-/// fall off the picture; their share is the 100 - high_quality_percent of the scores.
+/// visible) and its centre (black). The view spans the modes plus a margin, so points far
+/// outside fall off the picture; their share is the 100 - high_quality_percent of the
+/// scores.
 pub fn modes_png(dist: &ToyDistribution, points: &[f32]) -> Result<Vec<u8>> {
-    let size = 512u32;
-    let mut img = RgbImage::from_pixel(size, size, Rgb([255, 255, 255]));
     let lim = dist
         .modes()
         .iter()
         .fold(0.0f32, |m, p| m.max(p[0].abs()).max(p[1].abs()))
         * 1.25
         + 6.0 * dist.sigma();
-    let scale = (size - 1) as f32 / (2.0 * lim);
-    let px = |x: f32, y: f32| {
-        (
-            ((x + lim) * scale).round() as i64,
-            ((lim - y) * scale).round() as i64,
-        )
-    };
-    let put = |img: &mut RgbImage, x: i64, y: i64, c: Rgb<u8>| {
-        if x >= 0 && y >= 0 && x < size as i64 && y < size as i64 {
-            img.put_pixel(x as u32, y as u32, c);
-        }
-    };
-    for p in points.chunks_exact(2) {
-        if !(p[0].is_finite() && p[1].is_finite()) {
-            continue;
-        }
-        let (x, y) = px(p[0], p[1]);
-        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-            put(&mut img, x + dx, y + dy, Rgb([220, 30, 30]));
-        }
-    }
-    let radius = (MAX_SIGMAS * dist.sigma() * scale).max(3.0);
-    for m in dist.modes() {
-        let (cx, cy) = px(m[0], m[1]);
-        for r in [radius, radius + 1.0] {
-            let steps = (r * 8.0).ceil() as usize + 16;
-            for i in 0..steps {
-                let a = std::f32::consts::TAU * i as f32 / steps as f32;
-                let (x, y) = (cx as f32 + r * a.cos(), cy as f32 + r * a.sin());
-                put(&mut img, x.round() as i64, y.round() as i64, Rgb(CIRCLE));
-            }
-        }
-        put(&mut img, cx, cy, Rgb([0, 0, 0]));
-    }
-    gan_data::encode_png_rgb(size, size, img.as_raw())
-        .map_err(|e| TrainError::Config(format!("PNG encoding failed: {e}")))
+    let title = format!("Generated samples and the modes of {}", dist.name());
+    let label = format!("{MAX_SIGMAS}-sigma circle of a mode");
+    scatter_chart_png(&Scatter {
+        title: &title,
+        points: vec![Points {
+            xy: points,
+            color: POINT,
+            size: 2,
+            label: "generated",
+        }],
+        circles: Some(Circles {
+            centres: dist.modes(),
+            radius: MAX_SIGMAS * dist.sigma(),
+            min_pixels: 3.0,
+            color: CIRCLE,
+            label: &label,
+        }),
+        lim: lim as f64,
+        size: 640,
+    })
 }

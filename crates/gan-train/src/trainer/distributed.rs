@@ -65,6 +65,15 @@ impl Trainer {
         c.broadcast_u64(&mut counters)?;
         (t.step, t.last_checkpoint) = (counters[0], counters[1]);
         t.elapsed_before = f64::from_bits(counters[2]);
+        // A resumed run's open metrics interval: the rank mean of the sums on every rank.
+        let (sums, steps) = (t.metrics.sums()?, t.metrics.pending_steps());
+        let mut pending = [steps as u64; 1 + crate::metrics::NUM_METRICS];
+        for (p, s) in pending[1..].iter_mut().zip(sums) {
+            *p = s.to_bits() as u64;
+        }
+        c.broadcast_u64(&mut pending)?;
+        let sums = std::array::from_fn(|i| f32::from_bits(pending[1 + i] as u32));
+        t.metrics.restore(sums, pending[0] as u32)?;
         t.comm = Some(comm);
         Ok(t)
     }

@@ -19,7 +19,7 @@ use crate::parallel::{self, Collective, Split};
 
 mod distributed;
 use crate::report::{self, RunFacts};
-use crate::rundir::{self, LatestState};
+use crate::rundir::{self, LatestState, PendingMetrics};
 use crate::step::{train_step_split, Optimizers};
 
 /// Outcome of [`Trainer::train`].
@@ -124,6 +124,9 @@ impl Trainer {
         t.step = state.step;
         t.last_checkpoint = state.step;
         t.elapsed_before = state.elapsed_s;
+        if let Some(p) = &state.pending_metrics {
+            t.metrics.restore(p.sum_bits.map(f32::from_bits), p.steps)?;
+        }
         t.rows = metrics::read_metrics(run_dir)?
             .into_iter()
             .filter(|r| r.step <= state.step)
@@ -273,8 +276,8 @@ impl Trainer {
         }
     }
 
-    /// One training step ([`train_step`]); its metrics go into the GPU buffer and are
-    /// read back only when `read` is set.
+    /// One training step ([`train_step`]); its metrics are added into the GPU buffer, and
+    /// their means since the last read are read back only when `read` is set.
     fn run_step(&mut self, read: bool) -> Result<Option<Metrics>> {
         let k = self.cfg.k;
         let (gan, feed) = (&self.gan, &mut self.feed);
@@ -311,16 +314,41 @@ impl Trainer {
         }))
     }
 
-    /// The last step's metrics; averaged over the ranks when distributed (so every rank
-    /// sees the same values and takes the same decision on a non-finite one).
-    fn read_metrics(&self) -> Result<[f32; crate::metrics::NUM_METRICS]> {
+    /// The metrics' means over the steps since the last read (a new interval starts);
+    /// averaged over the ranks when distributed (so every rank sees the same values and
+    /// takes the same decision on a non-finite one).
+    fn read_metrics(&mut self) -> Result<[f32; crate::metrics::NUM_METRICS]> {
         let mut v = self.metrics.read()?;
+        self.rank_mean(&mut v)?;
+        Ok(v)
+    }
+
+    fn rank_mean(&self, v: &mut [f32; crate::metrics::NUM_METRICS]) -> Result<()> {
         if let Some(c) = &self.comm {
-            c.all_reduce_sum(&mut v)?;
+            c.all_reduce_sum(v)?;
             let n = c.size() as f32;
             v.iter_mut().for_each(|x| *x /= n);
         }
-        Ok(v)
+        Ok(())
+    }
+
+    /// The metrics interval still open (steps since the last log row), to save with a
+    /// checkpoint; an error when its sums are not finite (a step diverged since the last
+    /// row). The interval goes on: the next row still covers all its steps.
+    fn pending_metrics(&self) -> Result<Option<PendingMetrics>> {
+        let steps = self.metrics.pending_steps();
+        if steps == 0 {
+            return Ok(None);
+        }
+        let mut sums = self.metrics.sums()?;
+        self.rank_mean(&mut sums)?;
+        if let Some((name, x)) = MetricsBuffer::first_non_finite(&sums) {
+            return Err(self.diverged(name, x / steps as f32));
+        }
+        Ok(Some(PendingMetrics {
+            steps,
+            sum_bits: sums.map(f32::to_bits),
+        }))
     }
 
     /// Runs one step and everything due after it (metrics row, samples, checkpoint).
@@ -474,12 +502,9 @@ impl Trainer {
     /// points `latest.toml` at it (atomically) and removes older checkpoints (unless
     /// `keep_checkpoints`).
     pub fn save_checkpoint(&mut self) -> Result<()> {
-        // Never save a diverged model: the metrics of the last step must be finite.
-        if self.step > 0 {
-            if let Some((name, x)) = MetricsBuffer::first_non_finite(&self.read_metrics()?) {
-                return Err(self.diverged(name, x));
-            }
-        }
+        // Never save a diverged model: the metrics of the steps since the last row must
+        // be finite (the rows' were checked when they were read).
+        let pending_metrics = self.pending_metrics()?;
         if let Some(c) = &self.comm {
             // The ranks must still hold one model: checked at every checkpoint.
             let (g, d) = (&self.gan.generator.store, &self.gan.discriminator.store);
@@ -505,6 +530,7 @@ impl Trainer {
             elapsed_s: self.elapsed(),
             adapter: self.gan.context().adapter().name.clone(),
             dropout,
+            pending_metrics,
         };
         rundir::write_latest(&self.run_dir, &state)?;
         if !self.cfg.keep_checkpoints {
