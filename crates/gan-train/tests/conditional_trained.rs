@@ -25,7 +25,8 @@ const PER_CLASS: usize = 512;
 /// Training steps: the fewest that gave recognisable digits. Measured on seed 1 (debug
 /// build, lavapipe, 2 cores): 300 steps of G/D 256 wide at lr 2e-4 or 1e-3 gave speckled
 /// class-shaped blobs the classifier calls 8 (agreement 0.00); 1000 steps at the config
-/// below 0.20; 1500 steps 0.47.
+/// below 0.20; 1500 steps 0.47 (class embeddings then started at N(0, 1); 0.91 since
+/// they start at N(0, 0.02)).
 const STEPS: u64 = 1500;
 /// Images generated per class for the score.
 const PER_CLASS_GENERATED: usize = 100;
@@ -192,12 +193,13 @@ fn classifier_recognises_the_requested_classes_after_training() {
     }
 }
 
-/// Measured agreement after 1500 steps (debug build, lavapipe, 2 shared cores, ~48 s
-/// alone, 60-68 s beside other builds): seed 1 0.470, seed 2 0.653, seed 3 0.510,
-/// seed 4 0.607 (per class 0.27-0.91). The test runs seed 1, the lowest; the threshold
-/// sits 0.05 below it. Chance is 1/3, and with 300 images a class-blind generator's
-/// agreement has a standard deviation of ~0.03, so 0.42 is three of them above chance.
-const THRESHOLD: f64 = 0.42;
+/// Measured agreement after 1500 steps (debug build, lavapipe, 2 cores shared with other
+/// builds, 133-244 s): seed 1 0.910, seed 2 0.957, seed 3 0.900, seed 4 0.923 (per class
+/// 0.78-1.00), with the class embeddings starting at N(0, 0.02); with PyTorch's N(0, 1)
+/// start they were 0.470, 0.653, 0.510, 0.607. The threshold sits 0.05 below the lowest
+/// seed; chance is 1/3, and with 300 images a class-blind generator's agreement has a
+/// standard deviation of ~0.03.
+const THRESHOLD: f64 = 0.85;
 
 /// The sweep behind THRESHOLD: `SEEDS=4 cargo test -p gan-train --test
 /// conditional_trained -- --ignored --nocapture` (also `STEPS`, and `GRID=/tmp/g` to
