@@ -82,6 +82,39 @@ fn the_pretrained_mnist_generator_draws_digits_from_any_directory() {
     let dark = px.iter().filter(|&&v| v < 64.0).count() as f64 / px.len() as f64;
     let bright = px.iter().filter(|&&v| v > 192.0).count();
     assert!(dark > 0.6 && bright >= 20, "dark {dark}, bright {bright}");
+    // The conditional one takes a class; ring8 gives points.
+    let seven = cwd.join("seven");
+    ok(
+        &[
+            "generate",
+            "--pretrained",
+            "mnist-conditional",
+            "--class",
+            "7",
+            "--count",
+            "4",
+            "--out",
+            s(&seven),
+        ],
+        &cwd,
+    );
+    assert!(std::fs::read_to_string(seven.join("manifest.csv"))
+        .unwrap()
+        .contains(",7"));
+    let ring = cwd.join("ring");
+    ok(
+        &[
+            "generate",
+            "--pretrained",
+            "ring8",
+            "--count",
+            "10",
+            "--out",
+            s(&ring),
+        ],
+        &cwd,
+    );
+    assert!(ring.join("points.csv").exists());
     // Its discriminator loads too.
     let d = ok(
         &[
