@@ -1,5 +1,5 @@
-//! The PNG figures of the theory experiments (line plots of [`gan_train::plot`], sample
-//! grids). Colours are listed in each function's doc; the plots carry no legend.
+//! The PNG figures of the theory experiments (charts of [`gan_train::plot`] with a title,
+//! axis labels, a legend and labelled reference lines; sample grids).
 
 use gan_data::ImageShape;
 
@@ -8,7 +8,7 @@ use crate::density::LOG4;
 use crate::fit::FitResult;
 use crate::game::GameResult;
 use crate::saturation::SaturationRow;
-use gan_train::plot::{grid_png, line_plot_png, Series, BLUE, GREEN, RED};
+use gan_train::plot::{chart_png, grid_png, Chart, Line, RefLine, BLUE, GREEN, RED};
 use gan_train::Result;
 
 /// Orange, for a fourth series.
@@ -20,43 +20,63 @@ fn xy(x: &[f64], y: &[f64]) -> Vec<(f64, f64)> {
     x.iter().copied().zip(y.iter().copied()).collect()
 }
 
+fn chart<'a>(
+    title: &'a str,
+    x_label: &'a str,
+    y_label: &'a str,
+    lines: Vec<Line<'a>>,
+    refs: Vec<RefLine<'a>>,
+) -> Result<Vec<u8>> {
+    chart_png(&Chart {
+        title,
+        subtitle: "",
+        x_label,
+        y_label,
+        lines,
+        refs,
+        size: (800, 450),
+    })
+}
+
+fn reference(y: f64, label: &str) -> RefLine<'_> {
+    RefLine {
+        y,
+        label: Some(label),
+    }
+}
+
 /// D(x) after training (red) and D*(x) (blue) against x; p_data (gray) and p_g (orange)
 /// behind them; dashed line at 1/2.
 pub fn d_vs_d_star(r: &FitResult, p_data: &[f64], p_g: &[f64]) -> Result<Vec<u8>> {
     let (d, ds) = (xy(&r.x, &r.d), xy(&r.x, &r.d_star));
     let (pd, pg) = (xy(&r.x, p_data), xy(&r.x, p_g));
-    line_plot_png(
-        &[
-            Series {
-                points: &pd,
-                color: GRAY,
-            },
-            Series {
-                points: &pg,
-                color: ORANGE,
-            },
-            Series {
-                points: &ds,
-                color: BLUE,
-            },
-            Series {
-                points: &d,
-                color: RED,
-            },
+    chart(
+        "D trained against a fixed G, and the optimal D*",
+        "x",
+        "probability / density",
+        vec![
+            Line::new(&pd, GRAY, "p_data(x)"),
+            Line::new(&pg, ORANGE, "p_g(x)"),
+            Line::new(&ds, BLUE, "D*(x) = p_data / (p_data + p_g)"),
+            Line::new(&d, RED, "D(x) after training"),
         ],
-        &[0.5],
+        vec![reference(0.5, "D = 1/2")],
     )
 }
 
 /// The batch estimate of V(D, G) while D trains (green), dashed lines at V(D*, G) and
 /// -log 4.
 pub fn fit_value(r: &FitResult) -> Result<Vec<u8>> {
-    line_plot_png(
-        &[Series {
-            points: &r.curve,
-            color: GREEN,
-        }],
-        &[r.v_star, -LOG4],
+    let v_star = format!("V(D*, G) = {:.3}", r.v_star);
+    chart(
+        "V(D, G) while D trains against a fixed G",
+        "D step",
+        "V(D, G)",
+        vec![Line::new(&r.curve, GREEN, "batch estimate of V(D, G)")],
+        vec![
+            reference(r.v_star, &v_star),
+            reference(-LOG4, "-log 4: V at the game's equilibrium"),
+        ],
     )
 }
 
@@ -74,22 +94,16 @@ pub fn game_value(r: &GameResult) -> Result<Vec<u8>> {
     let v: Vec<(f64, f64)> = r.rows.iter().map(|w| (w.step as f64, w.value)).collect();
     let vs: Vec<(f64, f64)> = r.rows.iter().map(|w| (w.step as f64, w.v_star())).collect();
     let j: Vec<(f64, f64)> = r.rows.iter().map(|w| (w.step as f64, w.jsd)).collect();
-    line_plot_png(
-        &[
-            Series {
-                points: &v,
-                color: GREEN,
-            },
-            Series {
-                points: &vs,
-                color: BLUE,
-            },
-            Series {
-                points: &j,
-                color: RED,
-            },
+    chart(
+        "The value of the game and the Jensen-Shannon divergence",
+        "generator step",
+        "nats",
+        vec![
+            Line::new(&v, GREEN, "batch V(D, G)"),
+            Line::new(&vs, BLUE, "V(D*, G) = -log 4 + 2 JSD"),
+            Line::new(&j, RED, "JSD(p_data || p_g)"),
         ],
-        &[-LOG4, 0.0],
+        vec![reference(-LOG4, "-log 4"), reference(0.0, "0")],
     )
 }
 
@@ -97,18 +111,13 @@ pub fn game_value(r: &GameResult) -> Result<Vec<u8>> {
 pub fn game_params(r: &GameResult, mean: f64, std: f64) -> Result<Vec<u8>> {
     let a: Vec<(f64, f64)> = r.rows.iter().map(|w| (w.step as f64, w.a.abs())).collect();
     let b: Vec<(f64, f64)> = r.rows.iter().map(|w| (w.step as f64, w.b)).collect();
-    line_plot_png(
-        &[
-            Series {
-                points: &a,
-                color: RED,
-            },
-            Series {
-                points: &b,
-                color: BLUE,
-            },
-        ],
-        &[std, mean],
+    let (s, m) = (format!("data std {std:.3}"), format!("data mean {mean:.3}"));
+    chart(
+        "The generator G(z) = a z + b against the data's moments",
+        "generator step",
+        "parameter",
+        vec![Line::new(&a, RED, "|a|"), Line::new(&b, BLUE, "b")],
+        vec![reference(std, &s), reference(mean, &m)],
     )
 }
 
@@ -120,22 +129,16 @@ pub fn saturation(rows: &[(f64, f64, f64, f64)]) -> Result<Vec<u8>> {
     let mm: Vec<(f64, f64)> = rows.iter().map(|r| (r.0, lg(r.2))).collect();
     let ns: Vec<(f64, f64)> = rows.iter().map(|r| (r.0, lg(r.3))).collect();
     let df: Vec<(f64, f64)> = rows.iter().map(|r| (r.0, lg(r.1))).collect();
-    line_plot_png(
-        &[
-            Series {
-                points: &mm,
-                color: RED,
-            },
-            Series {
-                points: &ns,
-                color: BLUE,
-            },
-            Series {
-                points: &df,
-                color: GREEN,
-            },
+    chart(
+        "G's gradient as D gets better: minimax vs non-saturating loss",
+        "D step",
+        "log10",
+        vec![
+            Line::new(&mm, RED, "|grad G|, minimax loss"),
+            Line::new(&ns, BLUE, "|grad G|, non-saturating loss"),
+            Line::new(&df, GREEN, "mean D(G(z))"),
         ],
-        &[0.0],
+        vec![reference(0.0, "10^0 = 1")],
     )
 }
 
@@ -167,18 +170,15 @@ pub fn blocks_g(r: &BlocksResult) -> Result<Vec<u8>> {
         .iter()
         .map(|w| (w.step as f64, w.pairwise / r.real_pairwise))
         .collect();
-    line_plot_png(
-        &[
-            Series {
-                points: &d,
-                color: BLUE,
-            },
-            Series {
-                points: &p,
-                color: RED,
-            },
+    chart(
+        "G trained against a frozen D",
+        "generator step",
+        "value",
+        vec![
+            Line::new(&d, BLUE, "mean D(G(z))"),
+            Line::new(&p, RED, "pairwise distance of samples / of real images"),
         ],
-        &[1.0],
+        vec![reference(1.0, "1: as diverse as real images")],
     )
 }
 
@@ -202,17 +202,14 @@ pub fn jsd_by_loss(ns: &GameResult, mm: &GameResult) -> Result<Vec<u8>> {
         r.rows.iter().map(|w| (w.step as f64, w.jsd)).collect()
     };
     let (a, b) = (j(ns), j(mm));
-    line_plot_png(
-        &[
-            Series {
-                points: &a,
-                color: BLUE,
-            },
-            Series {
-                points: &b,
-                color: RED,
-            },
+    chart(
+        "JSD(p_data || p_g) under each generator loss",
+        "generator step",
+        "JSD, nats",
+        vec![
+            Line::new(&a, BLUE, "non-saturating loss"),
+            Line::new(&b, RED, "minimax loss"),
         ],
-        &[0.0],
+        vec![reference(0.0, "0: p_g = p_data")],
     )
 }
