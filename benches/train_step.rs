@@ -12,58 +12,8 @@ use std::time::{Duration, Instant};
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use gan_benches::context;
-use gan_tensor::Context;
-use gan_train::feed::DataFeed;
-use gan_train::metrics::MetricsBuffer;
-use gan_train::{load_dataset, train_step, Arch, Config, Gan, ItemShape, Optimizers};
-
-/// The game, its optimizers and data, without a run directory: what the trainer steps.
-struct Bench {
-    gan: Gan,
-    opt: Optimizers,
-    feed: DataFeed,
-    metrics: MetricsBuffer,
-    step: u64,
-}
-
-impl Bench {
-    fn new(ctx: &Context, arch: Arch, batch: usize) -> Bench {
-        let cfg = Config {
-            arch,
-            batch_size: batch,
-            limit: 4096,
-            ..Config::default()
-        }
-        .resolved()
-        .expect("a valid config");
-        let data = load_dataset(&cfg).expect("the vendored MNIST");
-        let item = ItemShape::for_config(&cfg, data.shape());
-        let gan = Gan::new(ctx, &cfg, item).expect("the players");
-        let mut b = Bench {
-            opt: Optimizers::new(&gan, &cfg).expect("Adam"),
-            feed: DataFeed::new(data, item, batch, cfg.seed).expect("a data feed"),
-            metrics: MetricsBuffer::new(ctx).expect("a metrics buffer"),
-            gan,
-            step: 0,
-        };
-        b.step(); // builds pipelines and pools
-        b
-    }
-
-    /// One step with its metrics recorded on the GPU (no readback), as the trainer does.
-    fn step(&mut self) {
-        let ctx = self.gan.context().clone();
-        let feed = &mut self.feed;
-        let out = train_step(&self.gan, &mut self.opt, 1, self.step, |b| {
-            feed.batch(&ctx, b)
-        })
-        .expect("a step");
-        let [d, g, r, f, v] = out.metric_tensors(&self.gan).expect("metrics");
-        self.metrics.record([&d, &g, &r, &f, &v]).expect("metrics");
-        self.step += 1;
-    }
-}
+use gan_benches::{context, StepBench};
+use gan_train::Arch;
 
 fn train_steps(c: &mut Criterion) {
     let ctx = context();
@@ -75,7 +25,7 @@ fn train_steps(c: &mut Criterion) {
     g.sampling_mode(SamplingMode::Flat);
     for (arch, batch) in cases {
         // Built on the first call only, so a filter skips the (slow) DCGAN setup.
-        let mut t: Option<Bench> = None;
+        let mut t: Option<StepBench> = None;
         if arch == Arch::Dcgan {
             g.warm_up_time(Duration::from_millis(1));
             g.measurement_time(Duration::from_millis(1));
@@ -85,7 +35,12 @@ fn train_steps(c: &mut Criterion) {
         }
         g.throughput(Throughput::Elements(batch as u64));
         g.bench_with_input(BenchmarkId::new(arch.to_string(), batch), &batch, |b, _| {
-            let t = t.get_or_insert_with(|| Bench::new(&ctx, arch, batch));
+            let t = t.get_or_insert_with(|| {
+                let mut t = StepBench::new(&ctx, arch, batch);
+                let case = format!("train_step/{arch}/{batch}");
+                gan_benches::record_step_counts(&case, t.counts());
+                t
+            });
             b.iter_custom(|iters| {
                 ctx.sync().unwrap();
                 let start = Instant::now();

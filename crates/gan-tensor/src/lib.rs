@@ -31,7 +31,7 @@ pub mod softmax;
 mod tensor;
 pub mod testing;
 
-pub use context::{Context, Stats};
+pub use context::{Context, KernelTime, Stats};
 pub use device::AdapterSummary;
 pub use error::{Error, Result};
 pub use shape::{Shape, MAX_DIM, MAX_DIMS};

@@ -14,7 +14,10 @@ use crate::shaders::Family;
 use crate::{Error, Result};
 
 mod pipelines;
+mod profile;
 mod submit;
+
+pub use profile::KernelTime;
 
 /// Bytes reserved for one dispatch's uniform parameters.
 const UNIFORM_SLOT: u64 = 256;
@@ -32,6 +35,8 @@ pub struct Stats {
     pub submissions: u64,
     /// Dispatches recorded.
     pub dispatches: u64,
+    /// Compute passes encoded (consecutive dispatches share one).
+    pub passes: u64,
 }
 
 /// A storage buffer argument of a dispatch: the buffer, where the binding starts, and
@@ -60,6 +65,8 @@ pub(crate) struct Launch<'a> {
 
 enum Cmd {
     Dispatch {
+        /// `family/entry`, for the profile.
+        kernel: (&'static str, &'static str),
         pipeline: wgpu::ComputePipeline,
         bind_group: wgpu::BindGroup,
         groups: [u32; 3],
@@ -107,7 +114,10 @@ struct Inner {
     pipelines_compiled: AtomicU64,
     submissions: AtomicU64,
     dispatches: AtomicU64,
+    passes: AtomicU64,
     timeout: Duration,
+    /// Per-kernel times when `GAN_TENSOR_PROFILE` is set.
+    profile: Option<profile::Profile>,
 }
 
 /// A GPU device with its caches. Cheap to clone; every tensor holds one.
@@ -181,7 +191,9 @@ impl Context {
             pipelines_compiled: AtomicU64::new(0),
             submissions: AtomicU64::new(0),
             dispatches: AtomicU64::new(0),
+            passes: AtomicU64::new(0),
             timeout: Duration::from_secs(timeout),
+            profile: profile::Profile::from_env(),
         })))
     }
 
@@ -217,6 +229,7 @@ impl Context {
             pipelines_compiled: self.0.pipelines_compiled.load(Ordering::Relaxed),
             submissions: self.0.submissions.load(Ordering::Relaxed),
             dispatches: self.0.dispatches.load(Ordering::Relaxed),
+            passes: self.0.passes.load(Ordering::Relaxed),
         }
     }
 
@@ -394,6 +407,7 @@ impl Context {
             entries: &entries,
         });
         pending.cmds.push(Cmd::Dispatch {
+            kernel: (l.family.name, l.entry),
             pipeline,
             bind_group,
             groups: l.groups,

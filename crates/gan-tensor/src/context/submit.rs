@@ -23,6 +23,11 @@ impl Context {
                 .queue
                 .write_buffer(&self.0.uniform_buf, 0, &pending.uniforms);
         }
+        if let Some(profile) = &self.0.profile {
+            let index = self.submit_profiled(profile, pending.cmds)?;
+            drop(guard);
+            return Ok(index);
+        }
         let mut encoder = self
             .0
             .device
@@ -43,8 +48,10 @@ impl Context {
                     pipeline,
                     bind_group,
                     groups,
+                    ..
                 } => {
                     // Consecutive dispatches share one compute pass.
+                    self.0.passes.fetch_add(1, Ordering::Relaxed);
                     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some("gan-tensor"),
                         timestamp_writes: None,
@@ -57,6 +64,7 @@ impl Context {
                             pipeline,
                             bind_group,
                             groups,
+                            ..
                         }) = cmds.next()
                         {
                             pass.set_pipeline(&pipeline);
@@ -74,7 +82,7 @@ impl Context {
         Ok(Some(index))
     }
 
-    fn wait(&self, index: Option<wgpu::SubmissionIndex>) -> Result<()> {
+    pub(super) fn wait(&self, index: Option<wgpu::SubmissionIndex>) -> Result<()> {
         let r = self.0.device.poll(wgpu::PollType::Wait {
             submission_index: index,
             timeout: Some(self.0.timeout),
