@@ -233,68 +233,8 @@ fn conv2d_backward_weight(@builtin(workgroup_id) wg: vec3<u32>,
 // keep matmul's rows a multiple of 4 long). Channel-last matrices [n * oh * ow, cp] hold
 // y or dy with row (n, oh, ow), column co < cout; columns from cout to cp are 0.
 
-// x -> cols [n * oh * ow, kp]
-@compute @workgroup_size(64)
-fn im2col(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_index) li: u32) {
-    let id = linear_id(wg, nwg, li);
-    if id >= p.total { return; }
-    let col = id % p.kp;
-    let row = id / p.kp;
-    var v = 0.0;
-    if col < p.cin * p.kh * p.kw {
-        let tap = unravel3(col, p.kh, p.kw); // (ci, kh, kw)
-        let out = unravel3(row, p.oh, p.ow); // (n, oh, ow)
-        let ih = out.y * p.sh + tap.y; // input row + ph
-        let iw = out.z * p.sw + tap.z;
-        if ih >= p.ph && ih - p.ph < p.h && iw >= p.pw && iw - p.pw < p.w {
-            v = x[((out.x * p.cin + tap.x) * p.h + ih - p.ph) * p.w + iw - p.pw];
-        }
-    }
-    dst[id] = v;
-}
-
-// The sum, for input pixel `id` of [n, cin, h, w], of every cols entry that im2col copies
-// from it: the gather adjoint of im2col (no atomics). Same tap ranges as
-// backward_input_sum.
-fn col2im_sum(id: u32) -> f32 {
-    let i = unravel4(id, p.cin, p.h, p.w);
-    let n = i.x;
-    let ci = i.y;
-    let th = i.z + p.ph;
-    let tw = i.w + p.pw;
-    let kh_r = taps_to(th, p.sh, p.oh, p.kh);
-    let kw_r = taps_to(tw, p.sw, p.ow, p.kw);
-    let rowc = n * p.oh;
-    let colc = ci * p.kh;
-    var acc = 0.0;
-    for (var kh = kh_r.x; kh < kh_r.y; kh += p.sh) {
-        let row = (rowc + (th - kh) / p.sh) * p.ow;
-        let col = (colc + kh) * p.kw;
-        for (var kw = kw_r.x; kw < kw_r.y; kw += p.sw) {
-            acc += src[(row + (tw - kw) / p.sw) * p.kp + col + kw];
-        }
-    }
-    return acc;
-}
-
-// cols [n * oh * ow, kp] -> dx [n, cin, h, w]
-@compute @workgroup_size(64)
-fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-          @builtin(local_invocation_index) li: u32) {
-    let id = linear_id(wg, nwg, li);
-    if id >= p.total { return; }
-    dst[id] = col2im_sum(id);
-}
-
-// cols, bias_c[cin] -> dx (conv_transpose2d with bias)
-@compute @workgroup_size(64)
-fn col2im_bias(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_index) li: u32) {
-    let id = linear_id(wg, nwg, li);
-    if id >= p.total { return; }
-    dx[id] = col2im_sum(id) + bias_c[unravel4(id, p.cin, p.h, p.w).y];
-}
+// im2col itself and col2im are the per-row kernels `im2col_units`, `im2col_units4` and
+// `col2im_rows` below (one invocation per (row, channel) or per input row).
 
 // channel-last src [n * oh * ow, cp] -> y [n, cout, oh, ow]
 @compute @workgroup_size(64)
@@ -346,4 +286,204 @@ fn crop_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     if id >= p.total { return; }
     let k = p.cin * p.kh * p.kw;
     dst[id] = src[(id / k) * p.kp + id % k];
+}
+
+// ---- im2col layout kernels, one invocation per row or channel -----------------------------
+// The same layouts as the kernels above, with the index arithmetic (integer divisions, which
+// a CPU adapter runs lane by lane) done once per row or per channel of a row instead of once
+// per element, and vec4 stores or loads where the row lengths allow. `p.total` counts the
+// invocations (units), not the output's elements.
+
+@group(0) @binding(1) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> dst4: array<vec4<f32>>;
+
+// x[n, ci, ih - ph, iw - pw] for a row offset `xrow` = ((n cin + ci) h + ih - ph) w, 0 in the
+// padding columns (the caller checks the row).
+fn x_tap(xrow: u32, iw: u32) -> f32 {
+    if iw >= p.pw && iw - p.pw < p.w {
+        return x[xrow + iw - p.pw];
+    }
+    return 0.0;
+}
+
+// Units: rows (n, oh, ow) x cin, ci fastest; unit (row, ci) writes the kh * kw taps of
+// channel ci in its row of cols [n oh ow, kp]; the unit of the last channel also writes the
+// zero columns k .. kp.
+@compute @workgroup_size(64)
+fn im2col_units(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let ci = id % p.cin;
+    let row = id / p.cin;
+    let ow = row % p.ow;
+    let q = row / p.ow;
+    let oh = q % p.oh;
+    let xc = (q / p.oh * p.cin + ci) * p.h;
+    let taps = p.kh * p.kw;
+    var o = row * p.kp + ci * taps;
+    for (var kh = 0u; kh < p.kh; kh += 1u) {
+        let ih = oh * p.sh + kh; // input row + ph
+        let row_ok = ih >= p.ph && ih - p.ph < p.h;
+        let xrow = (xc + ih - p.ph) * p.w; // wraps when !row_ok; unused then
+        for (var kw = 0u; kw < p.kw; kw += 1u) {
+            var v = 0.0;
+            if row_ok {
+                v = x_tap(xrow, ow * p.sw + kw);
+            }
+            dst[o] = v;
+            o += 1u;
+        }
+    }
+    if ci + 1u == p.cin {
+        for (var c = p.cin * taps; c < p.kp; c += 1u) {
+            dst[row * p.kp + c] = 0.0;
+        }
+    }
+}
+
+// im2col_units with vec4 stores, for kw a multiple of 4 (then k = kp, a multiple of 4).
+@compute @workgroup_size(64)
+fn im2col_units4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let ci = id % p.cin;
+    let row = id / p.cin;
+    let ow = row % p.ow;
+    let q = row / p.ow;
+    let oh = q % p.oh;
+    let xc = (q / p.oh * p.cin + ci) * p.h;
+    var o = (row * p.kp + ci * p.kh * p.kw) / 4u;
+    let iw0 = ow * p.sw;
+    for (var kh = 0u; kh < p.kh; kh += 1u) {
+        let ih = oh * p.sh + kh;
+        let row_ok = ih >= p.ph && ih - p.ph < p.h;
+        let xrow = (xc + ih - p.ph) * p.w;
+        for (var kw = 0u; kw < p.kw; kw += 4u) {
+            var v = vec4<f32>(0.0);
+            if row_ok {
+                let iw = iw0 + kw;
+                v = vec4<f32>(x_tap(xrow, iw), x_tap(xrow, iw + 1u), x_tap(xrow, iw + 2u),
+                              x_tap(xrow, iw + 3u));
+            }
+            dst4[o] = v;
+            o += 1u;
+        }
+    }
+}
+
+// col2im over rows: unit (n, ci, ih), ih fastest, sums the cols entries of every pixel of
+// input row ih of channel ci; the output-row index of each tap is stepped, not divided.
+struct RowTaps {
+    n: u32,
+    ci: u32,
+    th: u32,       // ih + ph
+    kh_lo: u32,
+    kh_hi: u32,
+    oh_first: u32, // output row of tap kh_lo
+    out: u32,      // index of dx[n, ci, ih, 0]
+}
+
+fn row_taps(id: u32) -> RowTaps {
+    let ih = id % p.h;
+    let q = id / p.h; // n cin + ci
+    let th = ih + p.ph;
+    let kh_r = taps_to(th, p.sh, p.oh, p.kh);
+    return RowTaps(q / p.cin, q % p.cin, th, kh_r.x, kh_r.y, (th - kh_r.x) / p.sh,
+                   (q * p.h + ih) * p.w);
+}
+
+fn col2im_pixel(r: RowTaps, iw: u32) -> f32 {
+    let tw = iw + p.pw;
+    let kw_r = taps_to(tw, p.sw, p.ow, p.kw);
+    let ow_first = (tw - kw_r.x) / p.sw;
+    let colc = r.ci * p.kh * p.kw;
+    var acc = 0.0;
+    var oh = r.oh_first;
+    for (var kh = r.kh_lo; kh < r.kh_hi; kh += p.sh) {
+        let rowc = (r.n * p.oh + oh) * p.ow;
+        let colk = colc + kh * p.kw;
+        var owi = ow_first;
+        for (var kw = kw_r.x; kw < kw_r.y; kw += p.sw) {
+            acc += src[(rowc + owi) * p.kp + colk + kw];
+            owi -= 1u;
+        }
+        oh -= 1u;
+    }
+    return acc;
+}
+
+// cols [n * oh * ow, kp] -> dx [n, cin, h, w]; units n * cin * h
+@compute @workgroup_size(64)
+fn col2im_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let r = row_taps(id);
+    for (var iw = 0u; iw < p.w; iw += 1u) {
+        dst[r.out + iw] = col2im_pixel(r, iw);
+    }
+}
+
+// cols, bias_c[cin] -> dx (conv_transpose2d with bias); units n * cin * h
+@compute @workgroup_size(64)
+fn col2im_rows_bias(@builtin(workgroup_id) wg: vec3<u32>,
+                    @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let r = row_taps(id);
+    let b = bias_c[r.ci];
+    for (var iw = 0u; iw < p.w; iw += 1u) {
+        dx[r.out + iw] = col2im_pixel(r, iw) + b;
+    }
+}
+
+// dy [n, cout, oh, ow] -> channel-last [n * oh * ow, cp] with cp a multiple of 4; units
+// n * oh * ow, one row each, written as vec4s.
+@compute @workgroup_size(64)
+fn nchw_to_rows4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let s = p.oh * p.ow;
+    let base = (id / s) * p.cout * s + id % s;
+    let quads = p.cp / 4u;
+    for (var j = 0u; j < quads; j += 1u) {
+        let co = 4u * j;
+        var v = vec4<f32>(0.0);
+        if co + 3u < p.cout {
+            v = vec4<f32>(src[base + co * s], src[base + (co + 1u) * s],
+                          src[base + (co + 2u) * s], src[base + (co + 3u) * s]);
+        } else {
+            for (var c = 0u; c < 4u; c += 1u) {
+                if co + c < p.cout {
+                    v[c] = src[base + (co + c) * s];
+                }
+            }
+        }
+        dst4[id * quads + j] = v;
+    }
+}
+
+// channel-last [n * oh * ow, cp] with cp a multiple of 4 -> y [n, cout, oh, ow]; units
+// n * oh * ow, one row each, read as vec4s.
+@compute @workgroup_size(64)
+fn rows4_to_nchw(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let s = p.oh * p.ow;
+    let base = (id / s) * p.cout * s + id % s;
+    let quads = p.cp / 4u;
+    for (var j = 0u; j < quads; j += 1u) {
+        let v = src4[id * quads + j];
+        let co = 4u * j;
+        for (var c = 0u; c < 4u; c += 1u) {
+            if co + c < p.cout {
+                dst[base + (co + c) * s] = v[c];
+            }
+        }
+    }
 }

@@ -88,15 +88,60 @@ fn chunks(n: usize, chunk: usize) -> impl Iterator<Item = (usize, usize)> {
 /// The column matrix [m oh ow, kp] of chunk geometry `c` over x's images.
 fn cols(c: &Geometry, x: &Tensor) -> Result<Tensor> {
     let out = Tensor::uninit(x.context(), &[c.n * c.oh * c.ow, c.kp()])?;
-    c.launch("im2col", &[x.arg()], &out)?;
+    write_cols(c, x, &out)?;
     Ok(out)
+}
+
+/// Records the im2col of x into `out` [n oh ow, kp] (kp = k, or k rounded up to 4 with
+/// zero columns): one invocation per (row, channel), storing vec4s when the rows allow
+/// (kw and kp multiples of 4).
+pub(super) fn write_cols(g: &Geometry, x: &Tensor, out: &Tensor) -> Result<()> {
+    let kp = out.dims()[1];
+    let entry = if g.kw % 4 == 0 && kp % 4 == 0 {
+        "im2col_units4"
+    } else {
+        "im2col_units"
+    };
+    let units = g.n * g.oh * g.ow * g.cin;
+    g.launch_units(entry, &[x.arg()], out, units, (kp, g.cout))
+}
+
+/// Records col2im of `cols` [n oh ow, kp] (+ bias[cin]) into dx [n, cin, h, w]: one
+/// invocation per input row.
+pub(super) fn write_col2im(
+    g: &Geometry,
+    cols: &Tensor,
+    bias: Option<&Tensor>,
+    dx: &Tensor,
+) -> Result<()> {
+    let units = g.n * g.cin * g.h;
+    let kp = cols.dims()[1];
+    match bias {
+        Some(b) => g.launch_units("col2im_rows_bias", &[cols.arg(), b.arg()], dx, units, (kp, g.cout)),
+        None => g.launch_units("col2im_rows", &[cols.arg()], dx, units, (kp, g.cout)),
+    }
 }
 
 /// dy [m, cout, oh, ow] as a channel-last matrix [m oh ow, ld].
 fn rows(c: &Geometry, dy: &Tensor, ld: usize) -> Result<Tensor> {
     let out = Tensor::uninit(dy.context(), &[c.n * c.oh * c.ow, ld])?;
-    c.launch_layout("nchw_to_rows", &[dy.arg()], &out, c.kp(), ld)?;
+    if ld % 4 == 0 {
+        let units = c.n * c.oh * c.ow;
+        c.launch_units("nchw_to_rows4", &[dy.arg()], &out, units, (c.kp(), ld))?;
+    } else {
+        c.launch_layout("nchw_to_rows", &[dy.arg()], &out, c.kp(), ld)?;
+    }
     Ok(out)
+}
+
+/// The channel-last matrix `ymat` [m oh ow, cout] written into y [m, cout, oh, ow].
+fn rows_to_nchw(c: &Geometry, ymat: &Tensor, y: &Tensor) -> Result<()> {
+    if c.cout % 4 == 0 {
+        let units = c.n * c.oh * c.ow;
+        c.launch_units("rows4_to_nchw", &[ymat.arg()], y, units, (c.kp(), c.cout))
+    } else {
+        c.launch("rows_to_nchw", &[ymat.arg()], y)
+    }
 }
 
 pub(super) fn forward(
@@ -118,7 +163,7 @@ pub(super) fn forward(
         };
         let ymat = matmul_with(&cols, &wmat, opts)?; // [m oh ow, cout]
         let yc = images(&y, n0, m, c.output())?;
-        c.launch("rows_to_nchw", &[ymat.arg()], &yc)?;
+        rows_to_nchw(&c, &ymat, &yc)?;
     }
     Ok(y)
 }
@@ -137,7 +182,7 @@ pub(super) fn backward_input(
         let dymat = rows(&c, &images(dy, n0, m, c.output())?, cp(g))?;
         let dcols = dymat.matmul(&wmat)?; // [m oh ow, kp]
         let dxc = images(&dx, n0, m, c.input())?;
-        c.launch_bias(("col2im", "col2im_bias"), &[&dcols], bias, &dxc)?;
+        write_col2im(&c, &dcols, bias, &dxc)?;
     }
     Ok(dx)
 }

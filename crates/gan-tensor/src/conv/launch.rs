@@ -63,8 +63,21 @@ impl Geometry {
         kp: usize,
         cp: usize,
     ) -> Result<()> {
+        self.launch_units(entry, inputs, out, out.numel(), (kp, cp))
+    }
+
+    /// Records `entry` with `units` invocations (`total` in the uniform), for the layout
+    /// kernels that write a whole row or channel each; `(kp, cp)` as in `launch_layout`.
+    pub(super) fn launch_units(
+        &self,
+        entry: &'static str,
+        inputs: &[Arg],
+        out: &Tensor,
+        units: usize,
+        (kp, cp): (usize, usize),
+    ) -> Result<()> {
         let u = |v: usize| v as u32; // every value was bounded by `check` or a tensor size
-        let total = out.numel();
+        let total = units;
         let params = Params {
             n: u(self.n),
             cin: u(self.cin),

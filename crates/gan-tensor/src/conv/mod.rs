@@ -264,7 +264,7 @@ pub fn im2col(x: &Tensor, kernel_hw: (usize, usize), p: Conv2dParams) -> Result<
     let g = Geometry::conv2d(OP, (&xd, &[kh, kw]), xd, 1, kernel_hw, p)?.check(OP)?;
     // n, oh and ow are each below 2^31 (the tensor and g.check), so the product fits.
     let cols = Tensor::uninit_for(OP, x.context(), &[n * g.oh * g.ow, g.k()])?;
-    g.launch_layout("im2col", &[x.arg()], &cols, g.k(), 1)?;
+    im2col::write_cols(&g, x, &cols)?;
     Ok(cols)
 }
 
@@ -314,7 +314,7 @@ pub fn col2im(
     g.n = cols.dims()[0] / rows;
     let g = g.check(OP)?;
     let x = Tensor::uninit(cols.context(), &g.input())?;
-    g.launch_layout("col2im", &[cols.arg()], &x, k, 1)?;
+    im2col::write_col2im(&g, cols, None, &x)?;
     Ok(x)
 }
 
