@@ -8,18 +8,37 @@ use super::{Context, Launch, PipelineKey};
 use crate::shaders::Family;
 use crate::Result;
 
+/// Whether shader modules keep wgpu's runtime checks (index clamps, loop counters,
+/// guarded integer division): `GAN_TENSOR_CHECKED_SHADERS=1`. Off by default, since
+/// lavapipe pays for every clamp and counter in inner loops.
+fn checked_shaders() -> bool {
+    std::env::var("GAN_TENSOR_CHECKED_SHADERS").is_ok_and(|v| v == "1")
+}
+
 impl Context {
     fn module(&self, family: Family) -> wgpu::ShaderModule {
         let mut modules = self.0.modules.lock().unwrap();
         modules
             .entry(family.name)
             .or_insert_with(|| {
-                self.0
-                    .device
-                    .create_shader_module(wgpu::ShaderModuleDescriptor {
-                        label: Some(family.name),
-                        source: wgpu::ShaderSource::Wgsl(family.source.into()),
-                    })
+                let desc = wgpu::ShaderModuleDescriptor {
+                    label: Some(family.name),
+                    source: wgpu::ShaderSource::Wgsl(family.source.into()),
+                };
+                if checked_shaders() {
+                    return self.0.device.create_shader_module(desc);
+                }
+                // SAFETY: every launcher sizes its grid and bindings so that the kernels
+                // index inside their bindings, pass non-zero divisors, and run loops
+                // with bounds from their parameters (the kernel tests against the CPU
+                // references on awkward shapes guard this); GAN_TENSOR_CHECKED_SHADERS=1
+                // turns the checks back on to rule these out when debugging.
+                unsafe {
+                    self.0.device.create_shader_module_trusted(
+                        desc,
+                        wgpu::ShaderRuntimeChecks::unchecked(),
+                    )
+                }
             })
             .clone()
     }
