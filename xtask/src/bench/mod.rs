@@ -1,5 +1,17 @@
-//! Runs `cargo bench -p gan-benches`, then reads criterion's results for the benchmarks of
-//! this run and turns them into one table of throughputs.
+//! Runs `cargo bench -p gan-benches`, reads criterion's results for the benchmarks of
+//! this run, runs PyTorch on the same benchmarks when a Python with torch is found
+//! ([`torch`]), and prints one table of throughputs with both columns and their ratio
+//! ([`table`]); the same rows go to `target/bench/summary.json`, PyTorch's metadata to
+//! `target/bench/pytorch.json`.
+//!
+//! `cargo xtask bench [--quick] [--no-torch] [FILTER...]`: FILTER is criterion's (a regex
+//! on `group/function/shape`); `--no-torch` skips PyTorch.
+
+mod table;
+mod torch;
+
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,14 +20,67 @@ use std::time::SystemTime;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-/// One row of `target/bench/summary.json`.
-#[derive(Serialize, Debug)]
-struct Row {
-    name: String,
-    shape: String,
-    value: f64,
-    unit: String,
-    adapter: String,
+/// One row of `target/bench/summary.json`: our figure, PyTorch's on the same benchmark
+/// when it ran (null otherwise), and their ratio.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Row {
+    /// `group/function` as criterion names it, e.g. `matmul/regblock`.
+    pub name: String,
+    /// The benchmark's parameter, e.g. `1024x1024x1024`.
+    pub shape: String,
+    /// Our figure, in `unit`.
+    pub value: f64,
+    /// `GFLOP/s`, `GB/s`, `images/s` or `ms`.
+    pub unit: String,
+    /// What ran it: the adapter and its driver, or `CPU (N threads)` for the `_cpu` groups.
+    pub adapter: String,
+    /// PyTorch's figure in the same unit (TF32 off on CUDA).
+    pub torch_value: Option<f64>,
+    /// PyTorch's figure with TF32 on (CUDA only).
+    pub torch_tf32_value: Option<f64>,
+    /// PyTorch's time over ours (> 1: ours is faster), from `value` and `torch_value`.
+    pub ratio: Option<f64>,
+}
+
+/// The adapter the benches ran on, as `benches/lib.rs` records it in
+/// `target/bench/adapter.txt`: its summary line (`name (Backend, DeviceType)`), and
+/// optionally a line `driver: ...`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adapter {
+    /// `name (Backend, DeviceType)`.
+    pub label: String,
+    /// The driver name and version, when recorded.
+    pub driver: Option<String>,
+}
+
+impl Adapter {
+    pub fn parse(text: &str) -> Adapter {
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        let label = lines.next().unwrap_or("unknown adapter").to_string();
+        let driver = lines
+            .find_map(|l| l.strip_prefix("driver:"))
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty());
+        Adapter { label, driver }
+    }
+
+    /// A software adapter on the CPU: Mesa's llvmpipe or lavapipe, SwiftShader, or
+    /// wgpu's device type `Cpu`.
+    pub fn is_cpu(&self) -> bool {
+        let l = self.label.to_lowercase();
+        ["llvmpipe", "lavapipe", "swiftshader"]
+            .iter()
+            .any(|n| l.contains(n))
+            || self.label.contains(", Cpu)")
+    }
+
+    /// The device column: the adapter and its driver.
+    pub fn device(&self) -> String {
+        match &self.driver {
+            Some(d) => format!("{}, driver {d}", self.label),
+            None => self.label.clone(),
+        }
+    }
 }
 
 fn workspace_root() -> PathBuf {
@@ -25,12 +90,18 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The host's logical cores.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 pub fn run(args: &[String]) -> Result<()> {
     let root = workspace_root();
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
     let quick = args.iter().any(|a| a == "--quick");
+    let no_torch = args.iter().any(|a| a == "--no-torch");
     let filter: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let started = SystemTime::now();
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -44,10 +115,16 @@ pub fn run(args: &[String]) -> Result<()> {
     if !status.success() {
         bail!("cargo bench failed ({status})");
     }
-    let adapter = std::fs::read_to_string(target.join("bench/adapter.txt"))
-        .unwrap_or_else(|_| "unknown adapter".into());
+    let adapter = Adapter::parse(
+        &std::fs::read_to_string(target.join("bench/adapter.txt")).unwrap_or_default(),
+    );
     let mut rows = Vec::new();
-    collect(&target.join("criterion"), started, &adapter, &mut rows)?;
+    collect(
+        &target.join("criterion"),
+        started,
+        &adapter.device(),
+        &mut rows,
+    )?;
     rows.sort_by(|a, b| (&a.name, &a.shape).cmp(&(&b.name, &b.shape)));
     if rows.is_empty() {
         bail!(
@@ -55,11 +132,24 @@ pub fn run(args: &[String]) -> Result<()> {
             target.join("criterion").display()
         );
     }
-    print_table(&rows, &adapter);
-    let out = target.join("bench/summary.json");
-    std::fs::create_dir_all(out.parent().unwrap())?;
+    let baseline = if no_torch {
+        torch::Outcome::Skipped("--no-torch".into())
+    } else {
+        torch::run_baseline(&root, &adapter, &rows, quick)
+    };
+    if let torch::Outcome::Ran(b) = &baseline {
+        table::join(&mut rows, &b.rows);
+    }
+    table::print(&rows, &adapter, &baseline);
+    let dir = target.join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let out = dir.join("summary.json");
     std::fs::write(&out, serde_json::to_string_pretty(&rows)?)?;
-    println!("\nwrote {}", out.display());
+    std::fs::write(
+        dir.join("pytorch.json"),
+        serde_json::to_string_pretty(&baseline.to_json())?,
+    )?;
+    println!("\nwrote {} and pytorch.json beside it", out.display());
     Ok(())
 }
 
@@ -97,6 +187,11 @@ fn read_result(dir: &Path, since: SystemTime, adapter: &str) -> Result<Option<Ro
     let ns = est["median"]["point_estimate"]
         .as_f64()
         .context("median in estimates.json")?;
+    Ok(Some(criterion_row(&bench, ns, adapter)))
+}
+
+/// Our row from criterion's `benchmark.json` and the median time per iteration in ns.
+fn criterion_row(bench: &serde_json::Value, ns: f64, adapter: &str) -> Row {
     let group = bench["group_id"].as_str().unwrap_or_default();
     let function = bench["function_id"].as_str().unwrap_or_default();
     let shape = bench["value_str"].as_str().unwrap_or_default().to_string();
@@ -109,40 +204,19 @@ fn read_result(dir: &Path, since: SystemTime, adapter: &str) -> Result<Option<Ro
         t if t["Bytes"].is_u64() => (t["Bytes"].as_f64().unwrap() / ns, "GB/s"),
         _ => (ns / 1e6, "ms"),
     };
-    let adapter = if group.ends_with("_cpu") {
-        format!(
-            "CPU ({} threads)",
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        )
+    let adapter = if table::is_cpu_group(group) {
+        format!("CPU ({} threads)", cores())
     } else {
         adapter.to_string()
     };
-    Ok(Some(Row {
+    Row {
         name: format!("{group}/{function}"),
         shape,
         value,
         unit: unit.to_string(),
         adapter,
-    }))
-}
-
-fn print_table(rows: &[Row], adapter: &str) {
-    println!("\nadapter: {adapter}");
-    let w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    let s = rows.iter().map(|r| r.shape.len()).max().unwrap_or(5).max(5);
-    println!(
-        "{:<w$}  {:<s$}  {:>10}  unit      device",
-        "name", "shape", "value"
-    );
-    for r in rows {
-        let device = if r.adapter == adapter {
-            "gpu"
-        } else {
-            r.adapter.as_str()
-        };
-        println!(
-            "{:<w$}  {:<s$}  {:>10.2}  {:<8}  {}",
-            r.name, r.shape, r.value, r.unit, device
-        );
+        torch_value: None,
+        torch_tf32_value: None,
+        ratio: None,
     }
 }
