@@ -32,6 +32,8 @@ fn push(s: &mut String, ind: usize, l: &str) {
 }
 
 /// fast path body for one transpose combination (all vec4 loads aligned)
+// The index loops name the registers a{i}, b{j} of the emitted WGSL.
+#[allow(clippy::needless_range_loop)]
 fn fast_body(f: &Fin, ta: bool, tb: bool, s: &mut String, ind: usize) {
     let (tm, tn) = (f.tm, f.tn);
     let nq = if f.sg { tm / 8 } else { tm };

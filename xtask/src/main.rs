@@ -1,7 +1,9 @@
 //! `cargo xtask <task>`: orchestration only; the work lives in the library crates.
 //!
-//! - `bench [--quick] [FILTER]`: runs the criterion benchmarks of `benches/`, prints one
-//!   table with the adapter name and writes the same rows to `target/bench/summary.json`.
+//! - `bench [--quick] [--no-torch] [FILTER]`: runs the criterion benchmarks of `benches/`
+//!   and, when a Python with torch is found, `benches/pytorch/baseline.py` on the same
+//!   benchmarks; prints one table (ours, PyTorch's, their ratio, the adapter and driver) and
+//!   writes the same rows to `target/bench/summary.json`.
 
 mod bench;
 mod classifier;
@@ -29,7 +31,8 @@ fn main() -> Result<()> {
 
 const USAGE: &str = "usage: cargo xtask <task>
 tasks:
-  bench [--quick] [FILTER]   run the kernel benchmarks, print a table, write target/bench/summary.json
+  bench [--quick] [--no-torch] [FILTER]  run the kernel benchmarks (and PyTorch's, with GAN_BENCH_PYTHON
+                             or .bench-venv), print a table, write target/bench/summary.json
   gen-matmul [--check]       regenerate shaders/matmul.wgsl and shaders/matmul_subgroup.wgsl
   classifier [--epochs N] ...  train the MNIST LeNet classifier, save data/classifier/ (xtask/src/classifier.rs)
   theory [--quick] [--out DIR]  the theory experiments (D vs D*, JSD, saturation, MNIST blocks): report + docs/figures/
