@@ -47,6 +47,7 @@ fn epi(x: f32, col: u32) -> f32 {
     return v;
 }
 
+
 // Store 4 consecutive columns col..col+3 of one row (row = m * N), guarded against N.
 fn store4(row: u32, col: u32, N: u32, v: vec4<f32>) {
     if (col < N) { c[row + col] = epi(v.x, col); }

@@ -33,7 +33,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   bench [--quick] [--no-torch] [FILTER]  run the kernel benchmarks (and PyTorch's, with GAN_BENCH_PYTHON
                              or .bench-venv), print a table, write target/bench/summary.json
-  gen-matmul [--check]       regenerate shaders/matmul.wgsl and shaders/matmul_subgroup.wgsl
+  gen-matmul [--check]       regenerate shaders/matmul*.wgsl (matmul, matmul_subgroup and their _c4 twins)
   classifier [--epochs N] ...  train the MNIST LeNet classifier, save data/classifier/ (xtask/src/classifier.rs)
   theory [--quick] [--out DIR]  the theory experiments (D vs D*, JSD, saturation, MNIST blocks): report + docs/figures/
   train [gan train flags]    train the default job, recipes/default.toml (DCGAN on MNIST, batch 64, 1000 steps), into runs/mnist-dcgan-1 (`gan train --help`)";

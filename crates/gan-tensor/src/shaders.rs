@@ -28,6 +28,8 @@ family!(OPTIM, "optim");
 family!(BATCHNORM, "batchnorm");
 family!(MATMUL, "matmul");
 family!(MATMUL_SUBGROUP, "matmul_subgroup");
+family!(MATMUL_C4, "matmul_c4");
+family!(MATMUL_SUBGROUP_C4, "matmul_subgroup_c4");
 family!(SOFTMAX, "softmax");
 family!(EMBEDDING, "embedding");
 family!(MAXOUT, "maxout");
@@ -38,6 +40,8 @@ pub const ALL: &[Family] = &[
     REDUCE,
     MATMUL,
     MATMUL_SUBGROUP,
+    MATMUL_C4,
+    MATMUL_SUBGROUP_C4,
     SOFTMAX,
     RNG,
     CONV,

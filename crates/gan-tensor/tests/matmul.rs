@@ -80,6 +80,9 @@ fn fused_bias_and_activations() {
                 1000 + i as u64,
             );
             check(17, 63, 7, true, true, true, *act, kernel, 2000 + i as u64);
+            // N % 4 == 0: the _c4 twins' vec4 epilogue (68 = a full tile and a part).
+            check(33, 20, 68, false, true, true, *act, kernel, 3000 + i as u64);
+            check(9, 64, 4, true, false, true, *act, kernel, 4000 + i as u64);
         }
     }
 }
