@@ -9,12 +9,14 @@ use gan_train::feed::DataFeed;
 use gan_train::metrics::MetricsBuffer;
 use gan_train::{load_dataset, train_step, Arch, Config, Gan, ItemShape, Optimizers};
 
-/// Opens the device and records its name in `target/bench/adapter.txt` for the summary.
+/// Opens the device and records its name and driver in `target/bench/adapter.txt` for the
+/// summary.
 pub fn context() -> Context {
     let ctx = Context::new().expect("a wgpu adapter (README: mesa-vulkan-drivers)");
     let dir = bench_dir();
     let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("adapter.txt"), ctx.adapter().to_string());
+    let text = format!("{}\ndriver: {}\n", ctx.adapter(), ctx.adapter().driver);
+    let _ = std::fs::write(dir.join("adapter.txt"), text);
     eprintln!("adapter: {}", ctx.adapter());
     ctx
 }

@@ -142,6 +142,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     table::print(&rows, &adapter, &baseline);
     let dir = target.join("bench");
+    print_step_counts(&dir.join("step_counts.txt"), started);
     std::fs::create_dir_all(&dir)?;
     let out = dir.join("summary.json");
     std::fs::write(&out, serde_json::to_string_pretty(&rows)?)?;
@@ -151,6 +152,20 @@ pub fn run(args: &[String]) -> Result<()> {
     )?;
     println!("\nwrote {} and pytorch.json beside it", out.display());
     Ok(())
+}
+
+/// The engine's work per training step (dispatches, compute passes, submissions, buffers
+/// created), as the train_step bench wrote it during this run.
+fn print_step_counts(path: &Path, since: SystemTime) {
+    let fresh = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= since);
+    if let (true, Ok(text)) = (fresh, std::fs::read_to_string(path)) {
+        println!("\nper training step:");
+        for line in text.lines() {
+            println!("  {line}");
+        }
+    }
 }
 
 /// Walks criterion's output for `new/benchmark.json` files written after `since`.
