@@ -133,3 +133,57 @@ fn accumulate(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
     if i >= p.n { return; }
     aacc[i] = aacc[i] + p.alpha * ag[i];
 }
+
+// fill and accumulate four elements per invocation, for lengths that are multiples of 4
+// (bound as vec4s: lavapipe runs each storage access as a per-lane loop, so a vec4 access
+// costs about what a scalar one does). Same results, element for element.
+@group(0) @binding(1) var<storage, read_write> fout4: array<vec4<f32>>;
+
+@compute @workgroup_size(256)
+fn fill4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) li: u32) {
+    let i = linear_id(wg, nwg, li);
+    if i >= p.n / 4u { return; }
+    fout4[i] = vec4<f32>(p.alpha);
+}
+
+@group(0) @binding(1) var<storage, read> ag4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> aacc4: array<vec4<f32>>;
+
+@compute @workgroup_size(256)
+fn accumulate4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) li: u32) {
+    let i = linear_id(wg, nwg, li);
+    if i >= p.n / 4u { return; }
+    aacc4[i] = aacc4[i] + p.alpha * ag4[i];
+}
+
+// unary and binary (equal shapes, no broadcast) four elements per invocation, for lengths
+// that are multiples of 4; each component goes through the scalar op, so the results are
+// those of `unary` and `binary`.
+@group(0) @binding(1) var<storage, read> ux4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> uy4: array<vec4<f32>>;
+
+@compute @workgroup_size(256)
+fn unary4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) li: u32) {
+    let i = linear_id(wg, nwg, li);
+    if i >= p.n / 4u { return; }
+    let x = ux4[i];
+    uy4[i] = vec4<f32>(unary_op(x.x), unary_op(x.y), unary_op(x.z), unary_op(x.w));
+}
+
+@group(0) @binding(1) var<storage, read> ba4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bb4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> bout4: array<vec4<f32>>;
+
+@compute @workgroup_size(256)
+fn binary4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) li: u32) {
+    let i = linear_id(wg, nwg, li);
+    if i >= p.n / 4u { return; }
+    let a = ba4[i];
+    let b = bb4[i];
+    bout4[i] = vec4<f32>(binary_op(a.x, b.x), binary_op(a.y, b.y), binary_op(a.z, b.z),
+                         binary_op(a.w, b.w));
+}

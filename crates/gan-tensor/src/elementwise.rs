@@ -130,14 +130,15 @@ pub fn unary(x: &Tensor, op: Unary) -> Result<Tensor> {
     let (code, alpha, beta) = op.code();
     let params = Params::flat(x.numel(), alpha, beta);
     let ctx = x.context();
+    let vec4 = x.numel() > 0 && x.numel() % 4 == 0; // four elements per invocation
     ctx.dispatch(Launch {
         family: ELEMENTWISE,
-        entry: "unary",
+        entry: if vec4 { "unary4" } else { "unary" },
         constants: &[("OP", code as f64)],
         params: bytemuck::bytes_of(&params),
         inputs: &[x.arg()],
         outputs: &[out.arg()],
-        groups: ctx.grid(x.numel().div_ceil(256) as u64),
+        groups: ctx.grid(x.numel().div_ceil(if vec4 { 1024 } else { 256 }) as u64),
     })?;
     Ok(out)
 }
@@ -156,14 +157,16 @@ pub fn binary(a: &Tensor, b: &Tensor, op: Binary) -> Result<Tensor> {
         params.b_strides = b.shape().broadcast_strides(&shape);
     }
     let ctx = a.context();
+    // Equal shapes and a length that is a multiple of 4: four elements per invocation.
+    let vec4 = params.broadcast == 0 && shape.numel() > 0 && shape.numel() % 4 == 0;
     ctx.dispatch(Launch {
         family: ELEMENTWISE,
-        entry: "binary",
+        entry: if vec4 { "binary4" } else { "binary" },
         constants: &[("OP", code as f64)],
         params: bytemuck::bytes_of(&params),
         inputs: &[a.arg(), b.arg()],
         outputs: &[out.arg()],
-        groups: ctx.grid(shape.numel().div_ceil(256) as u64),
+        groups: ctx.grid(shape.numel().div_ceil(if vec4 { 1024 } else { 256 }) as u64),
     })?;
     Ok(out)
 }
@@ -173,14 +176,15 @@ pub fn accumulate(acc: &Tensor, g: &Tensor, alpha: f32) -> Result<()> {
     acc.same_shape(g, "accumulate")?;
     let params = Params::flat(acc.numel(), alpha, 0.0);
     let ctx = acc.context();
+    let vec4 = acc.numel() > 0 && acc.numel() % 4 == 0; // four elements per invocation
     ctx.dispatch(Launch {
         family: ELEMENTWISE,
-        entry: "accumulate",
+        entry: if vec4 { "accumulate4" } else { "accumulate" },
         constants: &[],
         params: bytemuck::bytes_of(&params),
         inputs: &[g.arg()],
         outputs: &[acc.arg()],
-        groups: ctx.grid(acc.numel().div_ceil(256) as u64),
+        groups: ctx.grid(acc.numel().div_ceil(if vec4 { 1024 } else { 256 }) as u64),
     })
 }
 
@@ -188,14 +192,15 @@ pub fn accumulate(acc: &Tensor, g: &Tensor, alpha: f32) -> Result<()> {
 pub fn fill(t: &Tensor, value: f32) -> Result<()> {
     let params = Params::flat(t.numel(), value, 0.0);
     let ctx = t.context();
+    let vec4 = t.numel() > 0 && t.numel() % 4 == 0; // four elements per invocation
     ctx.dispatch(Launch {
         family: ELEMENTWISE,
-        entry: "fill",
+        entry: if vec4 { "fill4" } else { "fill" },
         constants: &[],
         params: bytemuck::bytes_of(&params),
         inputs: &[],
         outputs: &[t.arg()],
-        groups: ctx.grid(t.numel().div_ceil(256) as u64),
+        groups: ctx.grid(t.numel().div_ceil(if vec4 { 1024 } else { 256 }) as u64),
     })
 }
 

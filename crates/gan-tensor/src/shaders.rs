@@ -33,6 +33,7 @@ family!(MATMUL_SUBGROUP_C4, "matmul_subgroup_c4");
 family!(SOFTMAX, "softmax");
 family!(EMBEDDING, "embedding");
 family!(MAXOUT, "maxout");
+family!(OPTIM_VEC4, "optim_vec4");
 
 /// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
 pub const ALL: &[Family] = &[
@@ -50,4 +51,5 @@ pub const ALL: &[Family] = &[
     BATCHNORM,
     EMBEDDING,
     MAXOUT,
+    OPTIM_VEC4,
 ];

@@ -23,7 +23,8 @@ const UNARY: &[Unary] = &[
 
 #[test]
 fn unary_ops_match_reference() {
-    for (s, &n) in AWKWARD.iter().enumerate() {
+    // 4, 64, 1000: lengths that are multiples of 4 (the vec4 kernels).
+    for (s, &n) in AWKWARD.iter().chain(&[4, 64, 1000]).enumerate() {
         let (x, xs) = rand_tensor(s as u64, &[n, 3], -4.0, 4.0);
         for &op in UNARY {
             let got = elementwise::unary(&x, op).unwrap().to_vec().unwrap();
@@ -85,7 +86,7 @@ const BINARY: &[Binary] = &[
 
 #[test]
 fn binary_ops_match_reference_on_equal_shapes() {
-    for (s, &n) in AWKWARD.iter().enumerate() {
+    for (s, &n) in AWKWARD.iter().chain(&[4, 64, 1000]).enumerate() {
         let dims = [2, n];
         let (a, av) = rand_tensor(100 + s as u64, &dims, -2.0, 2.0);
         let (b, bv) = rand_tensor(200 + s as u64, &dims, 0.5, 2.0);
@@ -197,4 +198,21 @@ fn dispatch_over_65535_workgroups() {
         1e-6,
         1e-6,
     );
+}
+
+/// fill and accumulate on lengths that take the vec4 kernels (multiples of 4) and the
+/// scalar ones, against a host loop (within an ulp: a GPU may fuse the multiply-add).
+#[test]
+fn fill_and_accumulate_on_awkward_lengths() {
+    let c = ctx();
+    for (s, &n) in AWKWARD.iter().chain(&[4, 1000, 4097, 262_148]).enumerate() {
+        let t = Tensor::zeros(&c, &[n]).unwrap();
+        elementwise::fill(&t, -1.25).unwrap();
+        assert_eq!(t.to_vec().unwrap(), vec![-1.25; n], "fill n={n}");
+        let (acc, accv) = rand_tensor(s as u64 * 2 + 500, &[n], -1.0, 1.0);
+        let (g, gv) = rand_tensor(s as u64 * 2 + 501, &[n], -1.0, 1.0);
+        elementwise::accumulate(&acc, &g, 0.75).unwrap();
+        let want: Vec<f32> = accv.iter().zip(&gv).map(|(a, g)| a + 0.75 * g).collect();
+        assert_close(&format!("accumulate n={n}"), &acc.to_vec().unwrap(), &want, 1e-6, 1e-7);
+    }
 }

@@ -62,6 +62,35 @@ fn adam_and_adamw_match_reference_over_five_steps() {
 }
 
 /// 65535 * 256 + 5 parameters need more than 65535 workgroups (the folded grid).
+/// Lengths that are multiples of 4 take the vec4 kernel, others the scalar one; the
+/// parameters are independent, so the first 1000 of a 1001-long buffer (scalar) must equal a
+/// 1000-long buffer (vec4) bit for bit.
+#[test]
+fn adam_vec4_kernel_is_bit_identical_to_the_scalar_one() {
+    for (case, cfg) in adam_configs() {
+        let mut out = Vec::new();
+        for n in [1000, 1001] {
+            let ps = random(7, n, -1.0, 1.0);
+            let (p, m, v) = (upload(&ps), upload(&vec![0.0; n]), upload(&vec![0.0; n]));
+            for t in 1..=3 {
+                let gs: Vec<f32> = random(70 + t, 1001, -1.0, 1.0)[..n].to_vec();
+                optim::adam_step(&p, &upload(&gs), &m, &v, &cfg, t).unwrap();
+            }
+            let mut all = p.to_vec().unwrap();
+            all.extend(m.to_vec().unwrap());
+            all.extend(v.to_vec().unwrap());
+            out.push(all);
+        }
+        let (vec4, scalar) = (&out[0], &out[1]);
+        for part in 0..3 {
+            let a = &vec4[part * 1000..(part + 1) * 1000];
+            let b = &scalar[part * 1001..part * 1001 + 1000];
+            let same = a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{case}: part {part} differs between the vec4 and scalar kernels");
+        }
+    }
+}
+
 #[test]
 fn adam_over_65535_workgroups() {
     run_adam(
