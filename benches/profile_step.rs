@@ -59,5 +59,10 @@ fn main() {
             100.0 * r.seconds / total
         );
     }
-    println!("{:<42} {:>10} {:>9.2}", "total (serialised)", "", total * 1e3 / steps as f64);
+    println!(
+        "{:<42} {:>10} {:>9.2}",
+        "total (serialised)",
+        "",
+        total * 1e3 / steps as f64
+    );
 }

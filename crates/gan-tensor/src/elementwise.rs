@@ -130,7 +130,7 @@ pub fn unary(x: &Tensor, op: Unary) -> Result<Tensor> {
     let (code, alpha, beta) = op.code();
     let params = Params::flat(x.numel(), alpha, beta);
     let ctx = x.context();
-    let vec4 = x.numel() > 0 && x.numel() % 4 == 0; // four elements per invocation
+    let vec4 = x.numel() > 0 && x.numel().is_multiple_of(4); // four elements per invocation
     ctx.dispatch(Launch {
         family: ELEMENTWISE,
         entry: if vec4 { "unary4" } else { "unary" },
@@ -176,7 +176,7 @@ pub fn accumulate(acc: &Tensor, g: &Tensor, alpha: f32) -> Result<()> {
     acc.same_shape(g, "accumulate")?;
     let params = Params::flat(acc.numel(), alpha, 0.0);
     let ctx = acc.context();
-    let vec4 = acc.numel() > 0 && acc.numel() % 4 == 0; // four elements per invocation
+    let vec4 = acc.numel() > 0 && acc.numel().is_multiple_of(4); // four elements per invocation
     ctx.dispatch(Launch {
         family: ELEMENTWISE,
         entry: if vec4 { "accumulate4" } else { "accumulate" },
@@ -192,7 +192,7 @@ pub fn accumulate(acc: &Tensor, g: &Tensor, alpha: f32) -> Result<()> {
 pub fn fill(t: &Tensor, value: f32) -> Result<()> {
     let params = Params::flat(t.numel(), value, 0.0);
     let ctx = t.context();
-    let vec4 = t.numel() > 0 && t.numel() % 4 == 0; // four elements per invocation
+    let vec4 = t.numel() > 0 && t.numel().is_multiple_of(4); // four elements per invocation
     ctx.dispatch(Launch {
         family: ELEMENTWISE,
         entry: if vec4 { "fill4" } else { "fill" },

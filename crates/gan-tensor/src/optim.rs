@@ -213,7 +213,7 @@ pub fn adam_step(
     };
     let ctx = params.context();
     // Four parameters per invocation when the length allows (bit-identical results).
-    let (family, entry, lanes) = if params.numel() > 0 && params.numel() % 4 == 0 {
+    let (family, entry, lanes) = if params.numel() > 0 && params.numel().is_multiple_of(4) {
         (OPTIM_VEC4, "adam4", 4)
     } else {
         (OPTIM, "adam", 1)

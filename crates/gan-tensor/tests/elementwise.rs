@@ -213,6 +213,12 @@ fn fill_and_accumulate_on_awkward_lengths() {
         let (g, gv) = rand_tensor(s as u64 * 2 + 501, &[n], -1.0, 1.0);
         elementwise::accumulate(&acc, &g, 0.75).unwrap();
         let want: Vec<f32> = accv.iter().zip(&gv).map(|(a, g)| a + 0.75 * g).collect();
-        assert_close(&format!("accumulate n={n}"), &acc.to_vec().unwrap(), &want, 1e-6, 1e-7);
+        assert_close(
+            &format!("accumulate n={n}"),
+            &acc.to_vec().unwrap(),
+            &want,
+            1e-6,
+            1e-7,
+        );
     }
 }

@@ -86,7 +86,10 @@ fn adam_vec4_kernel_is_bit_identical_to_the_scalar_one() {
             let a = &vec4[part * 1000..(part + 1) * 1000];
             let b = &scalar[part * 1001..part * 1001 + 1000];
             let same = a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
-            assert!(same, "{case}: part {part} differs between the vec4 and scalar kernels");
+            assert!(
+                same,
+                "{case}: part {part} differs between the vec4 and scalar kernels"
+            );
         }
     }
 }

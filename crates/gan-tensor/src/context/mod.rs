@@ -15,6 +15,7 @@ use crate::{Error, Result};
 
 mod pipelines;
 mod profile;
+mod profiled;
 mod submit;
 
 pub use profile::KernelTime;

@@ -34,10 +34,9 @@ impl Context {
                 // references on awkward shapes guard this); GAN_TENSOR_CHECKED_SHADERS=1
                 // turns the checks back on to rule these out when debugging.
                 unsafe {
-                    self.0.device.create_shader_module_trusted(
-                        desc,
-                        wgpu::ShaderRuntimeChecks::unchecked(),
-                    )
+                    self.0
+                        .device
+                        .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
                 }
             })
             .clone()

@@ -97,7 +97,7 @@ fn cols(c: &Geometry, x: &Tensor) -> Result<Tensor> {
 /// (kw and kp multiples of 4).
 pub(super) fn write_cols(g: &Geometry, x: &Tensor, out: &Tensor) -> Result<()> {
     let kp = out.dims()[1];
-    let entry = if g.kw % 4 == 0 && kp % 4 == 0 {
+    let entry = if g.kw.is_multiple_of(4) && kp.is_multiple_of(4) {
         "im2col_units4"
     } else {
         "im2col_units"
@@ -117,7 +117,13 @@ pub(super) fn write_col2im(
     let units = g.n * g.cin * g.h;
     let kp = cols.dims()[1];
     match bias {
-        Some(b) => g.launch_units("col2im_rows_bias", &[cols.arg(), b.arg()], dx, units, (kp, g.cout)),
+        Some(b) => g.launch_units(
+            "col2im_rows_bias",
+            &[cols.arg(), b.arg()],
+            dx,
+            units,
+            (kp, g.cout),
+        ),
         None => g.launch_units("col2im_rows", &[cols.arg()], dx, units, (kp, g.cout)),
     }
 }
@@ -125,7 +131,7 @@ pub(super) fn write_col2im(
 /// dy [m, cout, oh, ow] as a channel-last matrix [m oh ow, ld].
 fn rows(c: &Geometry, dy: &Tensor, ld: usize) -> Result<Tensor> {
     let out = Tensor::uninit(dy.context(), &[c.n * c.oh * c.ow, ld])?;
-    if ld % 4 == 0 {
+    if ld.is_multiple_of(4) {
         let units = c.n * c.oh * c.ow;
         c.launch_units("nchw_to_rows4", &[dy.arg()], &out, units, (c.kp(), ld))?;
     } else {
@@ -136,7 +142,7 @@ fn rows(c: &Geometry, dy: &Tensor, ld: usize) -> Result<Tensor> {
 
 /// The channel-last matrix `ymat` [m oh ow, cout] written into y [m, cout, oh, ow].
 fn rows_to_nchw(c: &Geometry, ymat: &Tensor, y: &Tensor) -> Result<()> {
-    if c.cout % 4 == 0 {
+    if c.cout.is_multiple_of(4) {
         let units = c.n * c.oh * c.ow;
         c.launch_units("rows4_to_nchw", &[ymat.arg()], y, units, (c.kp(), c.cout))
     } else {
