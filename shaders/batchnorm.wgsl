@@ -3,7 +3,8 @@
 // index (n * C + c) * hw + s.
 //
 // `train` and `backward`: one workgroup of 64 per channel (barrier-light for CPU
-// adapters); each invocation walks the channel with stride 64, then a tree over
+// adapters); each invocation walks the channel with stride 64 (stepping its flat index,
+// no integer division per value: lavapipe has no vector division), then a tree over
 // workgroup memory combines the partial sums. `train` takes two passes for the
 // statistics (mean, then the biased variance around it), a third writes y; it also
 // updates the running statistics in place, running_var with the unbiased variance.
@@ -42,10 +43,29 @@ fn workgroup_sum(li: u32, v: vec2<f32>) -> vec2<f32> {
     return total;
 }
 
-// Index of the k-th value of channel c.
-fn index(c: u32, k: u32) -> u32 {
+// The walk over channel c's values k = li, li + 64, ... without a division per step:
+// w = (flat index (n * C + c) * hw + s, spatial index s) of the k-th value.
+fn walk_start(c: u32, k: u32) -> vec2<u32> {
     let n = k / p.hw;
-    return (n * p.c + c) * p.hw + (k - n * p.hw);
+    let s = k - n * p.hw;
+    return vec2<u32>((n * p.c + c) * p.hw + s, s);
+}
+
+// What one step of 64 values adds: 64 = dn images and ds more values.
+fn walk_step() -> vec2<u32> {
+    let dn = WG / p.hw;
+    let ds = WG - dn * p.hw;
+    return vec2<u32>(dn * p.c * p.hw + ds, ds);
+}
+
+fn walk_next(w: vec2<u32>, st: vec2<u32>) -> vec2<u32> {
+    var i = w.x + st.x;
+    var s = w.y + st.y;
+    if s >= p.hw { // carried into the next image: skip the other channels' values
+        s -= p.hw;
+        i += (p.c - 1u) * p.hw;
+    }
+    return vec2<u32>(i, s);
 }
 
 @group(0) @binding(1) var<storage, read> t_x: array<f32>;
@@ -63,23 +83,30 @@ fn train(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let c = wg.x + wg.y * nwg.x;
     if c >= p.c { return; }
     let inv_m = 1.0 / f32(p.m);
+    let st = walk_step();
     var acc = 0.0;
+    var w = walk_start(c, li);
     for (var k = li; k < p.m; k += WG) {
-        acc += t_x[index(c, k)];
+        acc += t_x[w.x];
+        w = walk_next(w, st);
     }
     let mean = workgroup_sum(li, vec2<f32>(acc, 0.0)).x * inv_m;
     acc = 0.0;
+    w = walk_start(c, li);
     for (var k = li; k < p.m; k += WG) {
-        let d = t_x[index(c, k)] - mean;
+        let d = t_x[w.x] - mean;
         acc += d * d;
+        w = walk_next(w, st);
     }
     let var_biased = workgroup_sum(li, vec2<f32>(acc, 0.0)).x * inv_m;
     let invstd = inverseSqrt(var_biased + p.eps);
     let scale = t_gamma[c] * invstd;
     let beta = t_beta[c];
+    w = walk_start(c, li);
     for (var k = li; k < p.m; k += WG) {
-        let i = index(c, k);
+        let i = w.x;
         t_y[i] = (t_x[i] - mean) * scale + beta;
+        w = walk_next(w, st);
     }
     if li == 0u {
         t_mean[c] = mean;
@@ -123,11 +150,14 @@ fn backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
     if c >= p.c { return; }
     let mean = b_mean[c];
     let invstd = b_invstd[c];
+    let st = walk_step();
     var acc = vec2<f32>(0.0);
+    var w = walk_start(c, li);
     for (var k = li; k < p.m; k += WG) {
-        let i = index(c, k);
+        let i = w.x;
         let dy = b_dy[i];
         acc += vec2<f32>(dy, dy * (b_x[i] - mean) * invstd);
+        w = walk_next(w, st);
     }
     let sums = workgroup_sum(li, acc); // (sum dy, sum dy * xhat)
     if li == 0u {
@@ -138,9 +168,11 @@ fn backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
     let k_dx = b_gamma[c] * invstd;
     let mean_dy = sums.x * inv_m;
     let mean_dy_xhat = sums.y * inv_m;
+    w = walk_start(c, li);
     for (var k = li; k < p.m; k += WG) {
-        let i = index(c, k);
+        let i = w.x;
         let xhat = (b_x[i] - mean) * invstd;
         b_dx[i] = k_dx * (b_dy[i] - mean_dy - xhat * mean_dy_xhat);
+        w = walk_next(w, st);
     }
 }
