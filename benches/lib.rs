@@ -74,9 +74,14 @@ impl StepBench {
             batch_size: batch,
             limit: 4096,
             ..Config::default()
-        }
-        .resolved()
-        .expect("a valid config");
+        };
+        StepBench::with_config(ctx, cfg)
+    }
+
+    /// The players and data of `cfg` (resolved here), after one warm-up step.
+    pub fn with_config(ctx: &Context, cfg: Config) -> StepBench {
+        let cfg = cfg.resolved().expect("a valid config");
+        let batch = cfg.batch_size;
         let data = load_dataset(&cfg).expect("the vendored MNIST");
         let item = ItemShape::for_config(&cfg, data.shape());
         let gan = Gan::new(ctx, &cfg, item).expect("the players");

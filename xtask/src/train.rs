@@ -2,7 +2,8 @@
 //! DCGAN on the vendored MNIST, batch 64, 1000 steps) into `runs/mnist-dcgan-<seed>` of
 //! the workspace. Arguments go to the same parser and code as `gan train`
 //! (gan_cli::train) after `--config recipes/default.toml`, so a flag overrides a line of
-//! the recipe; with `--config FILE` or `--resume DIR` the recipe is not read.
+//! the recipe; with `--config FILE`, `--preset NAME` or `--resume DIR` the recipe is not
+//! read.
 
 use std::path::Path;
 
@@ -32,6 +33,8 @@ pub fn with_recipe(args: &[String]) -> Vec<String> {
             || a.starts_with("--config=")
             || a == "--resume"
             || a.starts_with("--resume=")
+            || a == "--preset"
+            || a.starts_with("--preset=")
     });
     let mut out = Vec::new();
     if !own {
@@ -61,6 +64,7 @@ mod tests {
             &["--config", "x.toml"][..],
             &["--resume", "runs/a"],
             &["--config=x.toml"],
+            &["--preset", "pacgan"],
         ] {
             assert_eq!(with_recipe(&s(own)), s(own));
         }

@@ -5,6 +5,7 @@
 //! - [`generate`]: `gan generate` (PNGs, IDX, sample sheet, interpolation, manifest).
 //! - [`discriminate`]: `gan discriminate` (D(x) of real vs generated images).
 //! - [`gif`]: `gan generate --interpolate N --gif` and `gan timelapse`.
+//! - [`presets`]: the recipes of `recipes/` shipped in the binary (`gan train --preset`).
 //! - [`pretrained`]: the generators shipped in `pretrained/` (`--pretrained NAME`).
 //! - [`eval`]: `gan eval` (metrics of a run's generator, table or JSON).
 //! - [`serve`]: `gan serve` (a local web page and JSON API over a run's generator).
@@ -19,6 +20,7 @@ pub mod eval;
 pub mod export;
 pub mod generate;
 pub mod gif;
+pub mod presets;
 pub mod pretrained;
 pub mod serve;
 pub mod train;

@@ -8,6 +8,8 @@ use clap::{ArgMatches, Args, Command, FromArgMatches, Parser, ValueEnum};
 use gan_train::{Config, DataSpec, Prior, Trainer, IMAGE_DEFAULTS};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::presets;
+
 /// The flags of `gan train` that are not [`Config`] fields.
 #[derive(Args, Debug, Clone, Default)]
 struct RunFlags {
@@ -15,6 +17,11 @@ struct RunFlags {
     /// config.toml); flags override it.
     #[arg(long, value_name = "FILE.toml")]
     config: Option<PathBuf>,
+    /// Start from a protocol shipped in the binary (recipes/NAME.toml): `pacgan`
+    /// (PacGAN's 2-D players and settings), `default` (the default job); flags override
+    /// it; `--preset list` lists them.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["config", "resume"])]
+    preset: Option<String>,
     /// Continue the run in RUN_DIR exactly where its latest checkpoint stopped (flags may
     /// lengthen it: --steps/--epochs, or change logging/sampling/checkpointing).
     #[arg(long, value_name = "RUN_DIR")]
@@ -38,6 +45,8 @@ struct RunFlags {
 pub struct TrainArgs {
     /// `--config FILE.toml`.
     pub config: Option<PathBuf>,
+    /// `--preset NAME`.
+    pub preset: Option<String>,
     /// `--resume RUN_DIR`.
     pub resume: Option<PathBuf>,
     /// `--no-progress`.
@@ -54,6 +63,7 @@ impl FromArgMatches for TrainArgs {
         let run = RunFlags::from_arg_matches(m)?;
         Ok(TrainArgs {
             config: run.config,
+            preset: run.preset,
             resume: run.resume,
             no_progress: run.no_progress,
             distributed: run.distributed,
@@ -111,23 +121,26 @@ pub fn run_from_args(args: &[String]) -> Result<()> {
     run(&parsed.args)
 }
 
+/// Parses `gan train` flags from `args` (without the program name); `--help` is an error
+/// here.
+pub fn parse_args(args: &[String]) -> Result<TrainArgs> {
+    Standalone::try_parse_from(std::iter::once("gan train".to_string()).chain(args.iter().cloned()))
+        .map(|p| p.args)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// Parses a prior name (`gan generate --prior`).
 pub(crate) fn prior(v: &str) -> Result<Prior> {
     Prior::from_str(v, false)
         .map_err(|_| anyhow::anyhow!("unknown prior `{v}`; expected uniform or normal"))
 }
 
-/// A config file and whether it sets `out_dir` (bare table or `[config]` table).
-fn read_file(path: &Path) -> Result<(Config, bool)> {
+/// A config file (a bare table, a run's `[config]` table, or a recipe with a `[preset]`
+/// table).
+fn read_file(path: &Path) -> Result<presets::Recipe> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let cfg = Config::from_toml(&text).with_context(|| format!("{}", path.display()))?;
-    let table: toml::Table = toml::from_str(&text)?;
-    let sets_out = match table.get("config") {
-        Some(toml::Value::Table(t)) => t.contains_key("out_dir"),
-        _ => table.contains_key("out_dir"),
-    };
-    Ok((cfg, sets_out))
+    presets::parse(&text, &path.display().to_string())
 }
 
 /// Checks a dataset name before anything is loaded.
@@ -149,11 +162,25 @@ fn short(v: f64) -> String {
 /// and notes on the automatic choices made.
 pub fn build_config(args: &TrainArgs, base: Option<Config>) -> Result<(Config, Vec<String>)> {
     let mut notes = Vec::new();
-    let (base, file_sets_out) = match (&args.config, base) {
-        (Some(path), _) => read_file(path)?,
-        (None, Some(c)) => (c, true),
-        (None, None) => (Config::default(), false),
+    let recipe = match (&args.preset, &args.config, base) {
+        (Some(name), None, None) => presets::load(name)?,
+        (Some(_), _, _) => bail!(
+            "--preset starts a new run from a shipped recipe; it cannot be combined with \
+             --config or --resume (flags override a preset)"
+        ),
+        (None, Some(path), _) => read_file(path)?,
+        (None, None, Some(c)) => presets::Recipe {
+            config: c,
+            sets_out: true,
+            meta: Default::default(),
+        },
+        (None, None, None) => presets::Recipe {
+            config: Config::default(),
+            sets_out: false,
+            meta: Default::default(),
+        },
     };
+    let (base, file_sets_out) = (recipe.config, recipe.sets_out);
     let mut flags = args.flags.clone();
     if flags.contains_key("epochs") && !flags.contains_key("steps") {
         flags.insert("steps".into(), 0.into()); // epochs only count when steps is 0
@@ -162,6 +189,7 @@ pub fn build_config(args: &TrainArgs, base: Option<Config>) -> Result<(Config, V
         .overridden(&flags)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     check_dataset(&cfg.dataset)?;
+    notes.extend(recipe.meta.apply(&mut cfg, &flags)?);
     if cfg.is_toy() && args.resume.is_none() {
         let applied: Vec<String> = cfg
             .unset_data_defaults()
@@ -205,6 +233,10 @@ pub fn describe(cfg: &Config) -> String {
 
 /// `gan train`.
 pub fn run(args: &TrainArgs) -> Result<()> {
+    if args.preset.as_deref() == Some("list") {
+        print!("{}", presets::list());
+        return Ok(());
+    }
     if args.distributed {
         bail!(
             "--distributed is for the `gan` binary started by mpirun or srun (`mpirun -n N \

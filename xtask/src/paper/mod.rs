@@ -1,0 +1,255 @@
+//! `cargo xtask paper ring8|grid25 [--seeds N] [--steps N] [--packs 1,2,3,4] [--out DIR]`:
+//! one table of PacGAN's paper (Lin et al. 2018, Table 1) with its protocol (the
+//! `pacgan` preset, recipes/pacgan.toml): for each packing m and seed, `gan train TABLE
+//! --preset pacgan --pack m --seed s --steps N`, then the paper's metrics on 2500 points
+//! (`gan eval`: modes captured, % high quality, reverse KL). Runs live in
+//! `DIR/TABLE/s<steps>/pac<m>-seed<s>` (default DIR: runs/paper); a finished run
+//! (`eval/paper.json`) is skipped and a cut one resumed from its checkpoint, so a long
+//! table can be finished across sittings. Every finished run of the table is written as a
+//! row to `docs/benchmarks/TABLE-s<steps>.csv`, and `docs/benchmarks.md` is rebuilt from
+//! all those files: mean +- standard error next to the paper's row.
+
+mod table;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use table::{write_doc, Row};
+
+/// The per-run result file, in the run's `eval/`.
+const RESULT: &str = "paper.json";
+
+/// What `cargo xtask paper` was asked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// "ring8" or "grid25".
+    pub table: String,
+    /// Seeds 1..=seeds.
+    pub seeds: u64,
+    /// Generator steps per run.
+    pub steps: u64,
+    /// Packing degrees (1: the plain GAN).
+    pub packs: Vec<usize>,
+    /// Where the runs go.
+    pub out: PathBuf,
+}
+
+/// The paper's 400 epochs of 1000 batches.
+pub const PAPER_STEPS: u64 = 400_000;
+
+const USAGE: &str = "usage: cargo xtask paper ring8|grid25 [--seeds N (10)] [--steps N (400000, \
+                     the paper's)] [--packs 1,2,3,4] [--out DIR (runs/paper)]";
+
+impl Plan {
+    /// Parses the task's arguments.
+    pub fn parse(args: &[String]) -> Result<Plan> {
+        let mut it = args.iter();
+        let table = match it.next().map(String::as_str) {
+            Some(t @ ("ring8" | "grid25")) => t.to_string(),
+            Some(other) => bail!("unknown table `{other}`: ring8 or grid25\n{USAGE}"),
+            None => bail!("{USAGE}"),
+        };
+        let mut plan = Plan {
+            table,
+            seeds: 10,
+            steps: PAPER_STEPS,
+            packs: vec![1, 2, 3, 4],
+            out: PathBuf::from("runs/paper"),
+        };
+        while let Some(flag) = it.next() {
+            let value = it
+                .next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
+            let num = |v: &str| -> Result<u64> {
+                match v.parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(n),
+                    _ => bail!("{flag} {v}: expected a whole number above 0"),
+                }
+            };
+            match flag.as_str() {
+                "--seeds" => plan.seeds = num(value)?,
+                "--steps" => plan.steps = num(value)?,
+                "--packs" => {
+                    plan.packs = value
+                        .split(',')
+                        .map(|p| num(p.trim()).map(|n| n as usize))
+                        .collect::<Result<_>>()?
+                }
+                "--out" => plan.out = PathBuf::from(value),
+                _ => bail!("unknown flag {flag}\n{USAGE}"),
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The folder of the runs of this table and length.
+    pub fn table_dir(&self) -> PathBuf {
+        self.out.join(&self.table).join(format!("s{}", self.steps))
+    }
+
+    /// The run directory of packing `m`, seed `seed`.
+    pub fn run_dir(&self, m: usize, seed: u64) -> PathBuf {
+        self.table_dir().join(format!("pac{m}-seed{seed}"))
+    }
+
+    /// The `gan train` arguments of a fresh run.
+    pub fn train_args(&self, m: usize, seed: u64) -> Vec<String> {
+        let every = (self.steps / 10).clamp(1, 10_000).to_string();
+        [
+            &self.table,
+            "--preset",
+            "pacgan",
+            "--pack",
+            &m.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--steps",
+            &self.steps.to_string(),
+            "--checkpoint-every",
+            &every,
+            "--sample-every",
+            &every,
+            "--out",
+            &self.run_dir(m, seed).display().to_string(),
+            "--no-progress",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    /// The rows' file in `docs/benchmarks/`.
+    pub fn csv_name(&self) -> String {
+        format!("{}-s{}.csv", self.table, self.steps)
+    }
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    std::env::set_current_dir(root).with_context(|| format!("entering {}", root.display()))?;
+    let plan = Plan::parse(args)?;
+    println!(
+        "paper table {}: packs {:?} x seeds 1..={} at {} steps each (the paper: {PAPER_STEPS}); runs \
+         in {}",
+        plan.table,
+        plan.packs,
+        plan.seeds,
+        plan.steps,
+        plan.table_dir().display()
+    );
+    let ctx = gan_tensor::Context::new().context("opening the GPU adapter")?;
+    println!("adapter: {}", ctx.adapter());
+    for seed in 1..=plan.seeds {
+        for &m in &plan.packs {
+            let row = finish_run(&ctx, &plan, m, seed)?;
+            println!(
+                "{} pack {m} seed {seed}: {} modes, {:.1}% high quality, reverse KL {} ({:.0} s \
+                 of training)",
+                plan.table,
+                row.modes,
+                row.high_quality,
+                row.kl_text(),
+                row.train_seconds
+            );
+            // After every run, so that a cut table still leaves its finished rows.
+            save_rows(&plan)?;
+        }
+    }
+    println!("wrote docs/benchmarks/{} and docs/benchmarks.md", plan.csv_name());
+    Ok(())
+}
+
+/// Trains (or resumes) and evaluates one run, unless its result exists.
+fn finish_run(ctx: &gan_tensor::Context, plan: &Plan, m: usize, seed: u64) -> Result<Row> {
+    let dir = plan.run_dir(m, seed);
+    if let Some(row) = read_result(&dir)? {
+        return Ok(row);
+    }
+    match gan_train::read_latest(&dir) {
+        Ok(latest) if latest.step >= plan.steps => {}
+        Ok(latest) => {
+            println!("resuming {} at step {}", dir.display(), latest.step);
+            let args: Vec<String> = [
+                "--resume".to_string(),
+                dir.display().to_string(),
+                "--steps".into(),
+                plan.steps.to_string(),
+                "--no-progress".into(),
+            ]
+            .to_vec();
+            gan_cli::train::run_from_args(&args)?;
+        }
+        Err(_) => {
+            if dir.exists() {
+                // Cut before its first checkpoint: nothing in it can be resumed.
+                println!("{} holds no checkpoint; starting it again", dir.display());
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("removing {}", dir.display()))?;
+            }
+            println!("training {}", dir.display());
+            gan_cli::train::run_from_args(&plan.train_args(m, seed))?;
+        }
+    }
+    let latest = gan_train::read_latest(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let opts = gan_train::eval::EvalOptions {
+        count: Some(gan_train::eval::mixture::SAMPLES),
+        floor: false,
+        ..Default::default()
+    };
+    let report = gan_train::eval::evaluate_run(ctx, &dir, &opts)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    gan_train::eval::write_metrics(&dir, &report).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let scores = report
+        .scores
+        .modes
+        .with_context(|| format!("{}: no mode scores (not a 2-D run?)", dir.display()))?;
+    let row = Row {
+        table: plan.table.clone(),
+        pack: m,
+        seed,
+        steps: latest.step,
+        modes: scores.modes_captured,
+        high_quality: scores.high_quality_percent,
+        reverse_kl: scores.reverse_kl,
+        train_seconds: latest.elapsed_s,
+        adapter: latest.adapter.clone(),
+    };
+    let path = dir.join("eval").join(RESULT);
+    gan_train::rundir::write_atomic(&path, serde_json::to_string_pretty(&row)?.as_bytes())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(row)
+}
+
+fn read_result(dir: &Path) -> Result<Option<Row>> {
+    let path = dir.join("eval").join(RESULT);
+    match std::fs::read_to_string(&path) {
+        Ok(t) => Ok(Some(
+            serde_json::from_str(&t).with_context(|| format!("reading {}", path.display()))?,
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Writes every finished run of the plan's table and length to its CSV, then rebuilds
+/// `docs/benchmarks.md` from all CSVs.
+fn save_rows(plan: &Plan) -> Result<()> {
+    let mut rows = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(plan.table_dir()) {
+        let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        for d in dirs {
+            if let Some(r) = read_result(&d)? {
+                rows.push(r);
+            }
+        }
+    }
+    rows.sort_by_key(|r| (r.pack, r.seed));
+    let folder = Path::new("docs/benchmarks");
+    std::fs::create_dir_all(folder).context("creating docs/benchmarks")?;
+    let path = folder.join(plan.csv_name());
+    std::fs::write(&path, table::to_csv(&rows)).with_context(|| format!("writing {}", path.display()))?;
+    write_doc(folder, Path::new("docs/benchmarks.md"))
+}

@@ -1,0 +1,93 @@
+use super::table::{from_csv, mean_se, paper_row, section, to_csv};
+use super::*;
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|a| a.to_string()).collect()
+}
+
+fn row(pack: usize, seed: u64, modes: usize, hq: f64, kl: Option<f64>) -> Row {
+    Row {
+        table: "ring8".into(),
+        pack,
+        seed,
+        steps: 5000,
+        modes,
+        high_quality: hq,
+        reverse_kl: kl,
+        train_seconds: 600.0,
+        adapter: "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu)".into(),
+    }
+}
+
+#[test]
+fn plans_parse_with_the_papers_defaults() {
+    let p = Plan::parse(&s(&["grid25"])).unwrap();
+    assert_eq!((p.seeds, p.steps, p.packs.clone()), (10, 400_000, vec![1, 2, 3, 4]));
+    let p = Plan::parse(&s(&["ring8", "--steps", "5000", "--seeds", "3", "--packs", "1, 2"]))
+        .unwrap();
+    assert_eq!((p.seeds, p.steps, p.packs.clone()), (3, 5000, vec![1, 2]));
+    assert_eq!(
+        p.run_dir(2, 3),
+        PathBuf::from("runs/paper/ring8/s5000/pac2-seed3")
+    );
+    for bad in [
+        &["mnist"][..],
+        &[],
+        &["ring8", "--steps"],
+        &["ring8", "--steps", "0"],
+        &["ring8", "--packs", "1,x"],
+        &["ring8", "--speed", "3"],
+    ] {
+        assert!(Plan::parse(&s(bad)).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn train_args_are_a_valid_gan_train_command_of_the_preset() {
+    let p = Plan::parse(&s(&["grid25", "--steps", "2000"])).unwrap();
+    let args = p.train_args(3, 7);
+    assert_eq!(&args[..3], &s(&["grid25", "--preset", "pacgan"])[..]);
+    // The same parser and config building as `gan train`, without training.
+    let parsed = gan_cli::train::parse_args(&args).unwrap();
+    let (cfg, _notes) = gan_cli::train::build_config(&parsed, None).unwrap();
+    assert_eq!((cfg.pack, cfg.seed, cfg.steps), (3, 7, 2000));
+    assert_eq!(cfg.batch_size, 300, "100 packs of 3");
+    assert_eq!(cfg.checkpoint_every, 200);
+    assert_eq!(cfg.out_dir, p.run_dir(3, 7));
+    assert_eq!(cfg.g_hidden, vec![400; 4]);
+}
+
+#[test]
+fn rows_round_trip_through_csv() {
+    let rows = vec![row(1, 1, 6, 97.25, Some(0.4321)), row(2, 1, 0, 0.0, None)];
+    let back = from_csv(&to_csv(&rows)).unwrap();
+    assert_eq!(back, rows);
+    assert!(from_csv("a,b\n").is_err());
+    let broken = to_csv(&rows).replace("97.25", "ninety");
+    assert!(from_csv(&broken).is_err());
+}
+
+#[test]
+fn mean_and_standard_error() {
+    let (m, se) = mean_se(&[1.0, 2.0, 3.0, 4.0]);
+    assert!((m - 2.5).abs() < 1e-12);
+    // sample sd = sqrt(5/3); se = sd / 2
+    assert!((se - (5.0f64 / 3.0).sqrt() / 2.0).abs() < 1e-12, "{se}");
+    assert_eq!(mean_se(&[7.0]), (7.0, 0.0));
+}
+
+#[test]
+fn a_section_puts_the_papers_row_beside_ours() {
+    let rows = vec![
+        row(1, 1, 6, 90.0, Some(0.5)),
+        row(1, 2, 8, 96.0, Some(0.1)),
+        row(2, 1, 8, 95.0, None),
+    ];
+    let md = section("ring8", 5000, &rows);
+    assert!(md.contains("cargo xtask paper ring8 --steps 5000"), "{md}");
+    assert!(md.contains("| GAN | 2 | 7.0 ± 1.0 | 93.0 ± 3.0 | 0.30 ± 0.20 | 6.3 ± 0.5 | 98.2 ± 0.2 | 0.45 ± 0.09 |"), "{md}");
+    assert!(md.contains("| PacGAN2 | 1 |"), "{md}");
+    assert!(md.contains("| - | 7.9 ± 0.1"), "{md}");
+    assert_eq!(paper_row("grid25", 4).unwrap()[0], (24.8, 0.2));
+    assert!(paper_row("grid25", 5).is_none());
+}
