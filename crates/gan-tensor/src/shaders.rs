@@ -30,6 +30,7 @@ family!(MATMUL, "matmul");
 family!(MATMUL_SUBGROUP, "matmul_subgroup");
 family!(MATMUL_C4, "matmul_c4");
 family!(MATMUL_SUBGROUP_C4, "matmul_subgroup_c4");
+family!(MATMUL_NARROW, "matmul_narrow");
 family!(SOFTMAX, "softmax");
 family!(EMBEDDING, "embedding");
 family!(MAXOUT, "maxout");
@@ -43,6 +44,7 @@ pub const ALL: &[Family] = &[
     MATMUL_SUBGROUP,
     MATMUL_C4,
     MATMUL_SUBGROUP_C4,
+    MATMUL_NARROW,
     SOFTMAX,
     RNG,
     CONV,

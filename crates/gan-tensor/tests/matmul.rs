@@ -233,3 +233,44 @@ fn the_default_kernel_is_supported_and_unsupported_ones_are_refused() {
         assert!(err.contains("subgroup"), "{err}");
     }
 }
+
+#[test]
+fn narrow_outputs_take_the_narrow_kernel_bit_identical_to_the_register_blocks() {
+    let c = ctx();
+    assert_eq!(MatmulKernel::for_shape(&c, 100, 1), MatmulKernel::Narrow);
+    assert_eq!(MatmulKernel::for_shape(&c, 1000, 4), MatmulKernel::Narrow);
+    if std::env::var_os("GAN_MATMUL_KERNEL").is_none() {
+        assert_eq!(
+            MatmulKernel::for_shape(&c, 100, 5),
+            MatmulKernel::for_adapter(&c)
+        );
+    }
+    // The same fmas in the same order: equal bits, with the fused bias and activation.
+    let mut seed = 7000;
+    for (m, k, n) in [(100, 400, 1), (97, 13, 2), (3, 200, 3), (1000, 8, 4), (65, 2, 1)] {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            seed += 10;
+            let (a, _) = rand_tensor(seed, &if ta { [k, m] } else { [m, k] }, -1.0, 1.0);
+            let (b, _) = rand_tensor(seed + 1, &if tb { [n, k] } else { [k, n] }, -1.0, 1.0);
+            let (bias, _) = rand_tensor(seed + 2, &[n], -1.0, 1.0);
+            let run = |kernel| {
+                let o = MatmulOptions {
+                    trans_a: ta,
+                    trans_b: tb,
+                    bias: Some(&bias),
+                    activation: Activation::LeakyRelu(0.2),
+                    kernel: Some(kernel),
+                };
+                matmul_with(&a, &b, o).unwrap().to_vec().unwrap()
+            };
+            let narrow = run(MatmulKernel::Narrow);
+            let blocks = run(MatmulKernel::RegBlock);
+            let case = format!("m={m} k={k} n={n} ta={ta} tb={tb}");
+            assert_eq!(
+                narrow.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                blocks.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{case}"
+            );
+        }
+    }
+}
