@@ -50,7 +50,10 @@ fn main() {
     let wall = start.elapsed().as_secs_f64() / steps as f64;
     let after = ctx.stats();
     let per = |a: u64, b: u64| (a - b) as f64 / steps as f64;
-    println!("{name} ({arch:?}) batch {batch}, {steps} steps on {}", ctx.adapter());
+    println!(
+        "{name} ({arch:?}) batch {batch}, {steps} steps on {}",
+        ctx.adapter()
+    );
     println!(
         "per step: {:.1} ms wall, {:.0} dispatches, {:.0} compute passes, {:.1} submissions, {:.0} buffers created",
         wall * 1e3,

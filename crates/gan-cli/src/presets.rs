@@ -83,9 +83,7 @@ fn meta(t: &toml::Table) -> Result<Meta> {
     for (k, v) in t {
         match (k.as_str(), v) {
             ("about", toml::Value::String(s)) => m.about = s.clone(),
-            ("batch_packs", toml::Value::Integer(n)) if *n > 0 => {
-                m.batch_packs = Some(*n as usize)
-            }
+            ("batch_packs", toml::Value::Integer(n)) if *n > 0 => m.batch_packs = Some(*n as usize),
             ("datasets", toml::Value::Array(a)) => {
                 for d in a {
                     match d.as_str() {
@@ -137,7 +135,7 @@ impl Meta {
     /// command line), with a note for each value it sets.
     pub fn apply(&self, cfg: &mut Config, given: &toml::Table) -> Result<Vec<String>> {
         let mut notes = Vec::new();
-        if !self.datasets.is_empty() && !self.datasets.iter().any(|d| *d == cfg.dataset) {
+        if !self.datasets.is_empty() && !self.datasets.contains(&cfg.dataset) {
             bail!(
                 "this preset is for the datasets {} (got `{}`); name one of them, e.g. \
                  `gan train {} --preset ...`",
@@ -172,7 +170,10 @@ mod tests {
         let l = list();
         assert!(l.contains("pacgan") && l.contains("PacGAN"), "{l}");
         let e = find("nope").unwrap_err().to_string();
-        assert!(e.contains("unknown preset `nope`") && e.contains("default"), "{e}");
+        assert!(
+            e.contains("unknown preset `nope`") && e.contains("default"),
+            "{e}"
+        );
     }
 
     #[test]

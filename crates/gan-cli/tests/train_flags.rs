@@ -177,13 +177,27 @@ fn micro_batches_flag_sets_the_config_key() {
 
 #[test]
 fn a_preset_sets_the_protocol_and_flags_override_it() {
-    let (cfg, notes) = build_config(&args(&["ring8", "--preset", "pacgan", "--pack", "2"]), None)
-        .unwrap();
-    assert_eq!((cfg.dataset.as_str(), cfg.pack, cfg.batch_size), ("ring8", 2, 200));
+    let (cfg, notes) =
+        build_config(&args(&["ring8", "--preset", "pacgan", "--pack", "2"]), None).unwrap();
+    assert_eq!(
+        (cfg.dataset.as_str(), cfg.pack, cfg.batch_size),
+        ("ring8", 2, 200)
+    );
     assert_eq!((cfg.lr_g, cfg.beta1, cfg.d_maxout), (Some(1e-4), 0.8, 5));
-    assert!(notes.iter().any(|n| n.contains("100 packs of 2")), "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.contains("100 packs of 2")),
+        "{notes:?}"
+    );
     let (cfg, _) = build_config(
-        &args(&["grid25", "--preset", "pacgan", "--batch-size", "60", "--lr-g", "3e-4"]),
+        &args(&[
+            "grid25",
+            "--preset",
+            "pacgan",
+            "--batch-size",
+            "60",
+            "--lr-g",
+            "3e-4",
+        ]),
         None,
     )
     .unwrap();
@@ -205,23 +219,35 @@ fn bad_presets_say_what_to_do() {
     let e = build_config(&args(&["mnist", "--preset", "pacgan"]), None)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("ring8, grid25") && e.contains("gan train ring8"), "{e}");
+    assert!(
+        e.contains("ring8, grid25") && e.contains("gan train ring8"),
+        "{e}"
+    );
     let e = build_config(&args(&["ring8", "--preset", "pacgn"]), None)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("unknown preset `pacgn`") && e.contains("pacgan"), "{e}");
+    assert!(
+        e.contains("unknown preset `pacgn`") && e.contains("pacgan"),
+        "{e}"
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_gan"))
         .args(["train", "ring8", "--preset", "pacgan", "--config", "x.toml"])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--preset") && err.contains("--config"), "{err}");
+    assert!(
+        err.contains("--preset") && err.contains("--config"),
+        "{err}"
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_gan"))
         .args(["train", "--preset", "list"])
         .output()
         .unwrap();
     assert!(out.status.success());
     let list = String::from_utf8_lossy(&out.stdout);
-    assert!(list.contains("pacgan") && list.contains("default"), "{list}");
+    assert!(
+        list.contains("pacgan") && list.contains("default"),
+        "{list}"
+    );
 }

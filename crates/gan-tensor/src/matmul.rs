@@ -240,7 +240,9 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
         };
         return apply(&with_bias, o.activation);
     }
-    let kernel = o.kernel.unwrap_or_else(|| MatmulKernel::for_shape(ctx, m, n));
+    let kernel = o
+        .kernel
+        .unwrap_or_else(|| MatmulKernel::for_shape(ctx, m, n));
     if !kernel.supported(ctx) {
         return Err(Error::Invalid {
             op: "matmul",

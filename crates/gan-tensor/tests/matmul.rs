@@ -247,7 +247,13 @@ fn narrow_outputs_take_the_narrow_kernel_bit_identical_to_the_register_blocks() 
     }
     // The same fmas in the same order: equal bits, with the fused bias and activation.
     let mut seed = 7000;
-    for (m, k, n) in [(100, 400, 1), (97, 13, 2), (3, 200, 3), (1000, 8, 4), (65, 2, 1)] {
+    for (m, k, n) in [
+        (100, 400, 1),
+        (97, 13, 2),
+        (3, 200, 3),
+        (1000, 8, 4),
+        (65, 2, 1),
+    ] {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             seed += 10;
             let (a, _) = rand_tensor(seed, &if ta { [k, m] } else { [m, k] }, -1.0, 1.0);

@@ -157,7 +157,10 @@ pub fn run(args: &[String]) -> Result<()> {
             save_rows(&plan)?;
         }
     }
-    println!("wrote docs/benchmarks/{} and docs/benchmarks.md", plan.csv_name());
+    println!(
+        "wrote docs/benchmarks/{} and docs/benchmarks.md",
+        plan.csv_name()
+    );
     Ok(())
 }
 
@@ -250,6 +253,7 @@ fn save_rows(plan: &Plan) -> Result<()> {
     let folder = Path::new("docs/benchmarks");
     std::fs::create_dir_all(folder).context("creating docs/benchmarks")?;
     let path = folder.join(plan.csv_name());
-    std::fs::write(&path, table::to_csv(&rows)).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(&path, table::to_csv(&rows))
+        .with_context(|| format!("writing {}", path.display()))?;
     write_doc(folder, Path::new("docs/benchmarks.md"))
 }

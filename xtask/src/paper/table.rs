@@ -157,7 +157,11 @@ pub fn section(table: &str, steps: u64, rows: &[Row]) -> String {
          paper: % high quality | paper: reverse KL | train s / run |\n\
          |---|---|---|---|---|---|---|---|---|\n",
         100.0 * steps as f64 / 400_000.0,
-        by_pack.keys().map(|k| k.to_string()).collect::<Vec<_>>().join(","),
+        by_pack
+            .keys()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
         adapters.join("; ")
     );
     for (&m, rs) in &by_pack {
@@ -166,7 +170,12 @@ pub fn section(table: &str, steps: u64, rows: &[Row]) -> String {
         let kl = if kls.is_empty() {
             "-".to_string()
         } else if kls.len() < rs.len() {
-            format!("{} ({} of {} defined)", pm(mean_se(&kls), 2), kls.len(), rs.len())
+            format!(
+                "{} ({} of {} defined)",
+                pm(mean_se(&kls), 2),
+                kls.len(),
+                rs.len()
+            )
         } else {
             pm(mean_se(&kls), 2)
         };
@@ -196,7 +205,8 @@ pub fn write_doc(folder: &Path, out: &Path) -> Result<()> {
         if p.extension().and_then(|x| x.to_str()) != Some("csv") {
             continue;
         }
-        let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+        let text =
+            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
         let rows = from_csv(&text).with_context(|| format!("{}", p.display()))?;
         if let Some(r) = rows.first() {
             let (t, st) = (r.table.clone(), r.steps);

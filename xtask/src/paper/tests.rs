@@ -22,9 +22,14 @@ fn row(pack: usize, seed: u64, modes: usize, hq: f64, kl: Option<f64>) -> Row {
 #[test]
 fn plans_parse_with_the_papers_defaults() {
     let p = Plan::parse(&s(&["grid25"])).unwrap();
-    assert_eq!((p.seeds, p.steps, p.packs.clone()), (10, 400_000, vec![1, 2, 3, 4]));
-    let p = Plan::parse(&s(&["ring8", "--steps", "5000", "--seeds", "3", "--packs", "1, 2"]))
-        .unwrap();
+    assert_eq!(
+        (p.seeds, p.steps, p.packs.clone()),
+        (10, 400_000, vec![1, 2, 3, 4])
+    );
+    let p = Plan::parse(&s(&[
+        "ring8", "--steps", "5000", "--seeds", "3", "--packs", "1, 2",
+    ]))
+    .unwrap();
     assert_eq!((p.seeds, p.steps, p.packs.clone()), (3, 5000, vec![1, 2]));
     assert_eq!(
         p.run_dir(2, 3),
