@@ -96,3 +96,50 @@ fn a_section_puts_the_papers_row_beside_ours() {
     assert_eq!(paper_row("grid25", 4).unwrap()[0], (24.8, 0.2));
     assert!(paper_row("grid25", 5).is_none());
 }
+
+/// A table of 2 tiny runs on the real adapter: finished runs are skipped, a cut run is
+/// resumed to the plan's length, a run cut before its first checkpoint starts again.
+#[test]
+fn runs_are_skipped_when_done_and_resumed_when_cut() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = Plan {
+        table: "ring8".into(),
+        seeds: 1,
+        steps: 6,
+        packs: vec![2],
+        out: tmp.path().to_path_buf(),
+    };
+    let ctx = gan_tensor::Context::new().unwrap();
+    let row = finish_run(&ctx, &plan, 2, 1).unwrap();
+    assert_eq!(
+        (row.table.as_str(), row.pack, row.seed, row.steps),
+        ("ring8", 2, 1, 6)
+    );
+    assert!(row.modes <= 8 && (0.0..=100.0).contains(&row.high_quality));
+    let dir = plan.run_dir(2, 1);
+    let cfg = gan_train::read_config(&dir).unwrap();
+    assert_eq!(
+        (cfg.batch_size, cfg.d_maxout),
+        (200, 5),
+        "the preset's protocol"
+    );
+    // Done: read back, not retrained (the planted value survives).
+    let path = dir.join("eval").join(RESULT);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let planted = text.replace(&format!("\"modes\": {}", row.modes), "\"modes\": 99");
+    std::fs::write(&path, planted).unwrap();
+    assert_eq!(finish_run(&ctx, &plan, 2, 1).unwrap().modes, 99);
+    // Cut at step 3 of 6: resumed to 6.
+    let mut cut = plan.train_args(2, 2);
+    let i = cut.iter().position(|a| a == "--steps").unwrap();
+    cut[i + 1] = "3".into();
+    gan_cli::train::run_from_args(&cut).unwrap();
+    assert_eq!(gan_train::read_latest(&plan.run_dir(2, 2)).unwrap().step, 3);
+    assert_eq!(finish_run(&ctx, &plan, 2, 2).unwrap().steps, 6);
+    // A directory without a checkpoint is started again.
+    let empty = plan.run_dir(2, 3);
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("stray.txt"), "x").unwrap();
+    assert_eq!(finish_run(&ctx, &plan, 2, 3).unwrap().steps, 6);
+    assert!(!empty.join("stray.txt").exists());
+}
