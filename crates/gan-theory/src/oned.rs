@@ -139,6 +139,7 @@ impl Game1d {
             pack: 1,
             objective: Objective::plain(GLoss::NonSaturating),
             seed: cfg.seed,
+            simultaneous: false,
         };
         let d = discriminator_1d(&cfg.d_hidden);
         let gan = Gan::with_players(ctx, g, d, game, ItemShape::Points(1), InitScheme::PyTorch)?;

@@ -30,6 +30,9 @@ pub struct Game {
     pub objective: Objective,
     /// Drives initialisation, latents and dropout (through [`crate::seeds`]).
     pub seed: u64,
+    /// D's last step of an iteration and G's step use gradients of the same D
+    /// (simultaneous updates; config `simultaneous`); false: G plays the updated D.
+    pub simultaneous: bool,
 }
 
 impl Game {
@@ -41,6 +44,7 @@ impl Game {
             pack: cfg.pack,
             objective: Objective::of(cfg),
             seed: cfg.seed,
+            simultaneous: cfg.simultaneous,
         }
     }
 }

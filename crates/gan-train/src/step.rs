@@ -101,7 +101,9 @@ impl StepOutputs {
 /// One step: for each of `k` D steps j, real batch `first_batch + j` from `real` and
 /// latents of stream `first_batch + j`; D descends its BCE on them (G(z) detached);
 /// then G descends its loss on the last D step's G(z) (as the PyTorch DCGAN example
-/// does), with D frozen; G_ema, when the game has one, is updated after G's step.
+/// does), with D frozen; G_ema, when the game has one, is updated after G's step. With
+/// `gan.game.simultaneous` the last D step's update is applied after G's gradient is
+/// taken, so both players' gradients come from the same D (ALI's and PacGAN's order).
 pub fn train_step(
     gan: &Gan,
     opt: &mut Optimizers,
@@ -188,7 +190,11 @@ pub fn train_step_split(
         if let Some(c) = comm {
             all_reduce_mean(c, opt.d.store().grads())?;
         }
-        opt.d.step()?;
+        // Simultaneous updates: D's last step waits until G's gradient is taken against
+        // the same D.
+        if !(keep && gan.game.simultaneous) {
+            opt.d.step()?;
+        }
     }
     opt.g.zero_grad()?;
     let d0 = (split.micro > 1).then(|| d.rng_steps());
@@ -212,6 +218,9 @@ pub fn train_step_split(
     }
     if let Some(c) = comm {
         all_reduce_mean(c, opt.g.store().grads())?;
+    }
+    if gan.game.simultaneous {
+        opt.d.step()?;
     }
     opt.g.step()?;
     // G_ema follows G's new weights (t = G's steps so far, restored on resume).

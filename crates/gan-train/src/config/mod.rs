@@ -178,6 +178,13 @@ pub struct Config {
     #[arg(long, value_name = "M", default_value_t = 1)]
     #[serde(skip_serializing_if = "is_one")]
     pub micro_batches: usize,
+    /// Update D and G at once: G's gradient is taken against the D of the same forward
+    /// pass, before D's update (simultaneous gradient descent-ascent, as ALI's and
+    /// PacGAN's code do); off: D steps first and G plays the updated D. Written to
+    /// config.toml only when on.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "is_false")]
+    pub simultaneous: bool,
 }
 
 // Off-by-default layer options are left out of config.toml, so the numeric hash of a run
@@ -274,6 +281,7 @@ impl Default for Config {
             ema_warmup: 10.0,
             spectral_norm: SpectralNorm::None,
             micro_batches: 1,
+            simultaneous: false,
         }
     }
 }
@@ -302,6 +310,7 @@ fn added_later() -> toml::Table {
     t.insert("ema_warmup".into(), toml::Value::Float(10.0));
     t.insert("spectral_norm".into(), toml::Value::String("none".into()));
     t.insert("micro_batches".into(), toml::Value::Integer(1));
+    t.insert("simultaneous".into(), toml::Value::Boolean(false));
     t
 }
 
