@@ -157,10 +157,14 @@ pub fn run(args: &[String]) -> Result<()> {
             save_rows(&plan)?;
         }
     }
+    let csv = Path::new("docs/benchmarks").join(plan.csv_name());
+    let text =
+        std::fs::read_to_string(&csv).with_context(|| format!("reading {}", csv.display()))?;
     println!(
-        "wrote docs/benchmarks/{} and docs/benchmarks.md",
-        plan.csv_name()
+        "\n{}",
+        table::section(&plan.table, plan.steps, &table::from_csv(&text)?)
     );
+    println!("wrote {} and docs/benchmarks.md", csv.display());
     Ok(())
 }
 
