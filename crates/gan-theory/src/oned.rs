@@ -140,6 +140,7 @@ impl Game1d {
             objective: Objective::plain(GLoss::NonSaturating),
             seed: cfg.seed,
             simultaneous: false,
+            g_steps: 1,
         };
         let d = discriminator_1d(&cfg.d_hidden);
         let gan = Gan::with_players(ctx, g, d, game, ItemShape::Points(1), InitScheme::PyTorch)?;

@@ -33,6 +33,8 @@ pub struct Game {
     /// D's last step of an iteration and G's step use gradients of the same D
     /// (simultaneous updates; config `simultaneous`); false: G plays the updated D.
     pub simultaneous: bool,
+    /// Generator steps per iteration, each on the iteration's latents (config `g_steps`).
+    pub g_steps: usize,
 }
 
 impl Game {
@@ -45,6 +47,7 @@ impl Game {
             objective: Objective::of(cfg),
             seed: cfg.seed,
             simultaneous: cfg.simultaneous,
+            g_steps: cfg.g_steps,
         }
     }
 }

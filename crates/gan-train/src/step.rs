@@ -104,6 +104,8 @@ impl StepOutputs {
 /// does), with D frozen; G_ema, when the game has one, is updated after G's step. With
 /// `gan.game.simultaneous` the last D step's update is applied after G's gradient is
 /// taken, so both players' gradients come from the same D (ALI's and PacGAN's order).
+/// With `gan.game.g_steps` > 1, G then takes that many steps in all, each on the last D
+/// step's latents and classes against the same D (the outputs report G's first loss).
 pub fn train_step(
     gan: &Gan,
     opt: &mut Optimizers,
@@ -157,6 +159,8 @@ pub fn train_step_split(
     };
     let (g, d) = (&gan.generator, &gan.discriminator);
     let mut kept = Vec::with_capacity(split.micro);
+    // The last D step's latents and classes, for G's steps after its first.
+    let mut again = Vec::new();
     for j in 0..k as u64 {
         let b = first_batch + j;
         let keep = j + 1 == k as u64;
@@ -184,6 +188,9 @@ pub fn train_step_split(
             let (d_loss, lr, lf) = gan.d_loss_for(&x, yr.as_ref(), &fake.detach(), yf.as_ref())?;
             backward(&d_loss.total)?;
             if keep {
+                if gan.game.g_steps > 1 {
+                    again.push((p, z.clone(), yf.clone()));
+                }
                 kept.push((p, fake, yf, d_loss, lr, lf));
             }
         }
@@ -225,5 +232,24 @@ pub fn train_step_split(
     opt.g.step()?;
     // G_ema follows G's new weights (t = G's steps so far, restored on resume).
     gan.update_ema(opt.g.steps())?;
+    for _ in 1..gan.game.g_steps {
+        opt.g.zero_grad()?;
+        let rng = (split.micro > 1).then(|| (g.rng_steps(), d.rng_steps()));
+        for (m, (p, z, yf)) in again.iter().enumerate() {
+            if let (true, Some((g1, d1))) = (m > 0, &rng) {
+                g.set_rng_steps(g1);
+                d.set_rng_steps(d1);
+            }
+            g.set_shard(*p, pieces);
+            d.set_shard(*p, pieces);
+            let fake = gan.generate_for(z, yf.as_ref(), true)?;
+            gan.with_frozen_discriminator(|| backward(&gan.g_loss_for(&fake, yf.as_ref())?))?;
+        }
+        if let Some(c) = comm {
+            all_reduce_mean(c, opt.g.store().grads())?;
+        }
+        opt.g.step()?;
+        gan.update_ema(opt.g.steps())?;
+    }
     Ok(StepOutputs { pieces: out })
 }

@@ -1,5 +1,6 @@
-//! `simultaneous`: G's gradient is taken against the D of the same forward pass, before
-//! D's update (ALI's and PacGAN's order), instead of against the updated D.
+//! The update schedule: `simultaneous` (G's gradient taken against the D of the same
+//! forward pass, before D's update: ALI's and PacGAN's order) and `g_steps` (G stepped
+//! again on the same latents: carpedm20's DCGAN-tensorflow).
 
 mod common;
 
@@ -71,4 +72,76 @@ fn the_flag_is_written_only_when_on() {
     };
     assert_eq!(on.to_table()["simultaneous"].as_bool(), Some(true));
     assert_ne!(on.numeric_hash(), off.numeric_hash());
+}
+
+/// `g_steps = 2`: two Adam steps of G per iteration on the same latents; D's step is
+/// untouched; the flag is written only when not 1 and 0 is refused.
+#[test]
+fn g_steps_steps_g_again_on_the_same_latents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let one = ring8(tmp.path(), 1);
+    let two = Config {
+        g_steps: 2,
+        ..one.clone()
+    };
+    let (g1, d1) = after(&one, 1, 1);
+    let (g2, d2) = after(&two, 1, 1);
+    assert_eq!(d1, d2, "D steps before G's steps");
+    assert_ne!(g1, g2);
+    // Two iterations of g_steps = 1 are not two G steps on the same latents.
+    let (g11, _) = after(&one, 2, 1);
+    assert_ne!(g11, g2);
+    assert!(!one.to_table().contains_key("g_steps"));
+    assert_eq!(two.to_table()["g_steps"].as_integer(), Some(2));
+    let zero = Config {
+        g_steps: 0,
+        ..one.clone()
+    };
+    assert!(zero.validate().unwrap_err().to_string().contains("g_steps"));
+}
+
+/// A run with both schedule options resumes bit for bit (G's Adam step count and G_ema's
+/// t run ahead of the iteration count).
+#[test]
+fn a_run_with_both_options_resumes_exactly() {
+    use gan_train::{read_latest, Trainer};
+    let ctx = ctx();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = |dir: &std::path::Path| Config {
+        simultaneous: true,
+        g_steps: 2,
+        ema_decay: 0.9,
+        checkpoint_every: 3,
+        ..ring8(dir, 6)
+    };
+    let straight = tmp.path().join("straight");
+    Trainer::new(&ctx, cfg(&straight)).unwrap().train().unwrap();
+    let cut = tmp.path().join("cut");
+    let mut t = Trainer::new(&ctx, cfg(&cut)).unwrap();
+    t.train_until(3).unwrap();
+    drop(t);
+    assert_eq!(read_latest(&cut).unwrap().step, 3);
+    let c = cfg(&cut);
+    Trainer::resume(&ctx, &cut, Some(&c))
+        .unwrap()
+        .train()
+        .unwrap();
+    let dir_of = |d: &std::path::Path| d.join(read_latest(d).unwrap().checkpoint);
+    let (a, b) = (dir_of(&straight), dir_of(&cut));
+    let mut names: Vec<String> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert!(
+        names.iter().any(|n| n.contains("ema")),
+        "G_ema saved: {names:?}"
+    );
+    for f in &names {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(x == y, "{f} differs after the resume");
+    }
 }

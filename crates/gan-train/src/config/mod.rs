@@ -78,6 +78,12 @@ pub struct Config {
     /// Discriminator steps per generator step.
     #[arg(long)]
     pub k: usize,
+    /// Generator steps per iteration, after the k D steps, each on the same latents
+    /// (carpedm20's DCGAN-tensorflow, which VEEGAN's and PacGAN's Stacked MNIST runs use,
+    /// steps G twice); `steps` counts iterations. Written to config.toml only when not 1.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[serde(skip_serializing_if = "is_one")]
+    pub g_steps: usize,
     /// One-sided label smoothing: real label = 1 - label_smoothing (0.1 gives 0.9); with
     /// least-squares D's target for real items; hinge has no label and refuses it.
     #[arg(long)]
@@ -282,6 +288,7 @@ impl Default for Config {
             spectral_norm: SpectralNorm::None,
             micro_batches: 1,
             simultaneous: false,
+            g_steps: 1,
         }
     }
 }
@@ -311,6 +318,7 @@ fn added_later() -> toml::Table {
     t.insert("spectral_norm".into(), toml::Value::String("none".into()));
     t.insert("micro_batches".into(), toml::Value::Integer(1));
     t.insert("simultaneous".into(), toml::Value::Boolean(false));
+    t.insert("g_steps".into(), toml::Value::Integer(1));
     t
 }
 

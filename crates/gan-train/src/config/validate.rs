@@ -33,6 +33,9 @@ impl Config {
         if self.k == 0 {
             return bad("k (discriminator steps per generator step) must be at least 1".into());
         }
+        if self.g_steps == 0 {
+            return bad("g_steps (generator steps per iteration) must be at least 1".into());
+        }
         if self.latent_dim == 0 {
             return bad("latent_dim must be at least 1".into());
         }
