@@ -243,9 +243,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
              target/release/gan train --distributed ...`), not for this entry point"
         );
     }
+    // The parameters are checked before the adapter is opened: a bad flag or preset fails
+    // at once.
+    let config = config_of(args)?;
     let ctx = gan_tensor::Context::new().context("opening the GPU adapter")?;
     println!("adapter: {}", ctx.adapter());
-    let trainer = open_trainer(args, &ctx)?;
+    let trainer = open_trainer(config, &ctx)?;
     drive(args, trainer)
 }
 
@@ -292,8 +295,10 @@ pub(crate) fn start_error(e: gan_train::TrainError) -> anyhow::Error {
     }
 }
 
-fn open_trainer(args: &TrainArgs, ctx: &gan_tensor::Context) -> Result<Trainer> {
-    let (cfg, resume, notes) = config_of(args)?;
+fn open_trainer(
+    (cfg, resume, notes): (Config, bool, Vec<String>),
+    ctx: &gan_tensor::Context,
+) -> Result<Trainer> {
     for n in notes {
         println!("{n}");
     }
