@@ -73,7 +73,10 @@ mod tests {
     #[test]
     fn the_recipe_is_a_valid_dcgan_config() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let cfg = gan_train::Config::load(&root.join(DEFAULT_RECIPE)).unwrap();
+        let text = std::fs::read_to_string(root.join(DEFAULT_RECIPE)).unwrap();
+        let cfg = gan_cli::presets::parse(&text, DEFAULT_RECIPE)
+            .unwrap()
+            .config;
         assert_eq!(cfg.arch, gan_train::Arch::Dcgan);
         assert_eq!(
             (cfg.dataset.as_str(), cfg.batch_size, cfg.steps),

@@ -33,6 +33,10 @@ pub const PRESETS: &[Preset] = &[
         name: "pacgan",
         text: include_str!("../../../recipes/pacgan.toml"),
     },
+    Preset {
+        name: "pacgan-stacked",
+        text: include_str!("../../../recipes/pacgan-stacked.toml"),
+    },
 ];
 
 /// The `[preset]` table of a recipe.
@@ -125,7 +129,7 @@ pub fn list() -> String {
             let about = parse(p.text, p.name)
                 .map(|r| r.meta.about)
                 .unwrap_or_default();
-            format!("  {:<10} {about}\n", p.name)
+            format!("  {:<16} {about}\n", p.name)
         })
         .collect()
 }
@@ -186,6 +190,17 @@ mod tests {
         assert_eq!((c.lr_g, c.lr_d, c.beta1), (Some(1e-4), Some(1e-4), 0.8));
         assert_eq!((c.limit, c.steps), (100_000, 400_000));
         assert_eq!(r.meta.batch_packs, Some(100));
+    }
+
+    #[test]
+    fn pacgan_stacked_sets_carpedm20s_dcgan_and_schedule() {
+        let r = load("pacgan-stacked").unwrap();
+        let c = &r.config;
+        assert_eq!(c.arch, gan_train::Arch::DcganTf);
+        assert_eq!((c.ngf, c.ndf, c.latent_dim, c.g_steps), (64, 64, 100, 2));
+        assert_eq!((c.limit, c.steps, c.eval_count), (128_000, 100_000, 26_000));
+        assert_eq!(r.meta.datasets, vec!["stacked-mnist".to_string()]);
+        c.resolved().unwrap();
     }
 
     #[test]

@@ -69,6 +69,7 @@ impl ClassEmbedding {
             (Arch::Mlp, _) => (1, cfg.g_hidden.first().copied().unwrap_or(item.numel())),
             (Arch::Dcgan, ItemShape::Image(s)) if s.height == 32 => (2, 4 * cfg.ngf),
             (Arch::Dcgan, _) => (2, 2 * cfg.ngf),
+            (Arch::DcganTf, _) => return Err(no_conditional_tf()),
         };
         Self::new(classes, width, split, ClassInput::Shift)
     }
@@ -87,6 +88,7 @@ impl ClassEmbedding {
             ),
             (Arch::Dcgan, ItemShape::Image(s)) if s.height == 32 => (layers - 2, 4 * cfg.ndf),
             (Arch::Dcgan, _) => (layers - 2, 2 * cfg.ndf),
+            (Arch::DcganTf, _) => return Err(no_conditional_tf()),
         };
         Self::new(classes, width, split, ClassInput::Projection)
     }
@@ -202,4 +204,11 @@ pub fn conditional_classes(cfg: &Config, data: &gan_data::Dataset) -> Result<usi
             }
         ))),
     }
+}
+
+fn no_conditional_tf() -> TrainError {
+    TrainError::Config(
+        "conditional players are not built for arch = \"dcgan-tf\"; use \"dcgan\" or \"mlp\""
+            .into(),
+    )
 }

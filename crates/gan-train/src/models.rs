@@ -143,9 +143,11 @@ pub fn generator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
             g.push(Tanh);
             Ok(g)
         }
-        (Arch::Dcgan, ItemShape::Points(_)) => Err(TrainError::Config(
-            "dcgan needs images; use arch = \"mlp\" for 2-D data".into(),
-        )),
+        (Arch::DcganTf, ItemShape::Image(s)) => tf_generator(cfg, s),
+        (Arch::Dcgan | Arch::DcganTf, ItemShape::Points(_)) => Err(TrainError::Config(format!(
+            "{} needs images; use arch = \"mlp\" for 2-D data",
+            cfg.arch
+        ))),
     }
 }
 
@@ -212,10 +214,89 @@ pub fn discriminator(cfg: &Config, item: ItemShape) -> Result<Sequential> {
             d.push(Flatten);
             Ok(d)
         }
-        (Arch::Dcgan, ItemShape::Points(_)) => Err(TrainError::Config(
-            "dcgan needs images; use arch = \"mlp\" for 2-D data".into(),
-        )),
+        (Arch::DcganTf, ItemShape::Image(s)) => tf_discriminator(cfg, s, conv),
+        (Arch::Dcgan | Arch::DcganTf, ItemShape::Points(_)) => Err(TrainError::Config(format!(
+            "{} needs images; use arch = \"mlp\" for 2-D data",
+            cfg.arch
+        ))),
     }
+}
+
+/// The sides of carpedm20's DCGAN: the image's and 4 halvings rounded up ("SAME"
+/// convolutions of stride 2): 28 -> 14 -> 7 -> 4 -> 2, 32 -> 16 -> 8 -> 4 -> 2.
+pub fn tf_sides(s: ImageShape) -> Result<[usize; 5]> {
+    if s.height != s.width || s.height < 16 {
+        return Err(TrainError::Config(format!(
+            "dcgan-tf is built for square images of at least 16x16, the data are {}x{}; use \
+             arch = \"dcgan\" or \"mlp\"",
+            s.height, s.width
+        )));
+    }
+    let mut sides = [s.height; 5];
+    for i in 1..5 {
+        sides[i] = sides[i - 1].div_ceil(2);
+    }
+    Ok(sides)
+}
+
+/// carpedm20/DCGAN-tensorflow's generator (model.py `generator`, ops.py `linear`,
+/// `deconv2d`: 5x5, stride 2, with biases): Linear(z, 8 ngf x s16 x s16), BN, ReLU, then
+/// 4 transposed convolutions doubling the side (padding 2, output padding to reach the
+/// next side: 2 -> 4 -> 7 -> 14 -> 28), BN + ReLU after each but the last, tanh.
+fn tf_generator(cfg: &Config, s: ImageShape) -> Result<Sequential> {
+    let sides = tf_sides(s)?;
+    let (z, f) = (cfg.latent_dim, cfg.ngf);
+    let widths = [8 * f, 4 * f, 2 * f, f, s.channels];
+    let mut g = Sequential::new()
+        .add(Linear::new(z, widths[0] * sides[4] * sides[4]))
+        .add(Reshape::new(&[widths[0], sides[4], sides[4]]))
+        .add(BatchNorm2d::new(widths[0]))
+        .add(ReLU);
+    for i in 0..4 {
+        let (from, to) = (sides[4 - i], sides[3 - i]);
+        // (from - 1) * 2 - 2 * 2 + 5 = 2 from - 1; the output padding makes up the rest.
+        let t = ConvTranspose2d::new(widths[i], widths[i + 1], 5)
+            .stride(2)
+            .padding(2)
+            .output_padding(to + 1 - 2 * from);
+        g.push(t);
+        if i < 3 {
+            g.push(BatchNorm2d::new(widths[i + 1]));
+            g.push(ReLU);
+        }
+    }
+    g.push(Tanh);
+    Ok(g)
+}
+
+/// carpedm20/DCGAN-tensorflow's discriminator (model.py `discriminator`): 4 convolutions
+/// 5x5, stride 2, padding 2, with biases (ndf, 2, 4, 8 ndf), LeakyReLU after each and BN
+/// before it on all but the first, then a Linear logit.
+fn tf_discriminator(
+    cfg: &Config,
+    s: ImageShape,
+    conv: impl Fn(Conv2d) -> Conv2d,
+) -> Result<Sequential> {
+    let sides = tf_sides(s)?;
+    let slope = cfg.leaky_slope as f32;
+    let f = cfg.ndf;
+    let widths = [s.channels * cfg.pack, f, 2 * f, 4 * f, 8 * f];
+    let mut d = Sequential::new();
+    for i in 0..4 {
+        d.push(conv(
+            Conv2d::new(widths[i], widths[i + 1], 5)
+                .stride(2)
+                .padding(2),
+        ));
+        if i > 0 {
+            d.push(BatchNorm2d::new(widths[i + 1]));
+        }
+        d.push(LeakyReLU::new(slope));
+    }
+    d.push(Flatten);
+    let lin = Linear::new(widths[4] * sides[4] * sides[4], 1);
+    d.push(sn_linear(lin, cfg.spectral_norm.on_d()));
+    Ok(d)
 }
 
 /// `l` spectrally normalized when `on`.

@@ -11,6 +11,21 @@ pub enum Arch {
     Mlp,
     /// Convolutional players (Radford et al. 2015) for 28x28 or 32x32 images.
     Dcgan,
+    /// The DCGAN of carpedm20/DCGAN-tensorflow, which VEEGAN's and PacGAN's Stacked MNIST
+    /// experiments use: 5x5 stride-2 convolutions, G projecting z to 8 ngf x s/16 x s/16
+    /// through a Linear, D with 4 convolutions (ndf, 2, 4, 8 ndf) and a Linear logit,
+    /// biases everywhere, BatchNorm on every layer but D's first and G's last; square
+    /// images of any size.
+    #[serde(rename = "dcgan-tf")]
+    #[value(name = "dcgan-tf")]
+    DcganTf,
+}
+
+impl Arch {
+    /// Convolutional players (either DCGAN).
+    pub fn is_conv(self) -> bool {
+        matches!(self, Arch::Dcgan | Arch::DcganTf)
+    }
 }
 
 /// The prior P(z) of the latent code.
@@ -72,6 +87,7 @@ impl std::fmt::Display for Arch {
         f.write_str(match self {
             Arch::Mlp => "mlp",
             Arch::Dcgan => "dcgan",
+            Arch::DcganTf => "dcgan-tf",
         })
     }
 }

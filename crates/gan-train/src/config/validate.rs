@@ -71,7 +71,7 @@ impl Config {
         if self.log_every == 0 {
             return bad("log_every must be at least 1".into());
         }
-        if self.arch == Arch::Dcgan && (self.ngf == 0 || self.ndf == 0) {
+        if self.arch.is_conv() && (self.ngf == 0 || self.ndf == 0) {
             return bad("ngf and ndf must be at least 1".into());
         }
         if self.spectral_norm.on_d() && self.d_maxout > 0 {
@@ -82,12 +82,19 @@ impl Config {
                 self.d_maxout
             ));
         }
-        if self.spectral_norm.on_g() && self.arch == Arch::Dcgan {
+        if self.spectral_norm.on_g() && self.arch.is_conv() {
             return bad(format!(
                 "spectral_norm = \"{}\": the DCGAN generator's transposed convolutions are not \
                  spectrally normalized; use spectral_norm = \"d\", or arch = \"mlp\"",
                 format!("{:?}", self.spectral_norm).to_lowercase()
             ));
+        }
+        if self.conditional && self.arch == Arch::DcganTf {
+            return bad(
+                "conditional = true is not built for arch = \"dcgan-tf\"; use arch = \"dcgan\" \
+                 or \"mlp\""
+                    .into(),
+            );
         }
         if self.g_hidden.contains(&0) || self.d_hidden.contains(&0) {
             return bad("hidden widths must be at least 1".into());
