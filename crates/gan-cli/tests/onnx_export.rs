@@ -195,6 +195,35 @@ fn conditional_dcgan_matches_generate() {
 
 #[test]
 #[ignore = "needs onnxruntime: python3 -m venv .ci/venv && .ci/venv/bin/pip install onnxruntime numpy"]
+fn dcgan_tf_on_stacked_mnist_matches_generate() {
+    python();
+    // carpedm20's players: a Linear projection, a Reshape, BatchNorm2d, 5x5 transposed
+    // convolutions with output padding (2 -> 4 -> 7 -> 14 -> 28).
+    let run = train(
+        "stacked-mnist",
+        &[
+            "--limit",
+            "64",
+            "--arch",
+            "dcgan-tf",
+            "--ngf",
+            "4",
+            "--ndf",
+            "4",
+            "--g-steps",
+            "2",
+        ],
+    );
+    let (info, values) = compare(&run, 100, &[], None);
+    assert!(
+        info.contains(r#"["images", ["batch", 3, 28, 28], "tensor(float)"]"#),
+        "{info}"
+    );
+    assert!(values.iter().all(|v| v.abs() <= 1.0));
+}
+
+#[test]
+#[ignore = "needs onnxruntime: python3 -m venv .ci/venv && .ci/venv/bin/pip install onnxruntime numpy"]
 fn ema_with_batchnorm_and_spectral_norm_matches_generate() {
     python();
     let run = train(
