@@ -136,8 +136,23 @@ fn pm((m, s): (f64, f64), digits: usize) -> String {
     format!("{m:.digits$} ± {s:.digits$}")
 }
 
-/// The markdown section of one table and length.
+/// Who measured a file of rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    /// `cargo xtask paper` (our kernels).
+    Ours,
+    /// `benches/pytorch/pacgan_2d.py` (eager PyTorch, the same protocol); `true`: with
+    /// `--simultaneous`.
+    PyTorch(bool),
+}
+
+/// The markdown section of one table and length, measured by us.
 pub fn section(table: &str, steps: u64, rows: &[Row]) -> String {
+    section_of(Source::Ours, table, steps, rows)
+}
+
+/// The markdown section of one table and length from `source`.
+pub fn section_of(source: Source, table: &str, steps: u64, rows: &[Row]) -> String {
     let modes_max = if table == "ring8" { 8 } else { 25 };
     let mut by_pack: BTreeMap<usize, Vec<&Row>> = BTreeMap::new();
     for r in rows {
@@ -149,19 +164,32 @@ pub fn section(table: &str, steps: u64, rows: &[Row]) -> String {
         a.dedup();
         a
     };
+    let packs = by_pack
+        .keys()
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let seeds = rows.iter().map(|r| r.seed).max().unwrap_or(0);
+    let (who, how) = match source {
+        Source::Ours => (
+            "gan".to_string(),
+            format!("`cargo xtask paper {table} --steps {steps} --seeds {seeds} --packs {packs}` (resumable)"),
+        ),
+        Source::PyTorch(sim) => (
+            format!("PyTorch reference{}", if sim { ", simultaneous updates" } else { "" }),
+            format!(
+                "`python benches/pytorch/pacgan_2d.py {table} --steps {steps} --seeds {seeds} --packs {packs}{}`",
+                if sim { " --simultaneous" } else { "" }
+            ),
+        ),
+    };
     let mut s = format!(
-        "### {table}, {steps} steps per run ({:.1}% of the paper's 400,000)\n\n\
-         Reproduce: `cargo xtask paper {table} --steps {steps} --seeds N --packs {}` \
-         (resumable; adapter: {}).\n\n\
+        "### {table}, {steps} steps per run ({:.1}% of the paper's 400,000): {who}\n\n\
+         Reproduce: {how} (adapter: {}).\n\n\
          | method | seeds | modes (max {modes_max}) | % high quality | reverse KL | paper: modes | \
          paper: % high quality | paper: reverse KL | train s / run |\n\
          |---|---|---|---|---|---|---|---|---|\n",
         100.0 * steps as f64 / 400_000.0,
-        by_pack
-            .keys()
-            .map(|k| k.to_string())
-            .collect::<Vec<_>>()
-            .join(","),
         adapters.join("; ")
     );
     for (&m, rs) in &by_pack {
@@ -196,28 +224,43 @@ pub fn section(table: &str, steps: u64, rows: &[Row]) -> String {
     s
 }
 
-/// Rebuilds `out` from every `*.csv` of `folder` (the intro first, then one section per
-/// file, ring8 before grid25, shorter runs first).
+/// Rebuilds `out` from every `*.csv` of `folder` (ours) and of `folder/pytorch` (the
+/// PyTorch reference): the intro, then per table (ring8 first) and length, our section
+/// and the reference's beside it.
 pub fn write_doc(folder: &Path, out: &Path) -> Result<()> {
-    let mut files: Vec<(String, u64, Vec<Row>)> = Vec::new();
-    for e in std::fs::read_dir(folder).with_context(|| format!("reading {}", folder.display()))? {
-        let p = e?.path();
-        if p.extension().and_then(|x| x.to_str()) != Some("csv") {
+    let mut files: Vec<(String, u64, Source, Vec<Row>)> = Vec::new();
+    for (dir, torch) in [
+        (folder.to_path_buf(), false),
+        (folder.join("pytorch"), true),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
-        }
-        let text =
-            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-        let rows = from_csv(&text).with_context(|| format!("{}", p.display()))?;
-        if let Some(r) = rows.first() {
-            let (t, st) = (r.table.clone(), r.steps);
-            files.push((t, st, rows));
+        };
+        for e in entries {
+            let p = e?.path();
+            if p.extension().and_then(|x| x.to_str()) != Some("csv") {
+                continue;
+            }
+            let text =
+                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+            let rows = from_csv(&text).with_context(|| format!("{}", p.display()))?;
+            let sim = p.to_string_lossy().contains("-simultaneous");
+            let source = if torch {
+                Source::PyTorch(sim)
+            } else {
+                Source::Ours
+            };
+            if let Some(r) = rows.first() {
+                let (t, st) = (r.table.clone(), r.steps);
+                files.push((t, st, source, rows));
+            }
         }
     }
-    files.sort_by_key(|(t, st, _)| (t != "ring8", *st));
+    files.sort_by_key(|(t, st, src, _)| (t != "ring8", *st, *src));
     let mut s = String::from(INTRO);
-    for (t, st, rows) in &files {
+    for (t, st, src, rows) in &files {
         s += "\n";
-        s += &section(t, *st, rows);
+        s += &section_of(*src, t, *st, rows);
     }
     std::fs::write(out, s).with_context(|| format!("writing {}", out.display()))
 }

@@ -143,3 +143,37 @@ fn runs_are_skipped_when_done_and_resumed_when_cut() {
     assert_eq!(finish_run(&ctx, &plan, 2, 3).unwrap().steps, 6);
     assert!(!empty.join("stray.txt").exists());
 }
+
+#[test]
+fn the_page_puts_the_pytorch_reference_after_our_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("benchmarks");
+    std::fs::create_dir_all(folder.join("pytorch")).unwrap();
+    std::fs::write(
+        folder.join("ring8-s5000.csv"),
+        to_csv(&[row(1, 1, 8, 60.0, Some(0.4))]),
+    )
+    .unwrap();
+    let mut torch = row(1, 1, 7, 90.0, Some(0.2));
+    torch.adapter = "PyTorch 2.15.0 CPU, 2 threads".into();
+    std::fs::write(folder.join("pytorch/ring8-s5000.csv"), to_csv(&[torch])).unwrap();
+    std::fs::write(folder.join("notes.txt"), "not a table").unwrap();
+    let out = tmp.path().join("benchmarks.md");
+    write_doc(&folder, &out).unwrap();
+    let page = std::fs::read_to_string(&out).unwrap();
+    let ours = page
+        .find("cargo xtask paper ring8 --steps 5000 --seeds 1 --packs 1")
+        .unwrap();
+    let reference = page
+        .find("benches/pytorch/pacgan_2d.py ring8 --steps 5000")
+        .unwrap();
+    assert!(ours < reference, "{page}");
+    assert!(
+        page.contains("| GAN | 1 | 7.0 ± 0.0 | 90.0 ± 0.0 |"),
+        "{page}"
+    );
+    // A broken file is named in the error.
+    std::fs::write(folder.join("grid25-s5000.csv"), "garbage\n").unwrap();
+    let e = format!("{:#}", write_doc(&folder, &out).unwrap_err());
+    assert!(e.contains("grid25-s5000.csv"), "{e}");
+}
