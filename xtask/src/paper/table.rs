@@ -185,7 +185,7 @@ pub fn section_of(source: Source, table: &str, steps: u64, rows: &[Row]) -> Stri
     };
     let mut s = format!(
         "### {table}, {steps} steps per run ({:.1}% of the paper's 400,000): {who}\n\n\
-         Reproduce: {how} (adapter: {}).\n\n\
+         Reproduce: {how}. Adapter: {}.\n\n\
          | method | seeds | modes (max {modes_max}) | % high quality | reverse KL | paper: modes | \
          paper: % high quality | paper: reverse KL | train s / run |\n\
          |---|---|---|---|---|---|---|---|---|\n",
