@@ -1,8 +1,10 @@
-//! `cargo xtask paper ring8|grid25 [--seeds N] [--steps N] [--packs 1,2,3,4] [--out DIR]`:
-//! one table of PacGAN's paper (Lin et al. 2018, Table 1) with its protocol (the
-//! `pacgan` preset, recipes/pacgan.toml): for each packing m and seed, `gan train TABLE
-//! --preset pacgan --pack m --seed s --steps N`, then the paper's metrics on 2500 points
-//! (`gan eval`: modes captured, % high quality, reverse KL). Runs live in
+//! `cargo xtask paper ring8|grid25|stacked [--seeds N] [--steps N] [--packs 1,2,3,4] [--out DIR]`:
+//! one table of PacGAN's paper (Lin et al. 2018) with its protocol. `ring8` and `grid25`
+//! are Table 1 (the `pacgan` preset, recipes/pacgan.toml): for each packing m and seed,
+//! `gan train TABLE --preset pacgan --pack m --seed s --steps N`, then the paper's metrics
+//! on 2500 points (`gan eval`: modes captured, % high quality, reverse KL). `stacked` is
+//! Table 2 (the `pacgan-stacked` preset on `stacked-mnist`, 100,000 steps): modes of 1000
+//! and KL to uniform on 26,000 samples, each channel read by the MNIST classifier. Runs live in
 //! `DIR/TABLE/s<steps>/pac<m>-seed<s>` (default DIR: runs/paper); a finished run
 //! (`eval/paper.json`) is skipped and a cut one resumed from its checkpoint, so a long
 //! table can be finished across sittings. Every finished run of the table is written as a
@@ -24,7 +26,7 @@ const RESULT: &str = "paper.json";
 /// What `cargo xtask paper` was asked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
-    /// "ring8" or "grid25".
+    /// "ring8", "grid25" or "stacked".
     pub table: String,
     /// Seeds 1..=seeds.
     pub seeds: u64,
@@ -36,25 +38,38 @@ pub struct Plan {
     pub out: PathBuf,
 }
 
-/// The paper's 400 epochs of 1000 batches.
+/// Table 1's 400 epochs of 1000 batches.
 pub const PAPER_STEPS: u64 = 400_000;
 
-const USAGE: &str = "usage: cargo xtask paper ring8|grid25 [--seeds N (10)] [--steps N (400000, \
-                     the paper's)] [--packs 1,2,3,4] [--out DIR (runs/paper)]";
+/// Table 2's 50 epochs of 2000 batches of 64 (VEEGAN_experiment/config.py).
+pub const STACKED_STEPS: u64 = 100_000;
+
+/// The paper's length of a table, in generator steps (iterations).
+pub fn paper_steps(table: &str) -> u64 {
+    if table == "stacked" {
+        STACKED_STEPS
+    } else {
+        PAPER_STEPS
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask paper ring8|grid25|stacked [--seeds N (10)] [--steps N \
+                     (the paper's: 400000, stacked 100000)] [--packs 1,2,3,4] [--out DIR (runs/paper)]";
 
 impl Plan {
     /// Parses the task's arguments.
     pub fn parse(args: &[String]) -> Result<Plan> {
         let mut it = args.iter();
         let table = match it.next().map(String::as_str) {
-            Some(t @ ("ring8" | "grid25")) => t.to_string(),
-            Some(other) => bail!("unknown table `{other}`: ring8 or grid25\n{USAGE}"),
+            Some(t @ ("ring8" | "grid25" | "stacked")) => t.to_string(),
+            Some(other) => bail!("unknown table `{other}`: ring8, grid25 or stacked\n{USAGE}"),
             None => bail!("{USAGE}"),
         };
+        let steps = paper_steps(&table);
         let mut plan = Plan {
             table,
             seeds: 10,
-            steps: PAPER_STEPS,
+            steps,
             packs: vec![1, 2, 3, 4],
             out: PathBuf::from("runs/paper"),
         };
@@ -94,13 +109,32 @@ impl Plan {
         self.table_dir().join(format!("pac{m}-seed{seed}"))
     }
 
+    /// True for Table 2 (Stacked MNIST), false for Table 1's 2-D mixtures.
+    pub fn stacked(&self) -> bool {
+        self.table == "stacked"
+    }
+
     /// The `gan train` arguments of a fresh run.
     pub fn train_args(&self, m: usize, seed: u64) -> Vec<String> {
-        let every = (self.steps / 10).clamp(1, 10_000).to_string();
+        let (dataset, preset, every) = if self.stacked() {
+            // Steps of seconds on a CPU adapter: checkpoints at most 5000 apart.
+            (
+                "stacked-mnist",
+                "pacgan-stacked",
+                (self.steps / 20).clamp(1, 5000),
+            )
+        } else {
+            (
+                self.table.as_str(),
+                "pacgan",
+                (self.steps / 10).clamp(1, 10_000),
+            )
+        };
+        let every = every.to_string();
         [
-            &self.table,
+            dataset,
             "--preset",
-            "pacgan",
+            preset,
             "--pack",
             &m.to_string(),
             "--seed",
@@ -131,12 +165,12 @@ pub fn run(args: &[String]) -> Result<()> {
     std::env::set_current_dir(root).with_context(|| format!("entering {}", root.display()))?;
     let plan = Plan::parse(args)?;
     println!(
-        "paper table {}: packs {:?} x seeds 1..={} at {} steps each (the paper: {PAPER_STEPS}); runs \
-         in {}",
+        "paper table {}: packs {:?} x seeds 1..={} at {} steps each (the paper: {}); runs in {}",
         plan.table,
         plan.packs,
         plan.seeds,
         plan.steps,
+        paper_steps(&plan.table),
         plan.table_dir().display()
     );
     let ctx = gan_tensor::Context::new().context("opening the GPU adapter")?;
@@ -145,11 +179,12 @@ pub fn run(args: &[String]) -> Result<()> {
         for &m in &plan.packs {
             let row = finish_run(&ctx, &plan, m, seed)?;
             println!(
-                "{} pack {m} seed {seed}: {} modes, {:.1}% high quality, reverse KL {} ({:.0} s \
-                 of training)",
+                "{} pack {m} seed {seed}: {} modes, {} high quality, reverse KL {} ({:.0} s of \
+                 training)",
                 plan.table,
                 row.modes,
-                row.high_quality,
+                row.high_quality
+                    .map_or("-".to_string(), |h| format!("{h:.1}%")),
                 row.kl_text(),
                 row.train_seconds
             );
@@ -200,26 +235,28 @@ fn finish_run(ctx: &gan_tensor::Context, plan: &Plan, m: usize, seed: u64) -> Re
         }
     }
     let latest = gan_train::read_latest(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let count = if plan.stacked() {
+        gan_train::eval::stacked::SAMPLES
+    } else {
+        gan_train::eval::mixture::SAMPLES
+    };
     let opts = gan_train::eval::EvalOptions {
-        count: Some(gan_train::eval::mixture::SAMPLES),
+        count: Some(count),
         floor: false,
         ..Default::default()
     };
     let report = gan_train::eval::evaluate_run(ctx, &dir, &opts)
         .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
     gan_train::eval::write_metrics(&dir, &report).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let scores = report
-        .scores
-        .modes
-        .with_context(|| format!("{}: no mode scores (not a 2-D run?)", dir.display()))?;
+    let (modes, high_quality, reverse_kl) = scores_of(plan.stacked(), report.scores, &dir)?;
     let row = Row {
         table: plan.table.clone(),
         pack: m,
         seed,
         steps: latest.step,
-        modes: scores.modes_captured,
-        high_quality: scores.high_quality_percent,
-        reverse_kl: scores.reverse_kl,
+        modes,
+        high_quality,
+        reverse_kl,
         train_seconds: latest.elapsed_s,
         adapter: latest.adapter.clone(),
     };
@@ -227,6 +264,29 @@ fn finish_run(ctx: &gan_tensor::Context, plan: &Plan, m: usize, seed: u64) -> Re
     gan_train::rundir::write_atomic(&path, serde_json::to_string_pretty(&row)?.as_bytes())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(row)
+}
+
+/// (modes, % high quality, reverse KL) of a run's scores: Table 1's three, or Table 2's
+/// modes of 1000 and KL (no high-quality measure).
+fn scores_of(
+    stacked: bool,
+    scores: gan_train::eval::Scores,
+    dir: &Path,
+) -> Result<(usize, Option<f64>, Option<f64>)> {
+    if stacked {
+        let s = scores.stacked.with_context(|| {
+            format!(
+                "{}: no Stacked MNIST scores (not a stacked-mnist run?)",
+                dir.display()
+            )
+        })?;
+        Ok((s.modes_captured, None, Some(s.kl_to_uniform)))
+    } else {
+        let s = scores
+            .modes
+            .with_context(|| format!("{}: no mode scores (not a 2-D run?)", dir.display()))?;
+        Ok((s.modes_captured, Some(s.high_quality_percent), s.reverse_kl))
+    }
 }
 
 fn read_result(dir: &Path) -> Result<Option<Row>> {

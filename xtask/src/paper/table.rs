@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// One finished run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
-    /// "ring8" or "grid25".
+    /// "ring8", "grid25" or "stacked".
     pub table: String,
     /// Packing degree (1: GAN).
     pub pack: usize,
@@ -19,10 +19,12 @@ pub struct Row {
     pub seed: u64,
     /// Generator steps trained.
     pub steps: u64,
-    /// Modes with at least one high-quality sample.
+    /// Modes with at least one high-quality sample (Stacked MNIST: with at least one
+    /// image).
     pub modes: usize,
-    /// % of the 2500 samples within 3 sigma of a mode.
-    pub high_quality: f64,
+    /// % of the 2500 samples within 3 sigma of a mode (None for Stacked MNIST, which has
+    /// no such measure).
+    pub high_quality: Option<f64>,
     /// KL of the mode histogram to uniform (None: no high-quality sample).
     pub reverse_kl: Option<f64>,
     /// Seconds of training.
@@ -45,13 +47,13 @@ pub fn to_csv(rows: &[Row]) -> String {
     let mut s = format!("{HEADER}\n");
     for r in rows {
         s += &format!(
-            "{},{},{},{},{},{:.2},{},{:.1},\"{}\"\n",
+            "{},{},{},{},{},{},{},{:.1},\"{}\"\n",
             r.table,
             r.pack,
             r.seed,
             r.steps,
             r.modes,
-            r.high_quality,
+            r.high_quality.map_or("-".into(), |h| format!("{h:.2}")),
             r.kl_text(),
             r.train_seconds,
             r.adapter.replace('"', "'")
@@ -87,7 +89,7 @@ pub fn from_csv(text: &str) -> Result<Vec<Row>> {
                 seed: num(2)? as u64,
                 steps: num(3)? as u64,
                 modes: num(4)? as usize,
-                high_quality: num(5)?,
+                high_quality: if f[5] == "-" { None } else { Some(num(5)?) },
                 reverse_kl: if f[6] == "-" { None } else { Some(num(6)?) },
                 train_seconds: num(7)?,
                 adapter: adapter.trim_end_matches('"').to_string(),
@@ -124,11 +126,25 @@ pub fn paper_row(table: &str, m: usize) -> Option<[(f64, f64); 3]> {
     })
 }
 
-fn method(m: usize) -> String {
-    if m == 1 {
-        "GAN".into()
-    } else {
-        format!("PacGAN{m}")
+/// PacGAN's Table 2 (fjxmlzn/PacGAN stacked_MNIST_experiments/results/Table2.png): modes
+/// (of 1000) and KL, mean and standard error over 10 trials, of their DCGAN (m = 1) and
+/// PacDCGANm. (VEEGAN's paper reports 99.0 modes / KL 3.40 for its DCGAN.)
+pub fn paper_row_stacked(m: usize) -> Option<[(f64, f64); 2]> {
+    Some(match m {
+        1 => [(78.9, 6.46), (4.50, 0.127)],
+        2 => [(1000.0, 0.0), (0.06, 0.003)],
+        3 => [(1000.0, 0.0), (0.06, 0.003)],
+        4 => [(1000.0, 0.0), (0.07, 0.005)],
+        _ => return None,
+    })
+}
+
+fn method(table: &str, m: usize) -> String {
+    match (table == "stacked", m) {
+        (false, 1) => "GAN".into(),
+        (false, _) => format!("PacGAN{m}"),
+        (true, 1) => "DCGAN".into(),
+        (true, _) => format!("PacDCGAN{m}"),
     }
 }
 
@@ -153,7 +169,12 @@ pub fn section(table: &str, steps: u64, rows: &[Row]) -> String {
 
 /// The markdown section of one table and length from `source`.
 pub fn section_of(source: Source, table: &str, steps: u64, rows: &[Row]) -> String {
-    let modes_max = if table == "ring8" { 8 } else { 25 };
+    let stacked = table == "stacked";
+    let modes_max = match table {
+        "ring8" => 8,
+        "grid25" => 25,
+        _ => 1000,
+    };
     let mut by_pack: BTreeMap<usize, Vec<&Row>> = BTreeMap::new();
     for r in rows {
         by_pack.entry(r.pack).or_default().push(r);
@@ -183,13 +204,24 @@ pub fn section_of(source: Source, table: &str, steps: u64, rows: &[Row]) -> Stri
             ),
         ),
     };
+    let paper = super::paper_steps(table);
+    let (head, rule) = if stacked {
+        (
+            format!("| method | seeds | modes (max {modes_max}) | KL | paper: modes | paper: KL | train s / run |"),
+            "|---|---|---|---|---|---|---|",
+        )
+    } else {
+        (
+            format!("| method | seeds | modes (max {modes_max}) | % high quality | reverse KL | paper: modes | \
+             paper: % high quality | paper: reverse KL | train s / run |"),
+            "|---|---|---|---|---|---|---|---|---|",
+        )
+    };
     let mut s = format!(
-        "### {table}, {steps} steps per run ({:.1}% of the paper's 400,000): {who}\n\n\
-         Reproduce: {how}. Adapter: {}.\n\n\
-         | method | seeds | modes (max {modes_max}) | % high quality | reverse KL | paper: modes | \
-         paper: % high quality | paper: reverse KL | train s / run |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
-        100.0 * steps as f64 / 400_000.0,
+        "### {table}, {steps} steps per run ({:.1}% of the paper's {}): {who}\n\n\
+         Reproduce: {how}. Adapter: {}.\n\n{head}\n{rule}\n",
+        100.0 * steps as f64 / paper as f64,
+        thousands(paper),
         adapters.join("; ")
     );
     for (&m, rs) in &by_pack {
@@ -207,21 +239,53 @@ pub fn section_of(source: Source, table: &str, steps: u64, rows: &[Row]) -> Stri
         } else {
             pm(mean_se(&kls), 2)
         };
+        let modes = pm(col(&|r| r.modes as f64), 1);
+        let seconds = col(&|r| r.train_seconds).0;
+        if stacked {
+            let (pmodes, pkl) = match paper_row_stacked(m) {
+                Some([(m, ms), (k, ks)]) => {
+                    (format!("{m:.1} ± {ms:.2}"), format!("{k:.2} ± {ks:.3}"))
+                }
+                None => ("-".into(), "-".into()),
+            };
+            s += &format!(
+                "| {} | {} | {modes} | {kl} | {pmodes} | {pkl} | {seconds:.0} |\n",
+                method(table, m),
+                rs.len(),
+            );
+            continue;
+        }
+        let hqs: Vec<f64> = rs.iter().filter_map(|r| r.high_quality).collect();
+        let hq = if hqs.is_empty() {
+            "-".to_string()
+        } else {
+            pm(mean_se(&hqs), 1)
+        };
         let paper = paper_row(table, m);
         let p = |i: usize, d: usize| paper.map_or("-".to_string(), |p| pm(p[i], d));
         s += &format!(
-            "| {} | {} | {} | {} | {kl} | {} | {} | {} | {:.0} |\n",
-            method(m),
+            "| {} | {} | {modes} | {hq} | {kl} | {} | {} | {} | {seconds:.0} |\n",
+            method(table, m),
             rs.len(),
-            pm(col(&|r| r.modes as f64), 1),
-            pm(col(&|r| r.high_quality), 1),
             p(0, 1),
             p(1, 1),
             p(2, 2),
-            col(&|r| r.train_seconds).0
         );
     }
     s
+}
+
+/// 400000 as "400,000".
+fn thousands(n: u64) -> String {
+    let d = n.to_string();
+    let mut out = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Rebuilds `out` from every `*.csv` of `folder` (ours) and of `folder/pytorch` (the
@@ -256,7 +320,8 @@ pub fn write_doc(folder: &Path, out: &Path) -> Result<()> {
             }
         }
     }
-    files.sort_by_key(|(t, st, src, _)| (t != "ring8", *st, *src));
+    let rank = |t: &str| ["ring8", "grid25", "stacked"].iter().position(|x| *x == t);
+    files.sort_by_key(|(t, st, src, _)| (rank(t), *st, *src));
     let mut s = String::from(INTRO);
     for (t, st, src, rows) in &files {
         s += "\n";
@@ -265,7 +330,7 @@ pub fn write_doc(folder: &Path, out: &Path) -> Result<()> {
     std::fs::write(out, s).with_context(|| format!("writing {}", out.display()))
 }
 
-const INTRO: &str = "# Benchmarks: PacGAN's mode-collapse table with its own protocol
+const INTRO: &str = "# Benchmarks: PacGAN's mode-collapse tables with their own protocols
 
 Written by `cargo xtask paper` (xtask/src/paper/) from the rows in `docs/benchmarks/*.csv`;
 do not edit by hand. Each row: the `pacgan` preset (recipes/pacgan.toml: the players, data,
@@ -277,4 +342,12 @@ Mean ± standard error over seeds; the paper's columns are its Table 1 (10 trial
 400,000 steps). Where our runs are shorter than the paper's, the rows compare the protocol at
 that length, not the paper's final numbers; the README's \"Reproducing the papers\" says what
 differs.
+
+Stacked MNIST (`cargo xtask paper stacked`, PacGAN's Table 2): the `pacgan-stacked` preset
+(recipes/pacgan-stacked.toml: carpedm20's DCGAN with 64 filters, z 100-D U[-1, 1], Adam 2e-4 /
+0.5, 64 packs per batch, G stepped twice, 128,000 images, 100,000 steps), scored on 26,000
+generated images whose three channels are each read by the MNIST classifier
+(data/classifier): **modes** of the 1000 digit triples with at least one image and the **KL**
+of the mode histogram to the uniform one (crates/gan-train/src/eval/stacked.rs). Its paper
+columns are Table 2 (10 trials): their DCGAN and PacDCGAN2-4.
 ";

@@ -1,4 +1,4 @@
-use super::table::{from_csv, mean_se, paper_row, section, to_csv};
+use super::table::{from_csv, mean_se, paper_row, paper_row_stacked, section, to_csv};
 use super::*;
 
 fn s(v: &[&str]) -> Vec<String> {
@@ -12,7 +12,7 @@ fn row(pack: usize, seed: u64, modes: usize, hq: f64, kl: Option<f64>) -> Row {
         seed,
         steps: 5000,
         modes,
-        high_quality: hq,
+        high_quality: Some(hq),
         reverse_kl: kl,
         train_seconds: 600.0,
         adapter: "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu)".into(),
@@ -35,8 +35,15 @@ fn plans_parse_with_the_papers_defaults() {
         p.run_dir(2, 3),
         PathBuf::from("runs/paper/ring8/s5000/pac2-seed3")
     );
+    let p = Plan::parse(&s(&["stacked", "--seeds", "2"])).unwrap();
+    assert_eq!((p.seeds, p.steps, p.stacked()), (2, 100_000, true));
+    assert_eq!(
+        p.run_dir(1, 2),
+        PathBuf::from("runs/paper/stacked/s100000/pac1-seed2")
+    );
     for bad in [
         &["mnist"][..],
+        &["stacked-mnist"],
         &[],
         &["ring8", "--steps"],
         &["ring8", "--steps", "0"],
@@ -63,8 +70,63 @@ fn train_args_are_a_valid_gan_train_command_of_the_preset() {
 }
 
 #[test]
+fn stacked_train_args_are_the_stacked_mnist_protocol() {
+    let p = Plan::parse(&s(&["stacked", "--steps", "30000"])).unwrap();
+    let args = p.train_args(2, 4);
+    assert_eq!(
+        &args[..3],
+        &s(&["stacked-mnist", "--preset", "pacgan-stacked"])[..]
+    );
+    let parsed = gan_cli::train::parse_args(&args).unwrap();
+    let (cfg, _notes) = gan_cli::train::build_config(&parsed, None).unwrap();
+    assert_eq!((cfg.pack, cfg.seed, cfg.steps), (2, 4, 30_000));
+    assert_eq!(cfg.dataset, "stacked-mnist");
+    assert_eq!(cfg.arch, gan_train::Arch::DcganTf);
+    assert_eq!(
+        (cfg.batch_size, cfg.g_steps, cfg.ngf),
+        (128, 2, 64),
+        "64 packs of 2"
+    );
+    assert_eq!(cfg.checkpoint_every, 1500, "30000 / 20");
+    let long = Plan::parse(&s(&["stacked"])).unwrap().train_args(1, 1);
+    let i = long.iter().position(|a| a == "--checkpoint-every").unwrap();
+    assert_eq!(
+        long[i + 1],
+        "5000",
+        "at most 5000 steps between checkpoints"
+    );
+}
+
+#[test]
+fn scores_become_the_tables_columns() {
+    use gan_train::eval::{stacked::stacked_scores, Scores};
+    let dir = Path::new("runs/x");
+    // Digit triples 1-2-3 twice and 4-5-6 once: 2 modes.
+    let stacked = Scores {
+        stacked: Some(stacked_scores(&[1, 2, 3, 1, 2, 3, 4, 5, 6])),
+        ..Default::default()
+    };
+    let (modes, hq, kl) = scores_of(true, stacked.clone(), dir).unwrap();
+    assert_eq!((modes, hq), (2, None));
+    // KL(p || uniform over 1000) = sum p ln(1000 p)
+    let want = (2.0 / 3.0) * (2000.0f64 / 3.0).ln() + (1.0 / 3.0) * (1000.0f64 / 3.0).ln();
+    assert!((kl.unwrap() - want).abs() < 1e-9, "{kl:?} vs {want}");
+    let e = format!("{:#}", scores_of(false, stacked, dir).unwrap_err());
+    assert!(e.contains("no mode scores") && e.contains("runs/x"), "{e}");
+    let e = format!("{:#}", scores_of(true, Scores::default(), dir).unwrap_err());
+    assert!(e.contains("no Stacked MNIST scores"), "{e}");
+}
+
+#[test]
 fn rows_round_trip_through_csv() {
-    let rows = vec![row(1, 1, 6, 97.25, Some(0.4321)), row(2, 1, 0, 0.0, None)];
+    let mut stacked = row(2, 1, 1000, 0.0, Some(0.0612));
+    stacked.table = "stacked".into();
+    stacked.high_quality = None;
+    let rows = vec![
+        row(1, 1, 6, 97.25, Some(0.4321)),
+        row(2, 1, 0, 0.0, None),
+        stacked,
+    ];
     let back = from_csv(&to_csv(&rows)).unwrap();
     assert_eq!(back, rows);
     assert!(from_csv("a,b\n").is_err());
@@ -115,7 +177,7 @@ fn runs_are_skipped_when_done_and_resumed_when_cut() {
         (row.table.as_str(), row.pack, row.seed, row.steps),
         ("ring8", 2, 1, 6)
     );
-    assert!(row.modes <= 8 && (0.0..=100.0).contains(&row.high_quality));
+    assert!(row.modes <= 8 && (0.0..=100.0).contains(&row.high_quality.unwrap()));
     let dir = plan.run_dir(2, 1);
     let cfg = gan_train::read_config(&dir).unwrap();
     assert_eq!(
@@ -142,6 +204,42 @@ fn runs_are_skipped_when_done_and_resumed_when_cut() {
     std::fs::write(empty.join("stray.txt"), "x").unwrap();
     assert_eq!(finish_run(&ctx, &plan, 2, 3).unwrap().steps, 6);
     assert!(!empty.join("stray.txt").exists());
+}
+
+#[test]
+fn the_stacked_section_has_table_2s_columns() {
+    let mut rows = vec![row(1, 1, 80, 0.0, Some(4.0)), row(1, 2, 90, 0.0, Some(5.0))];
+    rows.push(row(2, 1, 1000, 0.0, Some(0.06)));
+    for r in &mut rows {
+        r.table = "stacked".into();
+        r.steps = 1000;
+        r.high_quality = None;
+    }
+    let md = section("stacked", 1000, &rows);
+    assert!(md.contains("(1.0% of the paper's 100,000)"), "{md}");
+    assert!(
+        md.contains("cargo xtask paper stacked --steps 1000 --seeds 2 --packs 1,2"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| method | seeds | modes (max 1000) | KL | paper: modes | paper: KL |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| DCGAN | 2 | 85.0 ± 5.0 | 4.50 ± 0.50 | 78.9 ± 6.46 | 4.50 ± 0.127 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| PacDCGAN2 | 1 | 1000.0 ± 0.0 | 0.06 ± 0.00 | 1000.0 ± 0.00 | 0.06 ± 0.003 |"
+        ),
+        "{md}"
+    );
+    assert!(!md.contains("high quality"), "{md}");
+    assert_eq!(paper_row_stacked(4).unwrap()[1], (0.07, 0.005));
+    assert!(paper_row_stacked(5).is_none());
+    let ring = section("ring8", 5000, &[row(1, 1, 8, 60.0, Some(0.4))]);
+    assert!(ring.contains("(1.2% of the paper's 400,000)"), "{ring}");
 }
 
 #[test]
