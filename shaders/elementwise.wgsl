@@ -17,7 +17,32 @@ struct Params {
     b_strides: vec4<u32>,
 }
 
+// OP selects the map: the UNARY_* ids for `unary`, the BINARY_* ids for `binary`.
 override OP: u32 = 0u;
+
+// BEGIN op ids: generated from crates/gan-tensor/src/ops.rs (cargo xtask gen-matmul); do not edit
+const UNARY_NONE: u32 = 0u;
+const UNARY_RELU: u32 = 1u;
+const UNARY_LEAKY_RELU: u32 = 2u;
+const UNARY_TANH: u32 = 3u;
+const UNARY_SIGMOID: u32 = 4u;
+const UNARY_EXP: u32 = 5u;
+const UNARY_LOG: u32 = 6u;
+const UNARY_AFFINE: u32 = 7u;
+const UNARY_SQRT: u32 = 8u;
+const UNARY_SQUARE: u32 = 9u;
+const UNARY_ABS: u32 = 10u;
+const BINARY_ADD: u32 = 0u;
+const BINARY_SUB: u32 = 1u;
+const BINARY_MUL: u32 = 2u;
+const BINARY_DIV: u32 = 3u;
+const BINARY_MAX: u32 = 4u;
+const BINARY_MIN: u32 = 5u;
+const BINARY_RELU_BACKWARD: u32 = 6u;
+const BINARY_LEAKY_RELU_BACKWARD: u32 = 7u;
+const BINARY_TANH_BACKWARD: u32 = 8u;
+const BINARY_SIGMOID_BACKWARD: u32 = 9u;
+// END op ids
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -42,16 +67,16 @@ fn stable_sigmoid(x: f32) -> f32 {
 
 fn unary_op(x: f32) -> f32 {
     switch OP {
-        case 0u: { return max(x, 0.0); }                         // relu
-        case 1u: { return select(p.alpha * x, x, x > 0.0); }     // leaky_relu(alpha)
-        case 2u: { return stable_tanh(x); }
-        case 3u: { return stable_sigmoid(x); }
-        case 4u: { return exp(x); }
-        case 5u: { return log(x); }
-        case 6u: { return x * p.alpha + p.beta; }                // affine: scalar mul and add
-        case 7u: { return sqrt(x); }
-        case 8u: { return x * x; }
-        case 9u: { return abs(x); }
+        case UNARY_RELU: { return max(x, 0.0); }
+        case UNARY_LEAKY_RELU: { return select(p.alpha * x, x, x > 0.0); }
+        case UNARY_TANH: { return stable_tanh(x); }
+        case UNARY_SIGMOID: { return stable_sigmoid(x); }
+        case UNARY_EXP: { return exp(x); }
+        case UNARY_LOG: { return log(x); }
+        case UNARY_AFFINE: { return x * p.alpha + p.beta; }
+        case UNARY_SQRT: { return sqrt(x); }
+        case UNARY_SQUARE: { return x * x; }
+        case UNARY_ABS: { return abs(x); }
         default: { return x; }
     }
 }
@@ -60,16 +85,16 @@ fn unary_op(x: f32) -> f32 {
 // output y (tanh, sigmoid), and b is the incoming gradient dy.
 fn binary_op(a: f32, b: f32) -> f32 {
     switch OP {
-        case 0u: { return a + b; }
-        case 1u: { return a - b; }
-        case 2u: { return a * b; }
-        case 3u: { return a / b; }
-        case 4u: { return max(a, b); }
-        case 5u: { return min(a, b); }
-        case 10u: { return select(0.0, b, a > 0.0); }            // relu backward
-        case 11u: { return select(p.alpha * b, b, a > 0.0); }    // leaky_relu backward
-        case 12u: { return b * (1.0 - a * a); }                  // tanh backward from y
-        case 13u: { return b * a * (1.0 - a); }                  // sigmoid backward from y
+        case BINARY_ADD: { return a + b; }
+        case BINARY_SUB: { return a - b; }
+        case BINARY_MUL: { return a * b; }
+        case BINARY_DIV: { return a / b; }
+        case BINARY_MAX: { return max(a, b); }
+        case BINARY_MIN: { return min(a, b); }
+        case BINARY_RELU_BACKWARD: { return select(0.0, b, a > 0.0); }
+        case BINARY_LEAKY_RELU_BACKWARD: { return select(p.alpha * b, b, a > 0.0); }
+        case BINARY_TANH_BACKWARD: { return b * (1.0 - a * a); }  // from y
+        case BINARY_SIGMOID_BACKWARD: { return b * a * (1.0 - a); }  // from y
         default: { return a; }
     }
 }

@@ -57,15 +57,39 @@ fn fetch_b(e: u32) -> f32 { return b[e >> 2u][e & 3u]; }
 fn lda(m: u32, k: u32, M: u32, K: u32) -> f32 { return fetch_a(select(m * K + k, k * M + m, TRANS_A)); }
 fn ldb(k: u32, n: u32, N: u32, K: u32) -> f32 { return fetch_b(select(k * N + n, n * K + k, TRANS_B)); }
 
-// Fused epilogue: optional bias[col], then activation selected by p.epilogue.
+// BEGIN op ids: generated from crates/gan-tensor/src/ops.rs (cargo xtask gen-matmul); do not edit
+const UNARY_NONE: u32 = 0u;
+const UNARY_RELU: u32 = 1u;
+const UNARY_LEAKY_RELU: u32 = 2u;
+const UNARY_TANH: u32 = 3u;
+const UNARY_SIGMOID: u32 = 4u;
+const UNARY_EXP: u32 = 5u;
+const UNARY_LOG: u32 = 6u;
+const UNARY_AFFINE: u32 = 7u;
+const UNARY_SQRT: u32 = 8u;
+const UNARY_SQUARE: u32 = 9u;
+const UNARY_ABS: u32 = 10u;
+const BINARY_ADD: u32 = 0u;
+const BINARY_SUB: u32 = 1u;
+const BINARY_MUL: u32 = 2u;
+const BINARY_DIV: u32 = 3u;
+const BINARY_MAX: u32 = 4u;
+const BINARY_MIN: u32 = 5u;
+const BINARY_RELU_BACKWARD: u32 = 6u;
+const BINARY_LEAKY_RELU_BACKWARD: u32 = 7u;
+const BINARY_TANH_BACKWARD: u32 = 8u;
+const BINARY_SIGMOID_BACKWARD: u32 = 9u;
+// END op ids
+
+// Fused epilogue: optional bias[col], then the activation p.epilogue selects (a UNARY_* id).
 fn epi(x: f32, col: u32) -> f32 {
     var v = x;
     if (p.has_bias == 1u) { v = v + bias[col]; }
     switch p.epilogue {
-        case 1u: { v = max(v, 0.0); }                      // relu
-        case 2u: { v = select(v * p.alpha, v, v > 0.0); }  // leaky_relu(alpha)
-        case 3u: { let e = exp(-2.0 * abs(v)); v = sign(v) * (1.0 - e) / (1.0 + e); } // tanh, overflow-free
-        case 4u: { let e = exp(-abs(v)); v = select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0); } // sigmoid
+        case UNARY_RELU: { v = max(v, 0.0); }
+        case UNARY_LEAKY_RELU: { v = select(v * p.alpha, v, v > 0.0); }
+        case UNARY_TANH: { let e = exp(-2.0 * abs(v)); v = sign(v) * (1.0 - e) / (1.0 + e); } // overflow-free
+        case UNARY_SIGMOID: { let e = exp(-abs(v)); v = select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0); }
         default: { }
     }
     return v;

@@ -312,15 +312,16 @@ fn fetch_b(e: u32) -> f32 { return b[e >> 2u][e & 3u]; }
 fn lda(m: u32, k: u32, M: u32, K: u32) -> f32 { return fetch_a(select(m * K + k, k * M + m, TRANS_A)); }
 fn ldb(k: u32, n: u32, N: u32, K: u32) -> f32 { return fetch_b(select(k * N + n, n * K + k, TRANS_B)); }
 
-// Fused epilogue: optional bias[col], then activation selected by p.epilogue.
+// BEGIN op ids
+// Fused epilogue: optional bias[col], then the activation p.epilogue selects (a UNARY_* id).
 fn epi(x: f32, col: u32) -> f32 {
     var v = x;
     if (p.has_bias == 1u) { v = v + bias[col]; }
     switch p.epilogue {
-        case 1u: { v = max(v, 0.0); }                      // relu
-        case 2u: { v = select(v * p.alpha, v, v > 0.0); }  // leaky_relu(alpha)
-        case 3u: { let e = exp(-2.0 * abs(v)); v = sign(v) * (1.0 - e) / (1.0 + e); } // tanh, overflow-free
-        case 4u: { let e = exp(-abs(v)); v = select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0); } // sigmoid
+        case UNARY_RELU: { v = max(v, 0.0); }
+        case UNARY_LEAKY_RELU: { v = select(v * p.alpha, v, v > 0.0); }
+        case UNARY_TANH: { let e = exp(-2.0 * abs(v)); v = sign(v) * (1.0 - e) / (1.0 + e); } // overflow-free
+        case UNARY_SIGMOID: { let e = exp(-abs(v)); v = select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0); }
         default: { }
     }
     return v;
@@ -344,10 +345,10 @@ fn epi4(x: vec4<f32>, col: u32) -> vec4<f32> {
     var v = x;
     if (p.has_bias == 1u) { v = v + vec4<f32>(bias[col], bias[col + 1u], bias[col + 2u], bias[col + 3u]); }
     switch p.epilogue {
-        case 1u: { v = max(v, vec4<f32>(0.0)); }
-        case 2u: { v = select(v * p.alpha, v, v > vec4<f32>(0.0)); }
-        case 3u: { let e = exp(-2.0 * abs(v)); v = sign(v) * (1.0 - e) / (1.0 + e); }
-        case 4u: { let e = exp(-abs(v)); v = select(e / (1.0 + e), 1.0 / (1.0 + e), v >= vec4<f32>(0.0)); }
+        case UNARY_RELU: { v = max(v, vec4<f32>(0.0)); }
+        case UNARY_LEAKY_RELU: { v = select(v * p.alpha, v, v > vec4<f32>(0.0)); }
+        case UNARY_TANH: { let e = exp(-2.0 * abs(v)); v = sign(v) * (1.0 - e) / (1.0 + e); }
+        case UNARY_SIGMOID: { let e = exp(-abs(v)); v = select(e / (1.0 + e), 1.0 / (1.0 + e), v >= vec4<f32>(0.0)); }
         default: { }
     }
     return v;
@@ -362,13 +363,14 @@ fn store4(row: u32, col: u32, N: u32, v: vec4<f32>) {
 
 /// The bindings and helpers every module shares; `c4`: C bound as vec4s (N % 4 == 0).
 fn common(c4: bool) -> String {
+    let common = COMMON.replace("// BEGIN op ids\n", &(gan_tensor::ops::wgsl_block() + "\n"));
     if c4 {
-        COMMON.replace(
+        common.replace(
             "var<storage, read_write> c: array<f32>;  // C_BINDING",
             "var<storage, read_write> c: array<vec4<f32>>;  // N % 4 == 0",
         ) + STORE_VEC4
     } else {
-        COMMON.replace("  // C_BINDING", "") + STORE_SCALAR
+        common.replace("  // C_BINDING", "") + STORE_SCALAR
     }
 }
 
@@ -567,10 +569,22 @@ pub fn generate() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Hand-written shaders whose op-id block (gan_tensor::ops) the task refreshes.
+const HOLDERS: [&str; 2] = ["elementwise.wgsl", "matmul_narrow.wgsl"];
+
 pub fn run(args: &[String]) -> Result<()> {
     let check = args.iter().any(|a| a == "--check");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shaders");
-    for (name, src) in generate() {
+    let mut files = generate();
+    for name in HOLDERS {
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path)?;
+        match gan_tensor::ops::refresh(&text) {
+            Some(new) => files.push((name, new)),
+            None => bail!("{} has no op-id block", path.display()),
+        }
+    }
+    for (name, src) in files {
         let path = dir.join(name);
         if check {
             let on_disk = std::fs::read_to_string(&path).unwrap_or_default();

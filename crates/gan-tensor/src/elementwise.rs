@@ -4,6 +4,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::context::Launch;
+use crate::ops::{binary, unary};
 use crate::shaders::ELEMENTWISE;
 use crate::{Context, Result, Tensor};
 
@@ -40,16 +41,16 @@ pub enum Unary {
 impl Unary {
     fn code(self) -> (u32, f32, f32) {
         match self {
-            Unary::Relu => (0, 0.0, 0.0),
-            Unary::LeakyRelu(a) => (1, a, 0.0),
-            Unary::Tanh => (2, 0.0, 0.0),
-            Unary::Sigmoid => (3, 0.0, 0.0),
-            Unary::Exp => (4, 0.0, 0.0),
-            Unary::Log => (5, 0.0, 0.0),
-            Unary::Affine { scale, shift } => (6, scale, shift),
-            Unary::Sqrt => (7, 0.0, 0.0),
-            Unary::Square => (8, 0.0, 0.0),
-            Unary::Abs => (9, 0.0, 0.0),
+            Unary::Relu => (unary::RELU, 0.0, 0.0),
+            Unary::LeakyRelu(a) => (unary::LEAKY_RELU, a, 0.0),
+            Unary::Tanh => (unary::TANH, 0.0, 0.0),
+            Unary::Sigmoid => (unary::SIGMOID, 0.0, 0.0),
+            Unary::Exp => (unary::EXP, 0.0, 0.0),
+            Unary::Log => (unary::LOG, 0.0, 0.0),
+            Unary::Affine { scale, shift } => (unary::AFFINE, scale, shift),
+            Unary::Sqrt => (unary::SQRT, 0.0, 0.0),
+            Unary::Square => (unary::SQUARE, 0.0, 0.0),
+            Unary::Abs => (unary::ABS, 0.0, 0.0),
         }
     }
 }
@@ -84,16 +85,16 @@ pub enum Binary {
 impl Binary {
     fn code(self) -> (u32, f32) {
         match self {
-            Binary::Add => (0, 0.0),
-            Binary::Sub => (1, 0.0),
-            Binary::Mul => (2, 0.0),
-            Binary::Div => (3, 0.0),
-            Binary::Max => (4, 0.0),
-            Binary::Min => (5, 0.0),
-            Binary::ReluBackward => (10, 0.0),
-            Binary::LeakyReluBackward(a) => (11, a),
-            Binary::TanhBackward => (12, 0.0),
-            Binary::SigmoidBackward => (13, 0.0),
+            Binary::Add => (binary::ADD, 0.0),
+            Binary::Sub => (binary::SUB, 0.0),
+            Binary::Mul => (binary::MUL, 0.0),
+            Binary::Div => (binary::DIV, 0.0),
+            Binary::Max => (binary::MAX, 0.0),
+            Binary::Min => (binary::MIN, 0.0),
+            Binary::ReluBackward => (binary::RELU_BACKWARD, 0.0),
+            Binary::LeakyReluBackward(a) => (binary::LEAKY_RELU_BACKWARD, a),
+            Binary::TanhBackward => (binary::TANH_BACKWARD, 0.0),
+            Binary::SigmoidBackward => (binary::SIGMOID_BACKWARD, 0.0),
         }
     }
 }

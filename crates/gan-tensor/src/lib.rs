@@ -20,6 +20,7 @@ pub mod embedding;
 mod error;
 pub mod matmul;
 pub mod maxout;
+pub mod ops;
 pub mod optim;
 mod pool;
 pub mod reduce;

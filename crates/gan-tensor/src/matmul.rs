@@ -11,6 +11,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::context::Launch;
+use crate::ops::unary;
 use crate::shaders::{
     Family, MATMUL, MATMUL_C4, MATMUL_NARROW, MATMUL_SUBGROUP, MATMUL_SUBGROUP_C4,
 };
@@ -33,13 +34,14 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// The epilogue id (the unary op-id table's, [`crate::ops`]) and alpha.
     fn code(self) -> (u32, f32) {
         match self {
-            Activation::None => (0, 0.0),
-            Activation::Relu => (1, 0.0),
-            Activation::LeakyRelu(a) => (2, a),
-            Activation::Tanh => (3, 0.0),
-            Activation::Sigmoid => (4, 0.0),
+            Activation::None => (unary::NONE, 0.0),
+            Activation::Relu => (unary::RELU, 0.0),
+            Activation::LeakyRelu(a) => (unary::LEAKY_RELU, a),
+            Activation::Tanh => (unary::TANH, 0.0),
+            Activation::Sigmoid => (unary::SIGMOID, 0.0),
         }
     }
 }
