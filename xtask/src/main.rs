@@ -9,6 +9,7 @@
 mod bench;
 mod classifier;
 mod gen_matmul;
+mod gen_matmul_text;
 mod paper;
 mod theory;
 mod train;

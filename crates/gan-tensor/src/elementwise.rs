@@ -4,7 +4,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::context::Launch;
-use crate::ops::{binary, unary};
+use crate::ops;
 use crate::shaders::ELEMENTWISE;
 use crate::{Context, Result, Tensor};
 
@@ -41,16 +41,16 @@ pub enum Unary {
 impl Unary {
     fn code(self) -> (u32, f32, f32) {
         match self {
-            Unary::Relu => (unary::RELU, 0.0, 0.0),
-            Unary::LeakyRelu(a) => (unary::LEAKY_RELU, a, 0.0),
-            Unary::Tanh => (unary::TANH, 0.0, 0.0),
-            Unary::Sigmoid => (unary::SIGMOID, 0.0, 0.0),
-            Unary::Exp => (unary::EXP, 0.0, 0.0),
-            Unary::Log => (unary::LOG, 0.0, 0.0),
-            Unary::Affine { scale, shift } => (unary::AFFINE, scale, shift),
-            Unary::Sqrt => (unary::SQRT, 0.0, 0.0),
-            Unary::Square => (unary::SQUARE, 0.0, 0.0),
-            Unary::Abs => (unary::ABS, 0.0, 0.0),
+            Unary::Relu => (ops::unary::RELU, 0.0, 0.0),
+            Unary::LeakyRelu(a) => (ops::unary::LEAKY_RELU, a, 0.0),
+            Unary::Tanh => (ops::unary::TANH, 0.0, 0.0),
+            Unary::Sigmoid => (ops::unary::SIGMOID, 0.0, 0.0),
+            Unary::Exp => (ops::unary::EXP, 0.0, 0.0),
+            Unary::Log => (ops::unary::LOG, 0.0, 0.0),
+            Unary::Affine { scale, shift } => (ops::unary::AFFINE, scale, shift),
+            Unary::Sqrt => (ops::unary::SQRT, 0.0, 0.0),
+            Unary::Square => (ops::unary::SQUARE, 0.0, 0.0),
+            Unary::Abs => (ops::unary::ABS, 0.0, 0.0),
         }
     }
 }
@@ -85,16 +85,16 @@ pub enum Binary {
 impl Binary {
     fn code(self) -> (u32, f32) {
         match self {
-            Binary::Add => (binary::ADD, 0.0),
-            Binary::Sub => (binary::SUB, 0.0),
-            Binary::Mul => (binary::MUL, 0.0),
-            Binary::Div => (binary::DIV, 0.0),
-            Binary::Max => (binary::MAX, 0.0),
-            Binary::Min => (binary::MIN, 0.0),
-            Binary::ReluBackward => (binary::RELU_BACKWARD, 0.0),
-            Binary::LeakyReluBackward(a) => (binary::LEAKY_RELU_BACKWARD, a),
-            Binary::TanhBackward => (binary::TANH_BACKWARD, 0.0),
-            Binary::SigmoidBackward => (binary::SIGMOID_BACKWARD, 0.0),
+            Binary::Add => (ops::binary::ADD, 0.0),
+            Binary::Sub => (ops::binary::SUB, 0.0),
+            Binary::Mul => (ops::binary::MUL, 0.0),
+            Binary::Div => (ops::binary::DIV, 0.0),
+            Binary::Max => (ops::binary::MAX, 0.0),
+            Binary::Min => (ops::binary::MIN, 0.0),
+            Binary::ReluBackward => (ops::binary::RELU_BACKWARD, 0.0),
+            Binary::LeakyReluBackward(a) => (ops::binary::LEAKY_RELU_BACKWARD, a),
+            Binary::TanhBackward => (ops::binary::TANH_BACKWARD, 0.0),
+            Binary::SigmoidBackward => (ops::binary::SIGMOID_BACKWARD, 0.0),
         }
     }
 }

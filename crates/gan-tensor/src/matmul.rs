@@ -11,7 +11,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::context::Launch;
-use crate::ops::unary;
+use crate::ops;
 use crate::shaders::{
     Family, MATMUL, MATMUL_C4, MATMUL_NARROW, MATMUL_SUBGROUP, MATMUL_SUBGROUP_C4,
 };
@@ -37,11 +37,11 @@ impl Activation {
     /// The epilogue id (the unary op-id table's, [`crate::ops`]) and alpha.
     fn code(self) -> (u32, f32) {
         match self {
-            Activation::None => (unary::NONE, 0.0),
-            Activation::Relu => (unary::RELU, 0.0),
-            Activation::LeakyRelu(a) => (unary::LEAKY_RELU, a),
-            Activation::Tanh => (unary::TANH, 0.0),
-            Activation::Sigmoid => (unary::SIGMOID, 0.0),
+            Activation::None => (ops::unary::NONE, 0.0),
+            Activation::Relu => (ops::unary::RELU, 0.0),
+            Activation::LeakyRelu(a) => (ops::unary::LEAKY_RELU, a),
+            Activation::Tanh => (ops::unary::TANH, 0.0),
+            Activation::Sigmoid => (ops::unary::SIGMOID, 0.0),
         }
     }
 }
