@@ -22,7 +22,11 @@
 //   Layouts: A row-major [M, K] (or [K, M] when TRANS_A), B row-major [K, N] (or [N, K] when TRANS_B).
 //
 // Transposes: pipeline-overridable constants TRANS_A / TRANS_B (bool, default false), i.e. 4 pipelines;
-//   the trans_a / trans_b uniform fields are kept for layout compatibility but ignored.
+//   the trans_b uniform field is kept for layout compatibility but ignored.
+// Split-K: with p.k_chunk > 0, workgroup z of a dispatch with a z extent sums only k in
+//   [z k_chunk, min(K, (z + 1) k_chunk)) and stores to slice z of c (c is then [Z, M, N]; run it
+//   with no epilogue); matmul_splitk_sum then adds the slices in order and applies the epilogue.
+//   k_chunk must be a multiple of 16 (the vec4 path steps k by 4, the tiled one by 16); 0 = all of K.
 // Epilogue: runtime via uniform fields: has_bias (1 = add bias[col]), epilogue 0 none, 1 relu,
 //   2 leaky_relu(alpha), 3 tanh, 4 sigmoid.
 //
@@ -39,14 +43,14 @@
 // matmul_subgroup.wgsl holds a subgroup version of matmul_regblock (38.4 / 37.8 NN on the same machine),
 // used where the adapter has wgpu::Features::SUBGROUP with subgroup size 8.
 //
-struct MatmulParams { m: u32, n: u32, k: u32, trans_a: u32, trans_b: u32, epilogue: u32, alpha: f32, has_bias: u32 }
+struct MatmulParams { m: u32, n: u32, k: u32, k_chunk: u32, trans_b: u32, epilogue: u32, alpha: f32, has_bias: u32 }
 @group(0) @binding(0) var<uniform> p: MatmulParams;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-// Transpose selection (pipeline-overridable constants; the trans_a/trans_b uniform fields are ignored).
+// Transpose selection (pipeline-overridable constants; the trans_b uniform field is ignored).
 override TRANS_A: bool = false;   // true: A is stored as A^T, i.e. [K, M] row-major
 override TRANS_B: bool = false;   // true: B is stored as B^T, i.e. [N, K] row-major
 
@@ -107,6 +111,7 @@ fn store4(row: u32, col: u32, N: u32, v: vec4<f32>) {
 @compute @workgroup_size(8, 2, 1)
 fn matmul_regblock(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let M = p.m; let N = p.n; let K = p.k;
+    let KB = wg.z * p.k_chunk; let KE = select(K, min(K, KB + p.k_chunk), p.k_chunk != 0u); let CZ = wg.z * M * N; // split-K slice
     // lane l owns columns n0 + 32*j + c (j < 2, c < 4) and rows m0 .. m0+15
     let l = lid.x; let n0 = wg.x * 64u + 4u * l; let m0 = (wg.y * 2u + lid.y) * 16u;
     var acc0_0 = vec4<f32>(0.0); var acc0_1 = vec4<f32>(0.0);
@@ -148,7 +153,7 @@ fn matmul_regblock(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
             let ra15 = min(m0 + 15u, M - 1u) * K;
             let cb0 = min(n0 + 0u, N - 4u);
             let cb1 = min(n0 + 32u, N - 4u);
-            for (var k = 0u; k < K; k = k + 4u) {
+            for (var k = KB; k < KE; k = k + 4u) {
                 let a0 = a[(ra0 + k) >> 2u];
                 let a1 = a[(ra1 + k) >> 2u];
                 let a2 = a[(ra2 + k) >> 2u];
@@ -309,7 +314,7 @@ fn matmul_regblock(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
             let ca3 = min(m0 + 12u, M - 4u);
             let cb0 = min(n0 + 0u, N - 4u);
             let cb1 = min(n0 + 32u, N - 4u);
-            for (var k = 0u; k < K; k = k + 4u) {
+            for (var k = KB; k < KE; k = k + 4u) {
                 let a00 = a[((k + 0u) * M + ca0) >> 2u];
                 let a10 = a[((k + 0u) * M + ca1) >> 2u];
                 let a20 = a[((k + 0u) * M + ca2) >> 2u];
@@ -488,7 +493,7 @@ fn matmul_regblock(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
             let rb11 = min(n0 + 33u, N - 1u) * K;
             let rb12 = min(n0 + 34u, N - 1u) * K;
             let rb13 = min(n0 + 35u, N - 1u) * K;
-            for (var k = 0u; k < K; k = k + 4u) {
+            for (var k = KB; k < KE; k = k + 4u) {
                 let a0 = a[(ra0 + k) >> 2u];
                 let a1 = a[(ra1 + k) >> 2u];
                 let a2 = a[(ra2 + k) >> 2u];
@@ -655,7 +660,7 @@ fn matmul_regblock(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
             let rb11 = min(n0 + 33u, N - 1u) * K;
             let rb12 = min(n0 + 34u, N - 1u) * K;
             let rb13 = min(n0 + 35u, N - 1u) * K;
-            for (var k = 0u; k < K; k = k + 4u) {
+            for (var k = KB; k < KE; k = k + 4u) {
                 let a00 = a[((k + 0u) * M + ca0) >> 2u];
                 let a10 = a[((k + 0u) * M + ca1) >> 2u];
                 let a20 = a[((k + 0u) * M + ca2) >> 2u];
@@ -836,7 +841,7 @@ fn matmul_regblock(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
         let c11 = min(n0 + 33u, N - 1u);
         let c12 = min(n0 + 34u, N - 1u);
         let c13 = min(n0 + 35u, N - 1u);
-        for (var k = 0u; k < K; k = k + 1u) {
+        for (var k = KB; k < KE; k = k + 1u) {
             let a0 = vec4<f32>(lda(r0, k, M, K));
             let a1 = vec4<f32>(lda(r1, k, M, K));
             let a2 = vec4<f32>(lda(r2, k, M, K));
@@ -891,82 +896,82 @@ fn matmul_regblock(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
     }
     // epilogue + guarded store
     if (m0 + 0u < M) {
-        let row = (m0 + 0u) * N;
+        let row = CZ + (m0 + 0u) * N;
         store4(row, n0 + 0u, N, acc0_0);
         store4(row, n0 + 32u, N, acc0_1);
     }
     if (m0 + 1u < M) {
-        let row = (m0 + 1u) * N;
+        let row = CZ + (m0 + 1u) * N;
         store4(row, n0 + 0u, N, acc1_0);
         store4(row, n0 + 32u, N, acc1_1);
     }
     if (m0 + 2u < M) {
-        let row = (m0 + 2u) * N;
+        let row = CZ + (m0 + 2u) * N;
         store4(row, n0 + 0u, N, acc2_0);
         store4(row, n0 + 32u, N, acc2_1);
     }
     if (m0 + 3u < M) {
-        let row = (m0 + 3u) * N;
+        let row = CZ + (m0 + 3u) * N;
         store4(row, n0 + 0u, N, acc3_0);
         store4(row, n0 + 32u, N, acc3_1);
     }
     if (m0 + 4u < M) {
-        let row = (m0 + 4u) * N;
+        let row = CZ + (m0 + 4u) * N;
         store4(row, n0 + 0u, N, acc4_0);
         store4(row, n0 + 32u, N, acc4_1);
     }
     if (m0 + 5u < M) {
-        let row = (m0 + 5u) * N;
+        let row = CZ + (m0 + 5u) * N;
         store4(row, n0 + 0u, N, acc5_0);
         store4(row, n0 + 32u, N, acc5_1);
     }
     if (m0 + 6u < M) {
-        let row = (m0 + 6u) * N;
+        let row = CZ + (m0 + 6u) * N;
         store4(row, n0 + 0u, N, acc6_0);
         store4(row, n0 + 32u, N, acc6_1);
     }
     if (m0 + 7u < M) {
-        let row = (m0 + 7u) * N;
+        let row = CZ + (m0 + 7u) * N;
         store4(row, n0 + 0u, N, acc7_0);
         store4(row, n0 + 32u, N, acc7_1);
     }
     if (m0 + 8u < M) {
-        let row = (m0 + 8u) * N;
+        let row = CZ + (m0 + 8u) * N;
         store4(row, n0 + 0u, N, acc8_0);
         store4(row, n0 + 32u, N, acc8_1);
     }
     if (m0 + 9u < M) {
-        let row = (m0 + 9u) * N;
+        let row = CZ + (m0 + 9u) * N;
         store4(row, n0 + 0u, N, acc9_0);
         store4(row, n0 + 32u, N, acc9_1);
     }
     if (m0 + 10u < M) {
-        let row = (m0 + 10u) * N;
+        let row = CZ + (m0 + 10u) * N;
         store4(row, n0 + 0u, N, acc10_0);
         store4(row, n0 + 32u, N, acc10_1);
     }
     if (m0 + 11u < M) {
-        let row = (m0 + 11u) * N;
+        let row = CZ + (m0 + 11u) * N;
         store4(row, n0 + 0u, N, acc11_0);
         store4(row, n0 + 32u, N, acc11_1);
     }
     if (m0 + 12u < M) {
-        let row = (m0 + 12u) * N;
+        let row = CZ + (m0 + 12u) * N;
         store4(row, n0 + 0u, N, acc12_0);
         store4(row, n0 + 32u, N, acc12_1);
     }
     if (m0 + 13u < M) {
-        let row = (m0 + 13u) * N;
+        let row = CZ + (m0 + 13u) * N;
         store4(row, n0 + 0u, N, acc13_0);
         store4(row, n0 + 32u, N, acc13_1);
     }
     if (m0 + 14u < M) {
-        let row = (m0 + 14u) * N;
+        let row = CZ + (m0 + 14u) * N;
         store4(row, n0 + 0u, N, acc14_0);
         store4(row, n0 + 32u, N, acc14_1);
     }
     if (m0 + 15u < M) {
-        let row = (m0 + 15u) * N;
+        let row = CZ + (m0 + 15u) * N;
         store4(row, n0 + 0u, N, acc15_0);
         store4(row, n0 + 32u, N, acc15_1);
     }
@@ -986,26 +991,27 @@ var<workgroup> tile_b: array<vec4<f32>, 256>;   // [k][n/4]: 16 x 16 vec4 (n con
 fn matmul_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
                 @builtin(local_invocation_index) li: u32) {
     let M = p.m; let N = p.n; let K = p.k;
+    let KB = wg.z * p.k_chunk; let KE = select(K, min(K, KB + p.k_chunk), p.k_chunk != 0u); let CZ = wg.z * M * N;
     let tm0 = wg.y * 64u; let tn0 = wg.x * 64u;
     let a_vec = select(K % 4u == 0u, M % 4u == 0u, TRANS_A);
     let b_vec = select(N % 4u == 0u, K % 4u == 0u, TRANS_B);
     var acc: array<vec4<f32>, 4>;
-    for (var k0 = 0u; k0 < K; k0 = k0 + TT_K) {
+    for (var k0 = KB; k0 < KE; k0 = k0 + TT_K) {
         // ---- stage op(A)[tm0..+64, k0..+16] into tile_a[k][m] (256 threads, 4 elements each) ----
         if (!TRANS_A) {
             // A row-major [M, K]: thread -> (row = li / 4, 4 consecutive k)
             let m = tm0 + li / 4u; let kq = (li % 4u) * 4u; let kk = k0 + kq;
             var v = vec4<f32>(0.0);
-            if (a_vec && m < M && kk + 3u < K) { v = a[(m * K + kk) >> 2u]; }
-            else { for (var t = 0u; t < 4u; t = t + 1u) { if (m < M && kk + t < K) { v[t] = fetch_a(m * K + kk + t); } } }
+            if (a_vec && m < M && kk + 3u < KE) { v = a[(m * K + kk) >> 2u]; }
+            else { for (var t = 0u; t < 4u; t = t + 1u) { if (m < M && kk + t < KE) { v[t] = fetch_a(m * K + kk + t); } } }
             let ml = li / 4u;
             for (var t = 0u; t < 4u; t = t + 1u) { tile_a[(kq + t) * 16u + ml / 4u][ml % 4u] = v[t]; }
         } else {
             // A^T stored [K, M]: thread -> (k = li / 16, 4 consecutive m)
             let kl = li / 16u; let kk = k0 + kl; let ml = (li % 16u) * 4u; let m = tm0 + ml;
             var v = vec4<f32>(0.0);
-            if (a_vec && kk < K && m + 3u < M) { v = a[(kk * M + m) >> 2u]; }
-            else { for (var t = 0u; t < 4u; t = t + 1u) { if (kk < K && m + t < M) { v[t] = fetch_a(kk * M + m + t); } } }
+            if (a_vec && kk < KE && m + 3u < M) { v = a[(kk * M + m) >> 2u]; }
+            else { for (var t = 0u; t < 4u; t = t + 1u) { if (kk < KE && m + t < M) { v[t] = fetch_a(kk * M + m + t); } } }
             tile_a[kl * 16u + ml / 4u] = v;
         }
         // ---- stage op(B)[k0..+16, tn0..+64] into tile_b[k][n] ----
@@ -1013,15 +1019,15 @@ fn matmul_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
             // B row-major [K, N]: thread -> (k = li / 16, 4 consecutive n)
             let kl = li / 16u; let kk = k0 + kl; let nl = (li % 16u) * 4u; let n = tn0 + nl;
             var v = vec4<f32>(0.0);
-            if (b_vec && kk < K && n + 3u < N) { v = b[(kk * N + n) >> 2u]; }
-            else { for (var t = 0u; t < 4u; t = t + 1u) { if (kk < K && n + t < N) { v[t] = fetch_b(kk * N + n + t); } } }
+            if (b_vec && kk < KE && n + 3u < N) { v = b[(kk * N + n) >> 2u]; }
+            else { for (var t = 0u; t < 4u; t = t + 1u) { if (kk < KE && n + t < N) { v[t] = fetch_b(kk * N + n + t); } } }
             tile_b[kl * 16u + nl / 4u] = v;
         } else {
             // B^T stored [N, K]: thread -> (col = li / 4, 4 consecutive k)
             let n = tn0 + li / 4u; let kq = (li % 4u) * 4u; let kk = k0 + kq;
             var v = vec4<f32>(0.0);
-            if (b_vec && n < N && kk + 3u < K) { v = b[(n * K + kk) >> 2u]; }
-            else { for (var t = 0u; t < 4u; t = t + 1u) { if (n < N && kk + t < K) { v[t] = fetch_b(n * K + kk + t); } } }
+            if (b_vec && n < N && kk + 3u < KE) { v = b[(n * K + kk) >> 2u]; }
+            else { for (var t = 0u; t < 4u; t = t + 1u) { if (n < N && kk + t < KE) { v[t] = fetch_b(n * K + kk + t); } } }
             let nl = li / 4u;
             for (var t = 0u; t < 4u; t = t + 1u) { tile_b[(kq + t) * 16u + nl / 4u][nl % 4u] = v[t]; }
         }
@@ -1039,6 +1045,23 @@ fn matmul_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     }
     let m = tm0 + lid.y * 4u; let n = tn0 + lid.x * 4u;
     for (var i = 0u; i < 4u; i = i + 1u) {
-        if (m + i < M) { store4((m + i) * N, n, N, acc[i]); }
+        if (m + i < M) { store4(CZ + (m + i) * N, n, N, acc[i]); }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// matmul_splitk_sum: the second pass of a split-K product. a holds p.k slices of [M, N]
+// partial sums (written by a kernel above with p.k_chunk > 0 and no epilogue); c[i] =
+// epi(slice 0 + slice 1 + ... in that order). One invocation per element of C; dispatch
+// ceil(M N / 64) workgroups folded into x and y.
+// ---------------------------------------------------------------------------------------------
+@compute @workgroup_size(64, 1, 1)
+fn matmul_splitk_sum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) li: u32) {
+    let mn = p.m * p.n;
+    let i = (wg.x + wg.y * nwg.x) * 64u + li;
+    if (i >= mn) { return; }
+    var s = 0.0;
+    for (var z = 0u; z < p.k; z = z + 1u) { s = s + fetch_a(z * mn + i); }
+    c[i] = epi(s, i % p.n);
 }

@@ -10,14 +10,15 @@
 // Each invocation sums k in order with one fma per product, like the
 // register-blocked kernels, so the results are bit-identical to theirs. Loads of B are the same for
 // the 8 lanes (uniform addresses); loads of A are per lane.
-struct MatmulParams { m: u32, n: u32, k: u32, trans_a: u32, trans_b: u32, epilogue: u32, alpha: f32, has_bias: u32 }
+struct MatmulParams { m: u32, n: u32, k: u32, k_chunk: u32, trans_b: u32, epilogue: u32, alpha: f32, has_bias: u32 }
 @group(0) @binding(0) var<uniform> p: MatmulParams;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-// Transpose selection (pipeline-overridable constants; the trans_a/trans_b uniform fields are ignored).
+// Transpose selection (pipeline-overridable constants; the trans_b uniform field is ignored).
+// k_chunk (split-K) is not supported here: the launcher never splits this kernel.
 override TRANS_A: bool = false;   // true: A is stored as A^T, i.e. [K, M] row-major
 override TRANS_B: bool = false;   // true: B is stored as B^T, i.e. [N, K] row-major
 

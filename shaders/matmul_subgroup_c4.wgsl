@@ -6,14 +6,14 @@
 // bound by their stores). The subgroup module REQUIRES wgpu::Features::SUBGROUP with a subgroup
 // size of exactly 8, as matmul_subgroup.wgsl does.
 //
-struct MatmulParams { m: u32, n: u32, k: u32, trans_a: u32, trans_b: u32, epilogue: u32, alpha: f32, has_bias: u32 }
+struct MatmulParams { m: u32, n: u32, k: u32, k_chunk: u32, trans_b: u32, epilogue: u32, alpha: f32, has_bias: u32 }
 @group(0) @binding(0) var<uniform> p: MatmulParams;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<vec4<f32>>;  // N % 4 == 0
 
-// Transpose selection (pipeline-overridable constants; the trans_a/trans_b uniform fields are ignored).
+// Transpose selection (pipeline-overridable constants; the trans_b uniform field is ignored).
 override TRANS_A: bool = false;   // true: A is stored as A^T, i.e. [K, M] row-major
 override TRANS_B: bool = false;   // true: B is stored as B^T, i.e. [N, K] row-major
 
@@ -86,6 +86,7 @@ fn store4(row: u32, col: u32, N: u32, v: vec4<f32>) {
 @compute @workgroup_size(8, 2, 1)
 fn matmul_subgroup_c4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let M = p.m; let N = p.n; let K = p.k;
+    let KB = wg.z * p.k_chunk; let KE = select(K, min(K, KB + p.k_chunk), p.k_chunk != 0u); let CZ = wg.z * M * N; // split-K slice
     // lane l owns columns n0 + 32*j + c (j < 2, c < 4) and rows m0 .. m0+15
     let l = lid.x; let n0 = wg.x * 64u + 4u * l; let m0 = (wg.y * 2u + lid.y) * 16u;
     var acc0_0 = vec4<f32>(0.0); var acc0_1 = vec4<f32>(0.0);
@@ -113,7 +114,7 @@ fn matmul_subgroup_c4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoc
             let ra1 = min(m0 + l + 8u, M - 1u) * K;
             let cb0 = min(n0 + 0u, N - 4u);
             let cb1 = min(n0 + 32u, N - 4u);
-            for (var k = 0u; k < K; k = k + 4u) {
+            for (var k = KB; k < KE; k = k + 4u) {
                 let al0 = a[(ra0 + k) >> 2u];
                 let al1 = a[(ra1 + k) >> 2u];
                 let b00 = b[((k + 0u) * N + cb0) >> 2u];
@@ -322,7 +323,7 @@ fn matmul_subgroup_c4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoc
             let fk1 = (l + 8u) % 4u; let ca1 = min(m0 + 4u * ((l + 8u) / 4u), M - 4u);
             let cb0 = min(n0 + 0u, N - 4u);
             let cb1 = min(n0 + 32u, N - 4u);
-            for (var k = 0u; k < K; k = k + 4u) {
+            for (var k = KB; k < KE; k = k + 4u) {
                 let al0 = a[((k + fk0) * M + ca0) >> 2u];
                 let al1 = a[((k + fk1) * M + ca1) >> 2u];
                 let b00 = b[((k + 0u) * N + cb0) >> 2u];
@@ -537,7 +538,7 @@ fn matmul_subgroup_c4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoc
             let rb11 = min(n0 + 33u, N - 1u) * K;
             let rb12 = min(n0 + 34u, N - 1u) * K;
             let rb13 = min(n0 + 35u, N - 1u) * K;
-            for (var k = 0u; k < K; k = k + 4u) {
+            for (var k = KB; k < KE; k = k + 4u) {
                 let al0 = a[(ra0 + k) >> 2u];
                 let al1 = a[(ra1 + k) >> 2u];
                 let b00 = b[(rb00 + k) >> 2u];
@@ -752,7 +753,7 @@ fn matmul_subgroup_c4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoc
             let rb11 = min(n0 + 33u, N - 1u) * K;
             let rb12 = min(n0 + 34u, N - 1u) * K;
             let rb13 = min(n0 + 35u, N - 1u) * K;
-            for (var k = 0u; k < K; k = k + 4u) {
+            for (var k = KB; k < KE; k = k + 4u) {
                 let al0 = a[((k + fk0) * M + ca0) >> 2u];
                 let al1 = a[((k + fk1) * M + ca1) >> 2u];
                 let b00 = b[(rb00 + k) >> 2u];
@@ -983,7 +984,7 @@ fn matmul_subgroup_c4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoc
         let c11 = min(n0 + 33u, N - 1u);
         let c12 = min(n0 + 34u, N - 1u);
         let c13 = min(n0 + 35u, N - 1u);
-        for (var k = 0u; k < K; k = k + 1u) {
+        for (var k = KB; k < KE; k = k + 1u) {
             let a0 = vec4<f32>(lda(r0, k, M, K));
             let a1 = vec4<f32>(lda(r1, k, M, K));
             let a2 = vec4<f32>(lda(r2, k, M, K));
@@ -1038,82 +1039,82 @@ fn matmul_subgroup_c4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoc
     }
     // epilogue + guarded store
     if (m0 + 0u < M) {
-        let row = (m0 + 0u) * N;
+        let row = CZ + (m0 + 0u) * N;
         store4(row, n0 + 0u, N, acc0_0);
         store4(row, n0 + 32u, N, acc0_1);
     }
     if (m0 + 1u < M) {
-        let row = (m0 + 1u) * N;
+        let row = CZ + (m0 + 1u) * N;
         store4(row, n0 + 0u, N, acc1_0);
         store4(row, n0 + 32u, N, acc1_1);
     }
     if (m0 + 2u < M) {
-        let row = (m0 + 2u) * N;
+        let row = CZ + (m0 + 2u) * N;
         store4(row, n0 + 0u, N, acc2_0);
         store4(row, n0 + 32u, N, acc2_1);
     }
     if (m0 + 3u < M) {
-        let row = (m0 + 3u) * N;
+        let row = CZ + (m0 + 3u) * N;
         store4(row, n0 + 0u, N, acc3_0);
         store4(row, n0 + 32u, N, acc3_1);
     }
     if (m0 + 4u < M) {
-        let row = (m0 + 4u) * N;
+        let row = CZ + (m0 + 4u) * N;
         store4(row, n0 + 0u, N, acc4_0);
         store4(row, n0 + 32u, N, acc4_1);
     }
     if (m0 + 5u < M) {
-        let row = (m0 + 5u) * N;
+        let row = CZ + (m0 + 5u) * N;
         store4(row, n0 + 0u, N, acc5_0);
         store4(row, n0 + 32u, N, acc5_1);
     }
     if (m0 + 6u < M) {
-        let row = (m0 + 6u) * N;
+        let row = CZ + (m0 + 6u) * N;
         store4(row, n0 + 0u, N, acc6_0);
         store4(row, n0 + 32u, N, acc6_1);
     }
     if (m0 + 7u < M) {
-        let row = (m0 + 7u) * N;
+        let row = CZ + (m0 + 7u) * N;
         store4(row, n0 + 0u, N, acc7_0);
         store4(row, n0 + 32u, N, acc7_1);
     }
     if (m0 + 8u < M) {
-        let row = (m0 + 8u) * N;
+        let row = CZ + (m0 + 8u) * N;
         store4(row, n0 + 0u, N, acc8_0);
         store4(row, n0 + 32u, N, acc8_1);
     }
     if (m0 + 9u < M) {
-        let row = (m0 + 9u) * N;
+        let row = CZ + (m0 + 9u) * N;
         store4(row, n0 + 0u, N, acc9_0);
         store4(row, n0 + 32u, N, acc9_1);
     }
     if (m0 + 10u < M) {
-        let row = (m0 + 10u) * N;
+        let row = CZ + (m0 + 10u) * N;
         store4(row, n0 + 0u, N, acc10_0);
         store4(row, n0 + 32u, N, acc10_1);
     }
     if (m0 + 11u < M) {
-        let row = (m0 + 11u) * N;
+        let row = CZ + (m0 + 11u) * N;
         store4(row, n0 + 0u, N, acc11_0);
         store4(row, n0 + 32u, N, acc11_1);
     }
     if (m0 + 12u < M) {
-        let row = (m0 + 12u) * N;
+        let row = CZ + (m0 + 12u) * N;
         store4(row, n0 + 0u, N, acc12_0);
         store4(row, n0 + 32u, N, acc12_1);
     }
     if (m0 + 13u < M) {
-        let row = (m0 + 13u) * N;
+        let row = CZ + (m0 + 13u) * N;
         store4(row, n0 + 0u, N, acc13_0);
         store4(row, n0 + 32u, N, acc13_1);
     }
     if (m0 + 14u < M) {
-        let row = (m0 + 14u) * N;
+        let row = CZ + (m0 + 14u) * N;
         store4(row, n0 + 0u, N, acc14_0);
         store4(row, n0 + 32u, N, acc14_1);
     }
     if (m0 + 15u < M) {
-        let row = (m0 + 15u) * N;
+        let row = CZ + (m0 + 15u) * N;
         store4(row, n0 + 0u, N, acc15_0);
         store4(row, n0 + 32u, N, acc15_1);
     }

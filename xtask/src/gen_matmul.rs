@@ -16,7 +16,8 @@ use std::path::Path;
 use anyhow::{bail, Result};
 
 use crate::gen_matmul_text::{
-    COMMON, HEADER_C4, HEADER_MAIN, HEADER_SUBGROUP, STORE_SCALAR, STORE_VEC4, TILED,
+    COMMON, HEADER_C4, HEADER_MAIN, HEADER_SUBGROUP, SPLIT_K, SPLIT_K_SUM, STORE_SCALAR,
+    STORE_VEC4, TILED,
 };
 
 const C4: [&str; 4] = ["x", "y", "z", "w"];
@@ -89,7 +90,7 @@ fn fast_body(f: &Fin, ta: bool, tb: bool, s: &mut String, ind: usize) {
             );
         }
     }
-    push(s, ind, "for (var k = 0u; k < K; k = k + 4u) {");
+    push(s, ind, "for (var k = KB; k < KE; k = k + 4u) {");
     let i2 = ind + 1;
     // A values av(i, kk)
     let mut av = vec![vec![String::new(); 4]; tm];
@@ -189,6 +190,7 @@ fn gen_regblock(f: &Fin, entry: &str) -> String {
     push(&mut s, 0, &format!("@compute @workgroup_size(8, {wgy}, 1)"));
     push(&mut s, 0, &format!("fn {entry}(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {{"));
     push(&mut s, 1, "let M = p.m; let N = p.n; let K = p.k;");
+    push(&mut s, 1, SPLIT_K);
     push(
         &mut s,
         1,
@@ -259,7 +261,7 @@ fn gen_regblock(f: &Fin, entry: &str) -> String {
             );
         }
     }
-    push(&mut s, 2, "for (var k = 0u; k < K; k = k + 1u) {");
+    push(&mut s, 2, "for (var k = KB; k < KE; k = k + 1u) {");
     for i in 0..tm {
         push(
             &mut s,
@@ -284,7 +286,7 @@ fn gen_regblock(f: &Fin, entry: &str) -> String {
     push(&mut s, 1, "// epilogue + guarded store");
     for i in 0..tm {
         push(&mut s, 1, &format!("if (m0 + {i}u < M) {{"));
-        push(&mut s, 2, &format!("let row = (m0 + {i}u) * N;"));
+        push(&mut s, 2, &format!("let row = CZ + (m0 + {i}u) * N;"));
         for j in 0..tn / 4 {
             push(
                 &mut s,
@@ -328,7 +330,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
         (
             "matmul.wgsl",
             format!(
-                "{HEADER_MAIN}{}\n{}{TILED}",
+                "{HEADER_MAIN}{}\n{}{TILED}{SPLIT_K_SUM}",
                 common(false),
                 gen_regblock(&plain, "matmul_regblock")
             ),

@@ -1,14 +1,14 @@
 //! The fixed WGSL text of `cargo xtask gen-matmul` (gen_matmul.rs): the bindings and
 //! helpers every module shares, the stores, the tiled kernel and the file headers.
 
-pub const COMMON: &str = r#"struct MatmulParams { m: u32, n: u32, k: u32, trans_a: u32, trans_b: u32, epilogue: u32, alpha: f32, has_bias: u32 }
+pub const COMMON: &str = r#"struct MatmulParams { m: u32, n: u32, k: u32, k_chunk: u32, trans_b: u32, epilogue: u32, alpha: f32, has_bias: u32 }
 @group(0) @binding(0) var<uniform> p: MatmulParams;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;  // C_BINDING
 
-// Transpose selection (pipeline-overridable constants; the trans_a/trans_b uniform fields are ignored).
+// Transpose selection (pipeline-overridable constants; the trans_b uniform field is ignored).
 override TRANS_A: bool = false;   // true: A is stored as A^T, i.e. [K, M] row-major
 override TRANS_B: bool = false;   // true: B is stored as B^T, i.e. [N, K] row-major
 
@@ -69,6 +69,30 @@ fn store4(row: u32, col: u32, N: u32, v: vec4<f32>) {
 "#;
 
 /// The bindings and helpers every module shares; `c4`: C bound as vec4s (N % 4 == 0).
+/// The K slice of a split-K launch (p.k_chunk > 0, workgroup z: k in [KB, KE), partial
+/// sums stored to slice z of C, offset CZ); p.k_chunk = 0: all of K, CZ = 0.
+pub const SPLIT_K: &str = "let KB = wg.z * p.k_chunk; let KE = select(K, min(K, KB + p.k_chunk), p.k_chunk != 0u); let CZ = wg.z * M * N; // split-K slice";
+
+/// The second pass of a split-K product: C = epilogue(sum of the slices).
+pub const SPLIT_K_SUM: &str = r#"
+// ---------------------------------------------------------------------------------------------
+// matmul_splitk_sum: the second pass of a split-K product. a holds p.k slices of [M, N]
+// partial sums (written by a kernel above with p.k_chunk > 0 and no epilogue); c[i] =
+// epi(slice 0 + slice 1 + ... in that order). One invocation per element of C; dispatch
+// ceil(M N / 64) workgroups folded into x and y.
+// ---------------------------------------------------------------------------------------------
+@compute @workgroup_size(64, 1, 1)
+fn matmul_splitk_sum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) li: u32) {
+    let mn = p.m * p.n;
+    let i = (wg.x + wg.y * nwg.x) * 64u + li;
+    if (i >= mn) { return; }
+    var s = 0.0;
+    for (var z = 0u; z < p.k; z = z + 1u) { s = s + fetch_a(z * mn + i); }
+    c[i] = epi(s, i % p.n);
+}
+"#;
+
 pub const TILED: &str = r#"
 // ---------------------------------------------------------------------------------------------
 // matmul_tiled: classic workgroup-memory tiling for real GPUs.
@@ -84,26 +108,27 @@ var<workgroup> tile_b: array<vec4<f32>, 256>;   // [k][n/4]: 16 x 16 vec4 (n con
 fn matmul_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
                 @builtin(local_invocation_index) li: u32) {
     let M = p.m; let N = p.n; let K = p.k;
+    let KB = wg.z * p.k_chunk; let KE = select(K, min(K, KB + p.k_chunk), p.k_chunk != 0u); let CZ = wg.z * M * N;
     let tm0 = wg.y * 64u; let tn0 = wg.x * 64u;
     let a_vec = select(K % 4u == 0u, M % 4u == 0u, TRANS_A);
     let b_vec = select(N % 4u == 0u, K % 4u == 0u, TRANS_B);
     var acc: array<vec4<f32>, 4>;
-    for (var k0 = 0u; k0 < K; k0 = k0 + TT_K) {
+    for (var k0 = KB; k0 < KE; k0 = k0 + TT_K) {
         // ---- stage op(A)[tm0..+64, k0..+16] into tile_a[k][m] (256 threads, 4 elements each) ----
         if (!TRANS_A) {
             // A row-major [M, K]: thread -> (row = li / 4, 4 consecutive k)
             let m = tm0 + li / 4u; let kq = (li % 4u) * 4u; let kk = k0 + kq;
             var v = vec4<f32>(0.0);
-            if (a_vec && m < M && kk + 3u < K) { v = a[(m * K + kk) >> 2u]; }
-            else { for (var t = 0u; t < 4u; t = t + 1u) { if (m < M && kk + t < K) { v[t] = fetch_a(m * K + kk + t); } } }
+            if (a_vec && m < M && kk + 3u < KE) { v = a[(m * K + kk) >> 2u]; }
+            else { for (var t = 0u; t < 4u; t = t + 1u) { if (m < M && kk + t < KE) { v[t] = fetch_a(m * K + kk + t); } } }
             let ml = li / 4u;
             for (var t = 0u; t < 4u; t = t + 1u) { tile_a[(kq + t) * 16u + ml / 4u][ml % 4u] = v[t]; }
         } else {
             // A^T stored [K, M]: thread -> (k = li / 16, 4 consecutive m)
             let kl = li / 16u; let kk = k0 + kl; let ml = (li % 16u) * 4u; let m = tm0 + ml;
             var v = vec4<f32>(0.0);
-            if (a_vec && kk < K && m + 3u < M) { v = a[(kk * M + m) >> 2u]; }
-            else { for (var t = 0u; t < 4u; t = t + 1u) { if (kk < K && m + t < M) { v[t] = fetch_a(kk * M + m + t); } } }
+            if (a_vec && kk < KE && m + 3u < M) { v = a[(kk * M + m) >> 2u]; }
+            else { for (var t = 0u; t < 4u; t = t + 1u) { if (kk < KE && m + t < M) { v[t] = fetch_a(kk * M + m + t); } } }
             tile_a[kl * 16u + ml / 4u] = v;
         }
         // ---- stage op(B)[k0..+16, tn0..+64] into tile_b[k][n] ----
@@ -111,15 +136,15 @@ fn matmul_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
             // B row-major [K, N]: thread -> (k = li / 16, 4 consecutive n)
             let kl = li / 16u; let kk = k0 + kl; let nl = (li % 16u) * 4u; let n = tn0 + nl;
             var v = vec4<f32>(0.0);
-            if (b_vec && kk < K && n + 3u < N) { v = b[(kk * N + n) >> 2u]; }
-            else { for (var t = 0u; t < 4u; t = t + 1u) { if (kk < K && n + t < N) { v[t] = fetch_b(kk * N + n + t); } } }
+            if (b_vec && kk < KE && n + 3u < N) { v = b[(kk * N + n) >> 2u]; }
+            else { for (var t = 0u; t < 4u; t = t + 1u) { if (kk < KE && n + t < N) { v[t] = fetch_b(kk * N + n + t); } } }
             tile_b[kl * 16u + nl / 4u] = v;
         } else {
             // B^T stored [N, K]: thread -> (col = li / 4, 4 consecutive k)
             let n = tn0 + li / 4u; let kq = (li % 4u) * 4u; let kk = k0 + kq;
             var v = vec4<f32>(0.0);
-            if (b_vec && n < N && kk + 3u < K) { v = b[(n * K + kk) >> 2u]; }
-            else { for (var t = 0u; t < 4u; t = t + 1u) { if (n < N && kk + t < K) { v[t] = fetch_b(n * K + kk + t); } } }
+            if (b_vec && n < N && kk + 3u < KE) { v = b[(n * K + kk) >> 2u]; }
+            else { for (var t = 0u; t < 4u; t = t + 1u) { if (n < N && kk + t < KE) { v[t] = fetch_b(n * K + kk + t); } } }
             let nl = li / 4u;
             for (var t = 0u; t < 4u; t = t + 1u) { tile_b[(kq + t) * 16u + nl / 4u][nl % 4u] = v[t]; }
         }
@@ -137,7 +162,7 @@ fn matmul_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     }
     let m = tm0 + lid.y * 4u; let n = tn0 + lid.x * 4u;
     for (var i = 0u; i < 4u; i = i + 1u) {
-        if (m + i < M) { store4((m + i) * N, n, N, acc[i]); }
+        if (m + i < M) { store4(CZ + (m + i) * N, n, N, acc[i]); }
     }
 }
 "#;
@@ -166,7 +191,11 @@ pub const HEADER_MAIN: &str = r#"// GENERATED by `cargo xtask gen-matmul` (xtask
 //   Layouts: A row-major [M, K] (or [K, M] when TRANS_A), B row-major [K, N] (or [N, K] when TRANS_B).
 //
 // Transposes: pipeline-overridable constants TRANS_A / TRANS_B (bool, default false), i.e. 4 pipelines;
-//   the trans_a / trans_b uniform fields are kept for layout compatibility but ignored.
+//   the trans_b uniform field is kept for layout compatibility but ignored.
+// Split-K: with p.k_chunk > 0, workgroup z of a dispatch with a z extent sums only k in
+//   [z k_chunk, min(K, (z + 1) k_chunk)) and stores to slice z of c (c is then [Z, M, N]; run it
+//   with no epilogue); matmul_splitk_sum then adds the slices in order and applies the epilogue.
+//   k_chunk must be a multiple of 16 (the vec4 path steps k by 4, the tiled one by 16); 0 = all of K.
 // Epilogue: runtime via uniform fields: has_bias (1 = add bias[col]), epilogue 0 none, 1 relu,
 //   2 leaky_relu(alpha), 3 tanh, 4 sigmoid.
 //

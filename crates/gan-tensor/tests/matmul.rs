@@ -25,6 +25,23 @@ fn check(
     kernel: MatmulKernel,
     seed: u64,
 ) {
+    check_split(m, k, n, ta, tb, bias, act, kernel, 1, seed);
+}
+
+/// [`check`] with K split into `split` slices (1: not split).
+#[allow(clippy::too_many_arguments)]
+fn check_split(
+    m: usize,
+    k: usize,
+    n: usize,
+    ta: bool,
+    tb: bool,
+    bias: bool,
+    act: Activation,
+    kernel: MatmulKernel,
+    split: usize,
+    seed: u64,
+) {
     let (a, av) = rand_tensor(seed, &if ta { [k, m] } else { [m, k] }, -1.0, 1.0);
     let (b, bv) = rand_tensor(seed + 1, &if tb { [n, k] } else { [k, n] }, -1.0, 1.0);
     let (bias_t, bias_v) = rand_tensor(seed + 2, &[n], -1.0, 1.0);
@@ -34,11 +51,13 @@ fn check(
         bias: bias.then_some(&bias_t),
         activation: act,
         kernel: Some(kernel),
+        split_k: Some(split),
     };
     let c = matmul_with(&a, &b, opts).unwrap();
     assert_eq!(c.dims(), &[m, n]);
     let want = reference::matmul(&av, &bv, bias.then_some(&bias_v[..]), m, k, n, ta, tb, act);
-    let case = format!("{kernel:?} m={m} k={k} n={n} ta={ta} tb={tb} bias={bias} {act:?}");
+    let case =
+        format!("{kernel:?} split {split} m={m} k={k} n={n} ta={ta} tb={tb} bias={bias} {act:?}");
     assert_close(&case, &c.to_vec().unwrap(), &want, 1e-4, tol(k));
 }
 
@@ -170,6 +189,66 @@ fn tiny_and_degenerate_shapes() {
 }
 
 #[test]
+fn split_k_slices_sum_to_the_product() {
+    // Split into slices of K summed by a second pass that applies bias and activation: the
+    // general path (K % 4 != 0), the vec4 path, the vec4 stores (N % 4 == 0), a last slice
+    // shorter than the others, and more slices asked for than 16-aligned chunks allow.
+    let mut seed = 9000;
+    for kernel in MatmulKernel::available(&ctx())
+        .into_iter()
+        .filter(|k| *k != MatmulKernel::Narrow)
+    {
+        for &(m, k, n, split) in &[
+            (5, 1037, 7, 3),
+            (33, 2048, 64, 2),
+            (40, 1600, 20, 7),
+            (17, 999, 12, 5),
+            (3, 40, 9, 8),
+        ] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                seed += 10;
+                let act = Activation::LeakyRelu(0.2);
+                check_split(m, k, n, ta, tb, true, act, kernel, split, seed);
+            }
+        }
+    }
+}
+
+#[test]
+fn split_k_is_chosen_for_small_grids_with_long_k() {
+    use gan_tensor::matmul::split_k_for;
+    let c = ctx();
+    if std::env::var_os("GAN_MATMUL_SPLIT_K").is_some() {
+        return;
+    }
+    let kernel = MatmulKernel::for_adapter(&c);
+    let target = if c.adapter().is_cpu() { 8 } else { 256 };
+    // DCGAN's first layer's weight gradient: one workgroup, K = 64 x 14 x 14.
+    assert_eq!(split_k_for(&c, kernel, 1, 12544), target.min(12544 / 512));
+    assert_eq!(split_k_for(&c, kernel, 1, 1000), 1, "K too short to halve");
+    assert_eq!(
+        split_k_for(&c, kernel, target, 1 << 20),
+        1,
+        "the grid is full"
+    );
+    assert_eq!(split_k_for(&c, MatmulKernel::Narrow, 1, 1 << 20), 1);
+    // Split or not, the same product (the split one in another order of sums).
+    let (a, _) = rand_tensor(77, &[12544, 32], -1.0, 1.0);
+    let (b, _) = rand_tensor(78, &[12544, 16], -1.0, 1.0);
+    let run = |split| {
+        let o = MatmulOptions {
+            trans_a: true,
+            split_k: split,
+            ..Default::default()
+        };
+        matmul_with(&a, &b, o).unwrap().to_vec().unwrap()
+    };
+    let (auto, whole) = (run(None), run(Some(1)));
+    assert_close("auto split vs whole K", &auto, &whole, 1e-4, tol(12544));
+    assert_eq!(auto, run(None), "a split product is deterministic");
+}
+
+#[test]
 fn shape_errors_name_both_operands() {
     let c = ctx();
     let a = Tensor::zeros(&c, &[4, 5]).unwrap();
@@ -266,6 +345,7 @@ fn narrow_outputs_take_the_narrow_kernel_bit_identical_to_the_register_blocks() 
                     bias: Some(&bias),
                     activation: Activation::LeakyRelu(0.2),
                     kernel: Some(kernel),
+                    split_k: None,
                 };
                 matmul_with(&a, &b, o).unwrap().to_vec().unwrap()
             };
