@@ -176,3 +176,99 @@ fn backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
         w = walk_next(w, st);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// train_serial / backward_serial: the same results as train / backward, bit for bit, with one
+// invocation per channel instead of a workgroup, for CPU adapters, where every
+// workgroupBarrier suspends and resumes all of a workgroup's SIMD rows (the workgroup kernels
+// pass ~20 barriers per channel). Value k of a channel still goes to partial sum k % 64 in
+// increasing k, and the 64 partials are combined by the same tree, so the sums are those of
+// the workgroup kernels. Workgroups of 8 (one SIMD row of lavapipe; a workgroup runs on one
+// thread there, so few channels still spread over the cores). Dispatch: ceil(C / 8)
+// workgroups folded into x and y.
+// ---------------------------------------------------------------------------------------------
+
+// One step of the walk (the next value of the channel).
+fn walk_one() -> vec2<u32> {
+    let dn = 1u / p.hw;
+    let ds = 1u - dn * p.hw;
+    return vec2<u32>(dn * p.c * p.hw + ds, ds);
+}
+
+// The workgroup tree of workgroup_sum over 64 partials held by one invocation.
+fn tree_sum(parts: ptr<function, array<vec2<f32>, 64>>) -> vec2<f32> {
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        for (var i = 0u; i < s; i++) { (*parts)[i] += (*parts)[i + s]; }
+    }
+    return (*parts)[0];
+}
+
+@compute @workgroup_size(8)
+fn train_serial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) li: u32) {
+    let c = (wg.x + wg.y * nwg.x) * 8u + li;
+    if c >= p.c { return; }
+    let inv_m = 1.0 / f32(p.m);
+    let st = walk_one();
+    var parts: array<vec2<f32>, 64>;
+    var w = walk_start(c, 0u);
+    for (var k = 0u; k < p.m; k++) {
+        parts[k & 63u].x += t_x[w.x];
+        w = walk_next(w, st);
+    }
+    let mean = tree_sum(&parts).x * inv_m;
+    parts = array<vec2<f32>, 64>();
+    w = walk_start(c, 0u);
+    for (var k = 0u; k < p.m; k++) {
+        let d = t_x[w.x] - mean;
+        parts[k & 63u].x += d * d;
+        w = walk_next(w, st);
+    }
+    let var_biased = tree_sum(&parts).x * inv_m;
+    let invstd = inverseSqrt(var_biased + p.eps);
+    let scale = t_gamma[c] * invstd;
+    let beta = t_beta[c];
+    w = walk_start(c, 0u);
+    for (var k = 0u; k < p.m; k++) {
+        let i = w.x;
+        t_y[i] = (t_x[i] - mean) * scale + beta;
+        w = walk_next(w, st);
+    }
+    t_mean[c] = mean;
+    t_invstd[c] = invstd;
+    let mo = p.momentum;
+    t_running_mean[c] = (1.0 - mo) * t_running_mean[c] + mo * mean;
+    t_running_var[c] = (1.0 - mo) * t_running_var[c] + mo * (var_biased * p.unbias);
+}
+
+@compute @workgroup_size(8)
+fn backward_serial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) li: u32) {
+    let c = (wg.x + wg.y * nwg.x) * 8u + li;
+    if c >= p.c { return; }
+    let mean = b_mean[c];
+    let invstd = b_invstd[c];
+    let st = walk_one();
+    var parts: array<vec2<f32>, 64>;
+    var w = walk_start(c, 0u);
+    for (var k = 0u; k < p.m; k++) {
+        let i = w.x;
+        let dy = b_dy[i];
+        parts[k & 63u] += vec2<f32>(dy, dy * (b_x[i] - mean) * invstd);
+        w = walk_next(w, st);
+    }
+    let sums = tree_sum(&parts); // (sum dy, sum dy * xhat)
+    b_dbeta[c] = sums.x;
+    b_dgamma[c] = sums.y;
+    let inv_m = 1.0 / f32(p.m);
+    let k_dx = b_gamma[c] * invstd;
+    let mean_dy = sums.x * inv_m;
+    let mean_dy_xhat = sums.y * inv_m;
+    w = walk_start(c, 0u);
+    for (var k = 0u; k < p.m; k++) {
+        let i = w.x;
+        let xhat = (b_x[i] - mean) * invstd;
+        b_dx[i] = k_dx * (b_dy[i] - mean_dy - xhat * mean_dy_xhat);
+        w = walk_next(w, st);
+    }
+}

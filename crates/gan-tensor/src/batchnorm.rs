@@ -95,6 +95,44 @@ fn params(n: usize, c: usize, hw: usize, eps: f32, momentum: f32) -> Params {
     }
 }
 
+/// Which kernels compute the training-mode statistics. Both give the same bits: value k
+/// of a channel goes to partial sum k % 64 and the partials meet in the same tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchNormKernel {
+    /// One workgroup of 64 per channel, partials combined through workgroup memory (GPUs).
+    Workgroup,
+    /// One invocation per channel holding the 64 partials itself: no barriers (CPU
+    /// adapters, where each barrier suspends and resumes every SIMD row of a workgroup).
+    Serial,
+}
+
+impl BatchNormKernel {
+    /// `Serial` on CPU adapters, `Workgroup` on GPUs; `GAN_BN_KERNEL=workgroup|serial`
+    /// overrides.
+    pub fn for_adapter(ctx: &crate::Context) -> BatchNormKernel {
+        match std::env::var("GAN_BN_KERNEL").as_deref() {
+            Ok("workgroup") => BatchNormKernel::Workgroup,
+            Ok("serial") => BatchNormKernel::Serial,
+            _ if ctx.adapter().is_cpu() => BatchNormKernel::Serial,
+            _ => BatchNormKernel::Workgroup,
+        }
+    }
+
+    /// The entry point of `train` or `backward` and its grid for `c` channels.
+    fn launch(
+        self,
+        ctx: &crate::Context,
+        entry: &'static str,
+        c: usize,
+    ) -> (&'static str, [u32; 3]) {
+        match (self, entry) {
+            (BatchNormKernel::Workgroup, _) => (entry, ctx.grid(c as u64)),
+            (BatchNormKernel::Serial, "train") => ("train_serial", ctx.grid(c.div_ceil(8) as u64)),
+            (BatchNormKernel::Serial, _) => ("backward_serial", ctx.grid(c.div_ceil(8) as u64)),
+        }
+    }
+}
+
 /// Training-mode forward: normalizes with the batch statistics, returns them for the
 /// backward, and updates `running_mean` and `running_var` ([C] each) in place.
 /// PyTorch's default `momentum` is 0.1 and `eps` 1e-5.
@@ -106,6 +144,31 @@ pub fn batch_norm_train(
     running_var: &Tensor,
     momentum: f32,
     eps: f32,
+) -> Result<BatchNormOutput> {
+    let kernel = BatchNormKernel::for_adapter(x.context());
+    batch_norm_train_with(
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        momentum,
+        eps,
+        kernel,
+    )
+}
+
+/// [`batch_norm_train`] computed by `kernel`.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_train_with(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    momentum: f32,
+    eps: f32,
+    kernel: BatchNormKernel,
 ) -> Result<BatchNormOutput> {
     let op = "batch_norm_train";
     let (n, c, hw) = layout(op, x)?;
@@ -150,9 +213,10 @@ pub fn batch_norm_train(
         mean: Tensor::uninit(ctx, &[c])?,
         invstd: Tensor::uninit(ctx, &[c])?,
     };
+    let (entry, groups) = kernel.launch(ctx, "train", c);
     ctx.dispatch(Launch {
         family: BATCHNORM,
-        entry: "train",
+        entry,
         constants: &[],
         params: bytemuck::bytes_of(&params(n, c, hw, eps, momentum)),
         inputs: &[x.arg(), gamma.arg(), beta.arg()],
@@ -163,7 +227,7 @@ pub fn batch_norm_train(
             running_mean.arg(),
             running_var.arg(),
         ],
-        groups: ctx.grid(c as u64),
+        groups,
     })?;
     Ok(out)
 }
@@ -221,6 +285,19 @@ pub fn batch_norm_backward(
     mean: &Tensor,
     invstd: &Tensor,
 ) -> Result<(Tensor, Tensor, Tensor)> {
+    let kernel = BatchNormKernel::for_adapter(x.context());
+    batch_norm_backward_with(dy, x, gamma, mean, invstd, kernel)
+}
+
+/// [`batch_norm_backward`] computed by `kernel`.
+pub fn batch_norm_backward_with(
+    dy: &Tensor,
+    x: &Tensor,
+    gamma: &Tensor,
+    mean: &Tensor,
+    invstd: &Tensor,
+    kernel: BatchNormKernel,
+) -> Result<(Tensor, Tensor, Tensor)> {
     let op = "batch_norm_backward";
     let (n, c, hw) = layout(op, x)?;
     dy.same_shape(x, op)?;
@@ -234,14 +311,15 @@ pub fn batch_norm_backward(
     let dx = Tensor::uninit(ctx, x.dims())?;
     let dgamma = Tensor::uninit(ctx, &[c])?;
     let dbeta = Tensor::uninit(ctx, &[c])?;
+    let (entry, groups) = kernel.launch(ctx, "backward", c);
     ctx.dispatch(Launch {
         family: BATCHNORM,
-        entry: "backward",
+        entry,
         constants: &[],
         params: bytemuck::bytes_of(&params(n, c, hw, 0.0, 0.0)),
         inputs: &[dy.arg(), x.arg(), gamma.arg(), mean.arg(), invstd.arg()],
         outputs: &[dx.arg(), dgamma.arg(), dbeta.arg()],
-        groups: ctx.grid(c as u64),
+        groups,
     })?;
     Ok((dx, dgamma, dbeta))
 }

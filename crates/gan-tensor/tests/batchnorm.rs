@@ -327,3 +327,53 @@ fn bad_shapes_and_arguments_are_errors() {
     let (dy, _) = rand_tensor(5, &[4, 3, 4], -1.0, 1.0);
     assert!(batch_norm_backward(&dy, &x, &g3, &rm, &rv).is_err());
 }
+
+/// The serial kernels (CPU adapters) and the workgroup kernels (GPUs) give the same bits:
+/// the same 64 partial sums per channel, combined by the same tree.
+#[test]
+fn serial_and_workgroup_kernels_agree_bit_for_bit() {
+    use gan_tensor::batchnorm::{batch_norm_backward_with, batch_norm_train_with, BatchNormKernel};
+    let bits =
+        |t: &Tensor| -> Vec<u32> { t.to_vec().unwrap().iter().map(|v| v.to_bits()).collect() };
+    let mut dims_list = shapes();
+    dims_list.extend([
+        vec![64, 32, 14, 14], // DCGAN's BatchNorm2d: 12544 values per channel
+        vec![100, 400],       // PacGAN's BatchNorm1d
+        vec![63, 9],
+        vec![65, 9],
+        vec![129, 2, 1, 1],
+    ]);
+    for (s, dims) in dims_list.iter().enumerate() {
+        let s = 500 + s as u64 * 10;
+        let c = dims[1];
+        let (x, _) = rand_tensor(s, dims, 2.0, 6.0);
+        let (dy, _) = rand_tensor(s + 1, dims, -1.0, 1.0);
+        let (gamma, _) = channel(s + 2, c, 0.5, 1.5);
+        let (beta, _) = channel(s + 3, c, -0.5, 0.5);
+        let run = |kernel| {
+            let (rm, _) = channel(s + 4, c, -0.1, 0.1);
+            let (rv, _) = channel(s + 5, c, 0.9, 1.1);
+            let o = batch_norm_train_with(&x, &gamma, &beta, &rm, &rv, 0.1, 1e-5, kernel).unwrap();
+            let (dx, dg, db) =
+                batch_norm_backward_with(&dy, &x, &gamma, &o.mean, &o.invstd, kernel).unwrap();
+            [&o.y, &o.mean, &o.invstd, &rm, &rv, &dx, &dg, &db].map(bits)
+        };
+        let (w, ser) = (
+            run(BatchNormKernel::Workgroup),
+            run(BatchNormKernel::Serial),
+        );
+        let names = [
+            "y",
+            "mean",
+            "invstd",
+            "running_mean",
+            "running_var",
+            "dx",
+            "dgamma",
+            "dbeta",
+        ];
+        for i in 0..names.len() {
+            assert!(w[i] == ser[i], "{dims:?}: {} differs", names[i]);
+        }
+    }
+}
