@@ -96,7 +96,8 @@ impl MatmulKernel {
     /// Rows and columns of C covered by one workgroup (see the shaders' headers).
     fn tile(self) -> (usize, usize) {
         match self {
-            MatmulKernel::RegBlock | MatmulKernel::Subgroup => (32, 64),
+            MatmulKernel::RegBlock => (32, 64),
+            MatmulKernel::Subgroup => (64, 32),
             MatmulKernel::Tiled => (64, 64),
             MatmulKernel::Narrow => (8, 4),
         }
