@@ -270,6 +270,22 @@ fn the_page_puts_the_pytorch_reference_after_our_rows() {
         page.contains("| GAN | 1 | 7.0 ± 0.0 | 90.0 ± 0.0 |"),
         "{page}"
     );
+    // Table 2 comes after Table 1's mixtures, whatever the order of the files.
+    let mut stacked = row(1, 1, 99, 0.0, Some(3.4));
+    stacked.table = "stacked".into();
+    stacked.high_quality = None;
+    std::fs::write(folder.join("a-stacked-s5000.csv"), to_csv(&[stacked])).unwrap();
+    write_doc(&folder, &out).unwrap();
+    let page = std::fs::read_to_string(&out).unwrap();
+    let (ring, table2) = (
+        page.find("### ring8, 5000 steps").unwrap(),
+        page.find("### stacked, 5000 steps").unwrap(),
+    );
+    assert!(ring < table2, "{page}");
+    assert!(
+        page.contains("| DCGAN | 1 | 99.0 ± 0.0 | 3.40 ± 0.00 |"),
+        "{page}"
+    );
     // A broken file is named in the error.
     std::fs::write(folder.join("grid25-s5000.csv"), "garbage\n").unwrap();
     let e = format!("{:#}", write_doc(&folder, &out).unwrap_err());
