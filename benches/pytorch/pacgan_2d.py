@@ -15,7 +15,8 @@ the same D) as gan-train. Scores 2500 points of the eval-mode G: modes with a po
 3 sigma, % of points within 3 sigma of their nearest mode, KL of those points' mode
 histogram to uniform (crates/gan-train/src/eval/mixture.rs). Writes one CSV row per run
 in docs/benchmarks/pytorch/TABLE-sSTEPS.csv (the format of `cargo xtask paper`, which
-puts them beside ours in docs/benchmarks.md).
+puts them beside ours in docs/benchmarks.md), keeping the rows of the (pack, seed) pairs it
+did not run, so a table can be filled in several sittings.
 """
 
 import argparse
@@ -147,11 +148,24 @@ def main():
                   f"reverse KL {'-' if kl is None else f'{kl:.4f}'} ({secs:.0f} s)", flush=True)
             rows.append([a.table, m, seed, a.steps, modes, f"{hq:.2f}",
                          "-" if kl is None else f"{kl:.4f}", f"{secs:.1f}", device])
-    rows.sort(key=lambda r: (r[1], r[2]))
+    header = "table,pack,seed,steps,modes,high_quality,reverse_kl,train_seconds,adapter"
+    lines = [",".join(str(v) for v in r[:-1]) + f',"{r[-1]}"' for r in rows]
+    # Rows of other (pack, seed) pairs already in the file stay: a table can be filled in
+    # several sittings, as `cargo xtask paper` does.
+    done = {(r[1], r[2]) for r in rows}
+    if os.path.exists(out):
+        with open(out) as f:
+            old = f.read().splitlines()
+        if old and old[0] == header:
+            for line in old[1:]:
+                fields = line.split(",")
+                if len(fields) > 2 and (int(fields[1]), int(fields[2])) not in done:
+                    lines.append(line)
+    lines.sort(key=lambda l: (int(l.split(",")[1]), int(l.split(",")[2])))
     with open(out, "w", newline="") as f:
-        f.write("table,pack,seed,steps,modes,high_quality,reverse_kl,train_seconds,adapter\n")
-        for r in rows:
-            f.write(",".join(str(v) for v in r[:-1]) + f',"{r[-1]}"\n')
+        f.write(header + "\n")
+        for line in lines:
+            f.write(line + "\n")
     print(f"wrote {out}")
 
 
