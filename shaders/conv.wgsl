@@ -394,18 +394,47 @@ fn row_taps(id: u32) -> RowTaps {
                    (q * p.h + ih) * p.w);
 }
 
-fn col2im_pixel(r: RowTaps, iw: u32) -> f32 {
+// The taps of input column iw: kernel columns [lo, hi) stepping by sw, the first reaching
+// output column `first`. Stepped along a row by `col_next` instead of divided per pixel
+// (lavapipe has no vector division: each one is 8 scalar divisions).
+struct ColTaps {
+    lo: u32,
+    hi: u32,
+    first: u32,
+}
+
+// Per row: tw = iw + pw = q sw + m; taps_to's t % sw is m, and (tw - lo) / sw is q below
+// `reach` = (ow - 1) sw, ow - 1 from there on.
+struct ColWalk {
+    m: u32,
+    q: u32,
+}
+
+fn col_start() -> ColWalk {
+    return ColWalk(p.pw % p.sw, p.pw / p.sw);
+}
+
+fn col_taps(c: ColWalk, iw: u32) -> ColTaps {
     let tw = iw + p.pw;
-    let kw_r = taps_to(tw, p.sw, p.ow, p.kw);
-    let ow_first = (tw - kw_r.x) / p.sw;
+    let reach = (p.ow - 1u) * p.sw;
+    let past = tw >= reach;
+    return ColTaps(select(c.m, tw - reach, past), min(p.kw, tw + 1u), select(c.q, p.ow - 1u, past));
+}
+
+fn col_next(c: ColWalk) -> ColWalk {
+    let wrap = c.m + 1u == p.sw;
+    return ColWalk(select(c.m + 1u, 0u, wrap), select(c.q, c.q + 1u, wrap));
+}
+
+fn col2im_pixel(r: RowTaps, t: ColTaps) -> f32 {
     let colc = r.ci * p.kh * p.kw;
     var acc = 0.0;
     var oh = r.oh_first;
     for (var kh = r.kh_lo; kh < r.kh_hi; kh += p.sh) {
         let rowc = (r.n * p.oh + oh) * p.ow;
         let colk = colc + kh * p.kw;
-        var owi = ow_first;
-        for (var kw = kw_r.x; kw < kw_r.y; kw += p.sw) {
+        var owi = t.first;
+        for (var kw = t.lo; kw < t.hi; kw += p.sw) {
             acc += src[(rowc + owi) * p.kp + colk + kw];
             owi -= 1u;
         }
@@ -421,8 +450,10 @@ fn col2im_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     let id = linear_id(wg, nwg, li);
     if id >= p.total { return; }
     let r = row_taps(id);
+    var c = col_start();
     for (var iw = 0u; iw < p.w; iw += 1u) {
-        dst[r.out + iw] = col2im_pixel(r, iw);
+        dst[r.out + iw] = col2im_pixel(r, col_taps(c, iw));
+        c = col_next(c);
     }
 }
 
@@ -435,8 +466,10 @@ fn col2im_rows_bias(@builtin(workgroup_id) wg: vec3<u32>,
     if id >= p.total { return; }
     let r = row_taps(id);
     let b = bias_c[r.ci];
+    var c = col_start();
     for (var iw = 0u; iw < p.w; iw += 1u) {
-        dx[r.out + iw] = col2im_pixel(r, iw) + b;
+        dx[r.out + iw] = col2im_pixel(r, col_taps(c, iw)) + b;
+        c = col_next(c);
     }
 }
 
