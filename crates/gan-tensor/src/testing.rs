@@ -1,6 +1,7 @@
 //! Helpers for comparing GPU results with the CPU reference, shared by the tests of this
 //! crate and of the crates above it.
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 use crate::rng::SplitMix64;
@@ -8,13 +9,44 @@ use crate::Context;
 
 /// The device shared by all the tests of one test binary (opened at the first call,
 /// which prints the adapter once).
+///
+/// Each thread that calls it (libtest runs every test on a thread of its own) waits for
+/// the device's work when it ends. The context is a `static`, never dropped, so without
+/// that a test's last unread dispatches may still be running in the driver when the
+/// process exits: on Mesa's lavapipe (22.3, LLVM 15) the driver's queue thread then
+/// compiles a shader while the C library destroys LLVM's statics, and a binary whose
+/// tests all passed dies with SIGSEGV or SIGABRT (CI stop 22: `conv_errors`; measured 3 of
+/// 150 exits here, with the shader cache off and the CPU loaded). An `atexit` hook that
+/// waits is no cure: LLVM registers its statics' destructors lazily, after such a hook,
+/// so they run first and the wait crashes nearly every time. Thread-local destructors run
+/// before any of those handlers (the main thread's at the start of `exit`).
 pub fn shared_context() -> &'static Context {
     static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| {
+    let ctx = CTX.get_or_init(|| {
         let ctx = Context::new().expect("a wgpu adapter (see README: mesa-vulkan-drivers)");
         eprintln!("adapter: {}", ctx.adapter());
         ctx
-    })
+    });
+    WAIT_AT_THREAD_EXIT.with(|w| w.0.set(Some(ctx)));
+    ctx
+}
+
+/// Waits for the shared context's work when its thread ends (see [`shared_context`]).
+struct WaitAtThreadExit(Cell<Option<&'static Context>>);
+
+impl Drop for WaitAtThreadExit {
+    fn drop(&mut self) {
+        if let Some(ctx) = self.0.get() {
+            // On a fresh thread: this one's other thread-locals (wgpu's lock tracing in
+            // debug builds) may be gone already. A lost device or a timeout has been
+            // reported by the test itself.
+            let _ = std::thread::spawn(move || ctx.sync()).join();
+        }
+    }
+}
+
+thread_local! {
+    static WAIT_AT_THREAD_EXIT: WaitAtThreadExit = const { WaitAtThreadExit(Cell::new(None)) };
 }
 
 /// A small seeded generator for test inputs: [`SplitMix64`] from state `seed ^ gamma`;
