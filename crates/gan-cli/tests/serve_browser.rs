@@ -62,7 +62,9 @@ fn wd(method: &str, url: &str, body: Option<Value>) -> Value {
         .read_json()
         .unwrap();
     assert!(
-        status < 400 || v["value"]["error"] == "no such element",
+        status < 400
+            || v["value"]["error"] == "no such element"
+            || v["value"]["error"] == "stale element reference",
         "{method} {url} -> {status}: {v}"
     );
     v["value"].clone()
@@ -189,12 +191,12 @@ fn drive(session: &Session, url: &str) {
     assert_eq!(title, "gan serve");
 
     // The first images and their scores appear on their own.
-    let first = wait_for("the first image", || session.find("#grid img.sample"));
-    let src = session
-        .property(&first, "src")
-        .as_str()
-        .unwrap()
-        .to_string();
+    // The page may redraw the grid between a find and a read: a stale element
+    // reads as an error object, not a string, and the wait tries again.
+    let src = wait_for("the first image", || {
+        let first = session.find("#grid img.sample")?;
+        session.property(&first, "src").as_str().map(String::from)
+    });
     assert!(src.starts_with("data:image/png;base64,"), "{src:.40}");
     let caption = wait_for("a D score", || {
         let el = session.find("#grid figcaption.score")?;
