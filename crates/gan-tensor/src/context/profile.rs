@@ -24,16 +24,20 @@ pub(super) struct Profile {
     pub(super) rows: Mutex<HashMap<String, (u64, f64)>>,
     /// Rows per (kernel, workgroup grid) instead of per kernel.
     pub(super) by_grid: bool,
+    /// Also print every command, in order, with its grid and time (`trace`).
+    pub(super) trace: bool,
 }
 
 impl Profile {
     /// A profile when `GAN_TENSOR_PROFILE` is set to anything but `0`; `grid` keeps one
-    /// row per kernel and workgroup grid (which tells the shapes apart).
+    /// row per kernel and workgroup grid (which tells the shapes apart); `trace` also
+    /// prints every command to stderr as it completes, in order, with its grid and time.
     pub(super) fn from_env() -> Option<Profile> {
         match std::env::var("GAN_TENSOR_PROFILE").as_deref() {
             Ok("0") | Err(_) => None,
             Ok(v) => Some(Profile {
                 by_grid: v == "grid",
+                trace: v == "trace",
                 ..Profile::default()
             }),
         }

@@ -48,7 +48,7 @@ impl Context {
                     pass.set_bind_group(0, &bind_group, &[]);
                     pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
                     self.0.passes.fetch_add(1, Ordering::Relaxed);
-                    if profile.by_grid {
+                    if profile.by_grid || profile.trace {
                         format!("{}/{} {:?}", kernel.0, kernel.1, groups)
                     } else {
                         format!("{}/{}", kernel.0, kernel.1)
@@ -60,6 +60,9 @@ impl Context {
             self.0.submissions.fetch_add(1, Ordering::Relaxed);
             self.wait(Some(index.clone()))?;
             let seconds = start.elapsed().as_secs_f64();
+            if profile.trace {
+                eprintln!("trace {:9.3} ms  {name}", seconds * 1e3);
+            }
             let mut rows = profile.rows.lock().unwrap();
             let row = rows.entry(name).or_default();
             row.0 += 1;
