@@ -123,3 +123,32 @@ fn rand_normal(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     let z = vec4<f32>(box_muller(r.x, r.y), box_muller(r.z, r.w));
     store4(i, vec4<f32>(p.a) + vec4<f32>(p.b) * z);
 }
+
+// Inverted dropout in one pass (the layer's five launches before: uniform draw, fill,
+// shift, step, product). mask = 1 / (1 - p) where u > p, else 0, with u the stream's
+// uniform in [0, 1) exactly as rand_uniform draws it (same element, same bits); y = x * mask.
+// Params: a = p (the drop rate), b = 1 / (1 - p); n and offset as above. Bindings: x is the
+// input (read), then the outputs mask and y.
+@group(0) @binding(1) var<storage, read> drop_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> drop_mask: array<f32>;
+@group(0) @binding(3) var<storage, read_write> drop_y: array<f32>;
+
+fn drop1(i: i32, u: f32) {
+    if i >= 0 && u32(i) < p.n {
+        let m = select(0.0, p.b, u > p.a);
+        drop_mask[u32(i)] = m;
+        drop_y[u32(i)] = drop_x[u32(i)] * m;
+    }
+}
+
+@compute @workgroup_size(256)
+fn dropout(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) li: u32) {
+    let i = base(wg, nwg, li);
+    if i >= i32(p.n) { return; }
+    let u = vec4<f32>(block(wg, nwg, li) >> vec4<u32>(8u)) * TWO_POW_M24;
+    drop1(i, u.x);
+    drop1(i + 1, u.y);
+    drop1(i + 2, u.z);
+    drop1(i + 3, u.w);
+}

@@ -327,12 +327,8 @@ impl Var {
         if p == 0.0 {
             return Ok(self.clone());
         }
-        let ctx = self.value().context();
-        let u = Tensor::rand_uniform_stream_at(ctx, self.dims(), 0.0, 1.0, seed, stream, offset)?;
-        // mask = 1/(1-p) where u > p, else 0: relu's backward is exactly that step.
-        let keep = Tensor::full(ctx, self.dims(), 1.0 / (1.0 - p))?;
-        let mask = u.add_scalar(-p)?.relu_backward(&keep)?;
-        let y = self.value().mul(&mask)?;
+        // mask = 1/(1-p) where the stream's uniform u > p, else 0; y = x * mask: one launch.
+        let (y, mask) = gan_tensor::rng::dropout_at(self.value(), p, seed, stream, offset)?;
         Ok(Var::from_op(
             y,
             &[self],

@@ -35,15 +35,7 @@ fn launch(
     abc: [f32; 3],
 ) -> Result<()> {
     let n = t.numel();
-    let end = offset.checked_add(n).filter(|&e| e <= i32::MAX as usize);
-    if end.is_none() {
-        return Err(Error::Invalid {
-            op: entry,
-            msg: format!(
-                "elements {offset}..{offset}+{n} of a stream: a shard ends below element 2^31"
-            ),
-        });
-    }
+    check_range(entry, offset, n)?;
     let params = Params {
         n: n as u32,
         key: [seed as u32, (seed >> 32) as u32],
@@ -63,6 +55,21 @@ fn launch(
         outputs: &[t.arg()],
         groups: ctx.grid((offset % 4 + n).div_ceil(4).div_ceil(256) as u64),
     })
+}
+
+/// Elements `offset..offset + n` of a stream must end below element 2^31 (the shader
+/// indexes them as i32).
+fn check_range(op: &'static str, offset: usize, n: usize) -> Result<()> {
+    let end = offset.checked_add(n).filter(|&e| e <= i32::MAX as usize);
+    if end.is_none() {
+        return Err(Error::Invalid {
+            op,
+            msg: format!(
+                "elements {offset}..{offset}+{n} of a stream: a shard ends below element 2^31"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The largest f32 below `x` (x finite).
@@ -132,6 +139,53 @@ pub fn fill_normal_at(
         });
     }
     launch(t, "rand_normal", seed, stream, offset, [mean, std, 0.0])
+}
+
+/// Inverted dropout in one launch: `(y, mask)` with mask = 1 / (1 - p) where the stream's
+/// uniform u in [0, 1) exceeds `p`, else 0, and y = x * mask, for elements
+/// `offset..offset + x.numel()` of (`seed`, `stream`) (see [`fill_uniform_at`]). The same
+/// numbers as drawing u with [`Tensor::rand_uniform_stream_at`] and forming the mask from
+/// it; [`crate::reference::rng::dropout_mask`] is the CPU twin.
+pub fn dropout_at(
+    x: &Tensor,
+    p: f32,
+    seed: u64,
+    stream: u64,
+    offset: usize,
+) -> Result<(Tensor, Tensor)> {
+    if !(0.0..1.0).contains(&p) {
+        return Err(Error::Invalid {
+            op: "dropout",
+            msg: format!("p = {p}; it must be in [0, 1)"),
+        });
+    }
+    let ctx = x.context();
+    let mask = Tensor::uninit_for("dropout", ctx, x.dims())?;
+    let y = Tensor::uninit_for("dropout", ctx, x.dims())?;
+    let n = x.numel();
+    if n == 0 {
+        return Ok((y, mask));
+    }
+    check_range("dropout", offset, n)?;
+    let params = Params {
+        n: n as u32,
+        key: [seed as u32, (seed >> 32) as u32],
+        stream: [stream as u32, (stream >> 32) as u32],
+        a: p,
+        b: 1.0 / (1.0 - p),
+        c: 0.0,
+        offset: offset as u32,
+    };
+    ctx.dispatch(Launch {
+        family: RNG,
+        entry: "dropout",
+        constants: &[],
+        params: bytemuck::bytes_of(&params),
+        inputs: &[x.arg()],
+        outputs: &[mask.arg(), y.arg()],
+        groups: ctx.grid((offset % 4 + n).div_ceil(4).div_ceil(256) as u64),
+    })?;
+    Ok((y, mask))
 }
 
 impl Tensor {

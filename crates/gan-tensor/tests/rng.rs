@@ -254,3 +254,45 @@ fn splitmix64_matches_reference_outputs() {
         );
     }
 }
+
+/// The one-launch dropout against its reference: the mask bit for bit (same uniforms as
+/// the plain draw, also at shard offsets that split a Philox block), y = x * mask, and the
+/// mask as the layer formed it before from a separate draw.
+#[test]
+fn dropout_matches_reference_and_the_separate_draw() {
+    let c = ctx();
+    for &n in AWKWARD.iter().chain(&[1024, 4099]) {
+        for &(seed, stream) in SEEDS {
+            for (p, offset) in [(0.5f32, 0usize), (0.3, 1), (0.0, 6), (0.9, 4097)] {
+                let xs = gan_tensor::testing::random(seed ^ n as u64, n, -2.0, 2.0);
+                let x = Tensor::from_slice(&c, &xs, &[n]).unwrap();
+                let (y, mask) = gan_tensor::rng::dropout_at(&x, p, seed, stream, offset).unwrap();
+                let want = reference::dropout_mask(n, offset, p, seed, stream);
+                let what = format!("n={n} seed={seed:#x} stream={stream} p={p} offset={offset}");
+                assert_eq!(mask.to_vec().unwrap(), want, "mask {what}");
+                let want_y: Vec<f32> = xs.iter().zip(&want).map(|(x, m)| x * m).collect();
+                assert_eq!(y.to_vec().unwrap(), want_y, "y {what}");
+                // The five launches it replaces: draw, shift by -p, step onto 1 / (1 - p).
+                let u = Tensor::rand_uniform_stream_at(&c, &[n], 0.0, 1.0, seed, stream, offset)
+                    .unwrap();
+                let keep = Tensor::full(&c, &[n], 1.0 / (1.0 - p)).unwrap();
+                let old = u.add_scalar(-p).unwrap().relu_backward(&keep).unwrap();
+                assert_eq!(mask.to_vec().unwrap(), old.to_vec().unwrap(), "old {what}");
+            }
+        }
+    }
+    // Kept fractions near 1 - p on a large draw.
+    let x = Tensor::full(&c, &[100_000], 1.0).unwrap();
+    let (_, mask) = gan_tensor::rng::dropout_at(&x, 0.25, 9, 3, 0).unwrap();
+    let kept = mask.to_vec().unwrap().iter().filter(|&&m| m > 0.0).count();
+    assert!(
+        (kept as f64 / 1e5 - 0.75).abs() < 0.01,
+        "kept {kept} of 100000"
+    );
+    for bad in [-0.1f32, 1.0, f32::NAN] {
+        assert!(
+            gan_tensor::rng::dropout_at(&x, bad, 0, 0, 0).is_err(),
+            "p = {bad}"
+        );
+    }
+}

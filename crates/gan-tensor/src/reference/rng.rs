@@ -102,3 +102,13 @@ pub fn uniform_at(n: usize, offset: usize, lo: f32, hi: f32, seed: u64, stream: 
 pub fn normal_at(n: usize, offset: usize, mean: f32, std: f32, seed: u64, stream: u64) -> Vec<f32> {
     normal(offset + n, mean, std, seed, stream).split_off(offset)
 }
+
+/// The inverted-dropout mask of [`crate::rng::dropout_at`]: 1 / (1 - p) where element
+/// `offset + i` of the [0, 1) uniform draw exceeds `p`, else 0.
+pub fn dropout_mask(n: usize, offset: usize, p: f32, seed: u64, stream: u64) -> Vec<f32> {
+    let keep = 1.0 / (1.0 - p);
+    uniform_at(n, offset, 0.0, 1.0, seed, stream)
+        .into_iter()
+        .map(|u| if u > p { keep } else { 0.0 })
+        .collect()
+}
