@@ -74,7 +74,7 @@ impl Var {
         let y = matmul_with(x.value(), w.value(), opts)?;
         let (xv, wv, yv) = (x.value().clone(), w.value().clone(), y.clone());
         let (need_dx, need_dw) = (x.requires_grad(), w.requires_grad());
-        let has_bias = b.is_some();
+        let (w_leaf, b_leaf) = (w.clone(), b.cloned());
         let mut parents = vec![x, w];
         if let Some(b) = b {
             parents.push(b);
@@ -90,21 +90,32 @@ impl Var {
                 } else {
                     None
                 };
+                // A parameter whose gradient buffer was just zeroed gets its gradient
+                // written there (no temporary, no pass adding it to the zeros).
                 let dw = if need_dw {
-                    Some(matmul_with(
+                    let into = w_leaf.take_zeroed_grad();
+                    let dw = matmul_with(
                         &gp,
                         &xv,
                         MatmulOptions {
                             trans_a: true,
+                            out: into.as_ref(),
                             ..Default::default()
                         },
-                    )?)
+                    )?;
+                    into.is_none().then_some(dw)
                 } else {
                     None
                 };
                 let mut grads = vec![dx, dw];
-                if has_bias {
-                    grads.push(Some(gp.sum_axis(0, false)?));
+                if let Some(b) = &b_leaf {
+                    grads.push(match b.take_zeroed_grad() {
+                        Some(into) => {
+                            gp.sum_axis_into(0, &into)?;
+                            None
+                        }
+                        None => Some(gp.sum_axis(0, false)?),
+                    });
                 }
                 Ok(grads)
             }),

@@ -188,9 +188,17 @@ impl ParamStore {
         &self.0.grads
     }
 
-    /// Zeroes every gradient: one fill of the flat gradient buffer.
+    /// Zeroes every gradient: one fill of the flat gradient buffer. Each parameter's
+    /// leaf then knows its gradient is zero, so the first gradient a backward pass gives
+    /// it can be written in place ([`Var::take_zeroed_grad`]); anything written into
+    /// [`ParamStore::grads`] directly after this and before `backward` may be
+    /// overwritten, not added to.
     pub fn zero_grad(&self) -> Result<()> {
-        Ok(self.0.grads.fill_(0.0)?)
+        self.0.grads.fill_(0.0)?;
+        for e in self.0.entries.iter().filter(|e| e.offset.is_some()) {
+            e.param.var()?.mark_grad_zeroed();
+        }
+        Ok(())
     }
 
     /// Freezes (or thaws) every trainable parameter (see [`Var::set_frozen`]): while

@@ -20,6 +20,9 @@ struct Node {
     backward: Option<BackwardFn>,
     /// Accumulated gradient of a leaf (parameters keep theirs between steps).
     grad: RefCell<Option<Tensor>>,
+    /// The leaf's gradient buffer holds zeros that nothing has added to yet (set by
+    /// zeroing it, cleared by the first gradient): see [`Var::take_zeroed_grad`].
+    zeroed: Cell<bool>,
 }
 
 /// A tensor that records the operations applied to it. Cheap to clone.
@@ -68,6 +71,7 @@ impl Var {
             parents: Vec::new(),
             backward: None,
             grad: RefCell::new(None),
+            zeroed: Cell::new(false),
         }))
     }
 
@@ -80,6 +84,7 @@ impl Var {
             parents: Vec::new(),
             backward: None,
             grad: RefCell::new(None),
+            zeroed: Cell::new(false),
         }))
     }
 
@@ -94,6 +99,7 @@ impl Var {
             parents: Vec::new(),
             backward: None,
             grad: RefCell::new(Some(grad)),
+            zeroed: Cell::new(false),
         })))
     }
 
@@ -111,6 +117,7 @@ impl Var {
             parents: parents.iter().map(|p| (*p).clone()).collect(),
             backward: Some(backward),
             grad: RefCell::new(None),
+            zeroed: Cell::new(false),
         }))
     }
 
@@ -153,9 +160,35 @@ impl Var {
     pub fn zero_grad(&self) -> Result<()> {
         let grad = self.0.grad.borrow();
         match &*grad {
-            Some(g) => g.fill_(0.0),
+            Some(g) => {
+                g.fill_(0.0)?;
+                self.0.zeroed.set(true);
+                Ok(())
+            }
             None => Ok(()),
         }
+    }
+
+    /// Records that this leaf's gradient buffer was just zeroed by its owner (a
+    /// [`crate::ParamStore`] zeroes all of its leaves' buffers in one fill).
+    pub(crate) fn mark_grad_zeroed(&self) {
+        if self.0.grad.borrow().is_some() {
+            self.0.zeroed.set(true);
+        }
+    }
+
+    /// For a backward rule that can write a parent's gradient in place: when this is a
+    /// leaf that takes a gradient and whose buffer holds zeros nothing has added to,
+    /// its gradient buffer, which the caller must then overwrite with the gradient (and
+    /// return None for this parent): the same sum as returning it, without a temporary
+    /// and the pass that adds it to the zeros. None otherwise (return the gradient).
+    pub fn take_zeroed_grad(&self) -> Option<Tensor> {
+        if !self.requires_grad() || !self.0.parents.is_empty() || !self.0.zeroed.get() {
+            return None;
+        }
+        let grad = self.0.grad.borrow().clone()?;
+        self.0.zeroed.set(false);
+        Some(grad)
     }
 
     /// True when both handles are the same node.
@@ -168,6 +201,7 @@ impl Var {
     }
 
     fn accumulate_leaf(&self, g: Tensor) -> Result<()> {
+        self.0.zeroed.set(false);
         let mut slot = self.0.grad.borrow_mut();
         match &*slot {
             Some(existing) => existing.add_assign(&g),

@@ -177,6 +177,9 @@ pub struct MatmulOptions<'a> {
     /// Split K into this many slices summed by a second pass (None: [`split_k_for`]
     /// decides; `Some(1)`: never). Ignored by [`MatmulKernel::Narrow`].
     pub split_k: Option<usize>,
+    /// Write C into this tensor (any shape of M x N elements, e.g. a view of a model's
+    /// flat gradient buffer) instead of a new one; the result is a handle to it, [M, N].
+    pub out: Option<&'a Tensor>,
 }
 
 /// Workgroups a product should fill on a CPU adapter (lavapipe runs one workgroup per
@@ -286,7 +289,21 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
         }
     }
     let ctx = a.context();
-    let out = Tensor::uninit(ctx, &[m, n])?;
+    let out = match o.out {
+        Some(t) => {
+            a.same_device(t, "matmul out")?;
+            if t.numel() != m * n {
+                return Err(Error::shape(
+                    "matmul out",
+                    t.dims(),
+                    &[m, n],
+                    "the output must hold M x N elements",
+                ));
+            }
+            t.reshape(&[m, n])?
+        }
+        None => Tensor::uninit(ctx, &[m, n])?,
+    };
     if m * n == 0 {
         return Ok(out);
     }
@@ -297,7 +314,12 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
             Some(bias) => zero.add(&bias.reshape(&[n])?)?,
             None => zero,
         };
-        return apply(&with_bias, o.activation);
+        let c = apply(&with_bias, o.activation)?;
+        if o.out.is_some() {
+            out.assign(&c)?;
+            return Ok(out);
+        }
+        return Ok(c);
     }
     let kernel = o
         .kernel

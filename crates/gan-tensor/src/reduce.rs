@@ -17,11 +17,18 @@ struct Params {
 
 const CHUNK: usize = 2048;
 
-fn axis_reduce(x: &Tensor, axis: usize, keepdim: bool, mean: bool) -> Result<Tensor> {
+fn axis_reduce(
+    x: &Tensor,
+    axis: usize,
+    keepdim: bool,
+    mean: bool,
+    into: Option<&Tensor>,
+) -> Result<Tensor> {
+    let op = if mean { "mean_axis" } else { "sum_axis" };
     let dims = x.dims();
     if axis >= dims.len() {
         return Err(Error::Invalid {
-            op: if mean { "mean_axis" } else { "sum_axis" },
+            op,
             msg: format!("axis {axis} out of range for shape {dims:?}"),
         });
     }
@@ -34,7 +41,21 @@ fn axis_reduce(x: &Tensor, axis: usize, keepdim: bool, mean: bool) -> Result<Ten
     } else {
         out_dims.remove(axis);
     }
-    let out = Tensor::uninit(x.context(), &out_dims)?;
+    let out = match into {
+        Some(t) => {
+            x.same_device(t, op)?;
+            if t.numel() != outer * inner {
+                return Err(Error::shape(
+                    op,
+                    t.dims(),
+                    &out_dims,
+                    "the output must hold the reduced shape's elements",
+                ));
+            }
+            t.reshape(&out_dims)?
+        }
+        None => Tensor::uninit(x.context(), &out_dims)?,
+    };
     let scale = if mean && len > 0 {
         1.0 / len as f32
     } else {
@@ -62,12 +83,18 @@ fn axis_reduce(x: &Tensor, axis: usize, keepdim: bool, mean: bool) -> Result<Ten
 impl Tensor {
     /// Sum along `axis`; the axis is removed unless `keepdim` (a 1-D input gives shape [1]).
     pub fn sum_axis(&self, axis: usize, keepdim: bool) -> Result<Tensor> {
-        axis_reduce(self, axis, keepdim, false)
+        axis_reduce(self, axis, keepdim, false, None)
+    }
+
+    /// [`Tensor::sum_axis`] written into `out` (as many elements as the sum has, any
+    /// shape; e.g. a view of a flat gradient buffer) instead of a new tensor.
+    pub fn sum_axis_into(&self, axis: usize, out: &Tensor) -> Result<()> {
+        axis_reduce(self, axis, false, false, Some(out)).map(|_| ())
     }
 
     /// Mean along `axis`; the axis is removed unless `keepdim`.
     pub fn mean_axis(&self, axis: usize, keepdim: bool) -> Result<Tensor> {
-        axis_reduce(self, axis, keepdim, true)
+        axis_reduce(self, axis, keepdim, true, None)
     }
 
     /// Sum of all elements, as a tensor of shape [1] (stays on the GPU).

@@ -52,6 +52,7 @@ fn check_split(
         activation: act,
         kernel: Some(kernel),
         split_k: Some(split),
+        out: None,
     };
     let c = matmul_with(&a, &b, opts).unwrap();
     assert_eq!(c.dims(), &[m, n]);
@@ -267,6 +268,72 @@ fn shape_errors_name_both_operands() {
     assert!(err.contains("bias"), "{err}");
 }
 
+/// C written into a view of a larger buffer (a parameter's slot in a flat gradient
+/// buffer) is the product a new tensor gets, bit for bit, for every kernel, split and
+/// transpose; the elements around it stay as they were; a wrong size is an error.
+#[test]
+fn output_into_a_view_of_a_flat_buffer() {
+    let c = ctx();
+    let align = c.view_alignment();
+    for &(m, k, n) in &[
+        (5, 12, 8),
+        (17, 3, 65),
+        (64, 1030, 1),
+        (33, 64, 129),
+        (4, 0, 4),
+    ] {
+        for kernel in MatmulKernel::available(&c) {
+            for (ta, tb, split) in [(false, false, 1), (true, false, 3), (false, true, 2)] {
+                let (a, _) = rand_tensor(7, &if ta { [k, m] } else { [m, k] }, -1.0, 1.0);
+                let (b, _) = rand_tensor(8, &if tb { [n, k] } else { [k, n] }, -1.0, 1.0);
+                let opts = MatmulOptions {
+                    trans_a: ta,
+                    trans_b: tb,
+                    kernel: Some(kernel),
+                    split_k: Some(split),
+                    ..Default::default()
+                };
+                let want = matmul_with(&a, &b, opts).unwrap().to_vec().unwrap();
+                let off = align * 3;
+                let total = off + m * n + 7;
+                let flat = Tensor::full(&c, &[total], -9.0).unwrap();
+                let slot = flat.view(off, &[m * n]).unwrap();
+                let into = MatmulOptions {
+                    out: Some(&slot),
+                    ..opts
+                };
+                let got = matmul_with(&a, &b, into).unwrap();
+                let case = format!("{kernel:?} m={m} k={k} n={n} ta={ta} tb={tb} split {split}");
+                assert_eq!(got.dims(), &[m, n], "{case}");
+                assert_eq!(got.to_vec().unwrap(), want, "{case}: result");
+                let all = flat.to_vec().unwrap();
+                assert_eq!(&all[off..off + m * n], &want[..], "{case}: slot");
+                assert!(
+                    all[..off]
+                        .iter()
+                        .chain(&all[off + m * n..])
+                        .all(|v| *v == -9.0),
+                    "{case}: neighbours untouched"
+                );
+            }
+        }
+    }
+    let (a, _) = rand_tensor(1, &[3, 4], -1.0, 1.0);
+    let (b, _) = rand_tensor(2, &[4, 5], -1.0, 1.0);
+    let small = Tensor::zeros(&c, &[14]).unwrap();
+    let err = matmul_with(
+        &a,
+        &b,
+        MatmulOptions {
+            out: Some(&small),
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("M x N"), "{err}");
+}
+
 #[test]
 fn operands_may_be_views_into_a_flat_buffer() {
     // Parameters live in one flat buffer; the vec4 bindings must respect view offsets.
@@ -346,6 +413,7 @@ fn narrow_outputs_take_the_narrow_kernel_bit_identical_to_the_register_blocks() 
                     activation: Activation::LeakyRelu(0.2),
                     kernel: Some(kernel),
                     split_k: None,
+                    out: None,
                 };
                 matmul_with(&a, &b, o).unwrap().to_vec().unwrap()
             };
@@ -391,6 +459,7 @@ fn subgroup_and_register_blocks_agree_bit_for_bit() {
                     activation: Activation::LeakyRelu(0.2),
                     kernel: Some(kernel),
                     split_k: Some(1),
+                    out: None,
                 };
                 let v = matmul_with(&a, &b, o).unwrap().to_vec().unwrap();
                 v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()

@@ -107,3 +107,35 @@ fn empty_tensor_sums_to_zero() {
     let x = Tensor::from_slice(&ctx(), &[], &[0]).unwrap();
     assert_eq!(x.sum_all().unwrap().to_vec().unwrap(), vec![0.0]);
 }
+
+/// sum_axis_into writes what sum_axis returns, bit for bit, into a view of a larger buffer
+/// and nothing around it; a slot of the wrong size is an error.
+#[test]
+fn sum_axis_into_a_view_of_a_flat_buffer() {
+    let c = ctx();
+    let align = c.view_alignment();
+    let shapes: &[&[usize]] = &[&[17], &[64, 257], &[63, 5], &[2, 65, 3]];
+    for (s, dims) in shapes.iter().enumerate() {
+        let (x, _) = rand_tensor(40 + s as u64, dims, -1.0, 1.0);
+        for axis in 0..dims.len() {
+            let want = x.sum_axis(axis, false).unwrap().to_vec().unwrap();
+            let off = align * 2;
+            let flat = Tensor::full(&c, &[off + want.len() + 5], 3.5).unwrap();
+            let slot = flat.view(off, &[want.len()]).unwrap();
+            x.sum_axis_into(axis, &slot).unwrap();
+            let all = flat.to_vec().unwrap();
+            let case = format!("{dims:?} axis {axis}");
+            assert_eq!(&all[off..off + want.len()], &want[..], "{case}");
+            assert!(
+                all[..off]
+                    .iter()
+                    .chain(&all[off + want.len()..])
+                    .all(|v| *v == 3.5),
+                "{case}: neighbours untouched"
+            );
+        }
+    }
+    let (x, _) = rand_tensor(1, &[4, 6], -1.0, 1.0);
+    let wrong = Tensor::zeros(&c, &[5]).unwrap();
+    assert!(x.sum_axis_into(0, &wrong).is_err());
+}
