@@ -313,10 +313,23 @@ fn save_rows(plan: &Plan) -> Result<()> {
             }
         }
     }
-    rows.sort_by_key(|r| (r.pack, r.seed));
     let folder = Path::new("docs/benchmarks");
     std::fs::create_dir_all(folder).context("creating docs/benchmarks")?;
     let path = folder.join(plan.csv_name());
+    // Rows saved before whose run directories are not on this machine (another sitting,
+    // another clone) stay; a run present here replaces its saved row.
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let saved = table::from_csv(&text).with_context(|| {
+            format!(
+                "{} is not a table of rows; fix or remove it (its rows would be lost)",
+                path.display()
+            )
+        })?;
+        rows = table::merge_rows(saved, rows);
+    }
+    rows.sort_by_key(|r| (r.pack, r.seed));
     std::fs::write(&path, table::to_csv(&rows))
         .with_context(|| format!("writing {}", path.display()))?;
     write_doc(folder, Path::new("docs/benchmarks.md"))

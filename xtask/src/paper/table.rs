@@ -63,6 +63,17 @@ pub fn to_csv(rows: &[Row]) -> String {
 }
 
 /// Reads what [`to_csv`] wrote.
+/// The rows of `saved` whose (pack, seed) `fresh` lacks, then `fresh`: runs found on
+/// this machine replace their saved rows, the others are kept.
+pub fn merge_rows(saved: Vec<Row>, fresh: Vec<Row>) -> Vec<Row> {
+    let mut rows: Vec<Row> = saved
+        .into_iter()
+        .filter(|s| !fresh.iter().any(|f| (f.pack, f.seed) == (s.pack, s.seed)))
+        .collect();
+    rows.extend(fresh);
+    rows
+}
+
 pub fn from_csv(text: &str) -> Result<Vec<Row>> {
     let mut lines = text.lines();
     if lines.next() != Some(HEADER) {

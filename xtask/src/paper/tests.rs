@@ -134,6 +134,21 @@ fn rows_round_trip_through_csv() {
     assert!(from_csv(&broken).is_err());
 }
 
+/// A table finished across sittings: rows saved earlier whose run directories are gone
+/// stay, a run found again replaces its row, new runs are added.
+#[test]
+fn saved_rows_survive_runs_that_are_not_here() {
+    let saved = vec![
+        row(1, 1, 18, 9.3, Some(0.97)),
+        row(3, 1, 18, 2.2, Some(0.56)),
+    ];
+    let fresh = vec![row(3, 1, 20, 4.0, Some(0.5)), row(3, 2, 21, 3.0, None)];
+    let mut merged = table::merge_rows(saved, fresh);
+    merged.sort_by_key(|r| (r.pack, r.seed));
+    let keys: Vec<(usize, u64, usize)> = merged.iter().map(|r| (r.pack, r.seed, r.modes)).collect();
+    assert_eq!(keys, [(1, 1, 18), (3, 1, 20), (3, 2, 21)]);
+}
+
 #[test]
 fn mean_and_standard_error() {
     let (m, se) = mean_se(&[1.0, 2.0, 3.0, 4.0]);
