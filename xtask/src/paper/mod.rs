@@ -175,9 +175,19 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     let ctx = gan_tensor::Context::new().context("opening the GPU adapter")?;
     println!("adapter: {}", ctx.adapter());
+    let saved = saved_rows(&plan)?;
     for seed in 1..=plan.seeds {
         for &m in &plan.packs {
-            let row = finish_run(&ctx, &plan, m, seed)?;
+            // A row saved in the CSV (by another sitting or clone) whose run is not here
+            // counts as done; a run directory here is finished or resumed as usual.
+            let here = plan.run_dir(m, seed).exists();
+            let row = match saved.iter().find(|r| (r.pack, r.seed) == (m, seed)) {
+                Some(r) if !here => {
+                    println!("{} pack {m} seed {seed}: saved in the table", plan.table);
+                    r.clone()
+                }
+                _ => finish_run(&ctx, &plan, m, seed)?,
+            };
             println!(
                 "{} pack {m} seed {seed}: {} modes, {} high quality, reverse KL {} ({:.0} s of \
                  training)",
@@ -300,6 +310,23 @@ fn read_result(dir: &Path) -> Result<Option<Row>> {
     }
 }
 
+/// The rows of the plan's table and length saved in `docs/benchmarks/` (none when it has
+/// no CSV yet); a CSV that does not parse is an error, not an empty table.
+fn saved_rows(plan: &Plan) -> Result<Vec<Row>> {
+    let path = Path::new("docs/benchmarks").join(plan.csv_name());
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    table::from_csv(&text).with_context(|| {
+        format!(
+            "{} is not a table of rows; fix or remove it (its rows would be lost)",
+            path.display()
+        )
+    })
+}
+
 /// Writes every finished run of the plan's table and length to its CSV, then rebuilds
 /// `docs/benchmarks.md` from all CSVs.
 fn save_rows(plan: &Plan) -> Result<()> {
@@ -318,19 +345,13 @@ fn save_rows(plan: &Plan) -> Result<()> {
     let path = folder.join(plan.csv_name());
     // Rows saved before whose run directories are not on this machine (another sitting,
     // another clone) stay; a run present here replaces its saved row.
-    if path.exists() {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let saved = table::from_csv(&text).with_context(|| {
-            format!(
-                "{} is not a table of rows; fix or remove it (its rows would be lost)",
-                path.display()
-            )
-        })?;
-        rows = table::merge_rows(saved, rows);
-    }
+    rows = table::merge_rows(saved_rows(plan)?, rows);
     rows.sort_by_key(|r| (r.pack, r.seed));
-    std::fs::write(&path, table::to_csv(&rows))
-        .with_context(|| format!("writing {}", path.display()))?;
+    // Written aside and renamed: another `paper` process of the same table (one per
+    // packing, run side by side) never reads a half-written file.
+    let tmp = path.with_extension(format!("csv.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, table::to_csv(&rows))
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
     write_doc(folder, Path::new("docs/benchmarks.md"))
 }
