@@ -101,6 +101,9 @@ fn info() -> Result<()> {
     let a = ctx.adapter();
     let l = ctx.limits();
     println!("adapter: {a}");
+    if let Some(note) = a.advice() {
+        eprintln!("{note}");
+    }
     println!("driver: {}", a.driver);
     println!(
         "limits: storage binding {} MiB, buffer {} MiB, workgroup memory {} KiB, \

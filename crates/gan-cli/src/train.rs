@@ -248,6 +248,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let config = config_of(args)?;
     let ctx = gan_tensor::Context::new().context("opening the GPU adapter")?;
     println!("adapter: {}", ctx.adapter());
+    if let Some(note) = ctx.adapter().advice() {
+        eprintln!("{note}");
+    }
     let trainer = open_trainer(config, &ctx)?;
     drive(args, trainer)
 }

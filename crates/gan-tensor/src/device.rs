@@ -38,6 +38,22 @@ impl AdapterSummary {
     pub fn is_cpu(&self) -> bool {
         self.device_type == wgpu::DeviceType::Cpu
     }
+
+    /// A line for the user when wgpu fell back to OpenGL on a CPU adapter (llvmpipe through
+    /// EGL, what a machine without a Vulkan driver gets): compute runs slower there than on
+    /// Vulkan's lavapipe and nothing else says so. None otherwise, and when `WGPU_BACKEND`
+    /// chose the backend.
+    pub fn advice(&self) -> Option<String> {
+        if std::env::var_os("WGPU_BACKEND").is_some() {
+            return None;
+        }
+        (self.backend == wgpu::Backend::Gl && self.is_cpu()).then(|| {
+            "note: the kernels run on OpenGL through a CPU rasteriser, slower than Vulkan's \
+             lavapipe; install a Vulkan driver (Debian/Ubuntu: apt-get install \
+             mesa-vulkan-drivers) or set WGPU_BACKEND=gl to keep this one"
+                .to_string()
+        })
+    }
 }
 
 impl std::fmt::Display for AdapterSummary {

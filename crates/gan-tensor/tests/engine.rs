@@ -168,3 +168,28 @@ fn views_share_a_flat_buffer_and_respect_alignment() {
     let err = b.add_assign(&w).unwrap_err().to_string();
     assert!(err.contains("[5]") && err.contains("[2, 3]"), "{err}");
 }
+
+/// The OpenGL fallback on a CPU adapter gets a line of advice; lavapipe and GPUs do not.
+#[test]
+fn opengl_on_a_cpu_adapter_gets_advice() {
+    if std::env::var_os("WGPU_BACKEND").is_some() {
+        return; // the user chose the backend: no advice by design
+    }
+    let summary = |backend, device_type| gan_tensor::AdapterSummary {
+        name: "llvmpipe (LLVM 15.0.6, 256 bits)".into(),
+        backend,
+        device_type,
+        driver: "Mesa".into(),
+        subgroup_size: (8, 8),
+    };
+    let gl = summary(wgpu::Backend::Gl, wgpu::DeviceType::Cpu).advice();
+    assert!(gl.unwrap().contains("mesa-vulkan-drivers"));
+    assert_eq!(
+        summary(wgpu::Backend::Vulkan, wgpu::DeviceType::Cpu).advice(),
+        None
+    );
+    assert_eq!(
+        summary(wgpu::Backend::Gl, wgpu::DeviceType::IntegratedGpu).advice(),
+        None
+    );
+}
