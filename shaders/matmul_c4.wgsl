@@ -16,6 +16,9 @@ struct MatmulParams { m: u32, n: u32, k: u32, k_chunk: u32, trans_b: u32, epilog
 // Transpose selection (pipeline-overridable constants; the trans_b uniform field is ignored).
 override TRANS_A: bool = false;   // true: A is stored as A^T, i.e. [K, M] row-major
 override TRANS_B: bool = false;   // true: B is stored as B^T, i.e. [N, K] row-major
+// true: no bias and no activation (the launcher guarantees has_bias == 0, epilogue == 0), so
+// the compiled store is a plain one (weight gradients, split-K slices, plain products).
+override PLAIN: bool = false;
 
 // Scalar element fetch from a vec4-typed buffer (general / unaligned path).
 fn fetch_a(e: u32) -> f32 { return a[e >> 2u][e & 3u]; }
@@ -50,6 +53,7 @@ const BINARY_SIGMOID_BACKWARD: u32 = 9u;
 
 // Fused epilogue: optional bias[col], then the activation p.epilogue selects (a UNARY_* id).
 fn epi(x: f32, col: u32) -> f32 {
+    if (PLAIN) { return x; }
     var v = x;
     if (p.has_bias == 1u) { v = v + bias[col]; }
     switch p.epilogue {
@@ -65,6 +69,7 @@ fn epi(x: f32, col: u32) -> f32 {
 
 // The vec4 fused epilogue: optional bias[col..col+3], then the activation, lane-wise.
 fn epi4(x: vec4<f32>, col: u32) -> vec4<f32> {
+    if (PLAIN) { return x; }
     var v = x;
     if (p.has_bias == 1u) { v = v + vec4<f32>(bias[col], bias[col + 1u], bias[col + 2u], bias[col + 3u]); }
     switch p.epilogue {

@@ -21,6 +21,7 @@ struct MatmulParams { m: u32, n: u32, k: u32, k_chunk: u32, trans_b: u32, epilog
 // k_chunk (split-K) is not supported here: the launcher never splits this kernel.
 override TRANS_A: bool = false;   // true: A is stored as A^T, i.e. [K, M] row-major
 override TRANS_B: bool = false;   // true: B is stored as B^T, i.e. [N, K] row-major
+override PLAIN: bool = false;     // true: no bias and no activation (as matmul.wgsl)
 
 fn fetch_a(e: u32) -> f32 { return a[e >> 2u][e & 3u]; }
 fn fetch_b(e: u32) -> f32 { return b[e >> 2u][e & 3u]; }
@@ -51,6 +52,7 @@ const BINARY_SIGMOID_BACKWARD: u32 = 9u;
 
 // Fused epilogue: optional bias[col], then activation selected by p.epilogue (as matmul.wgsl).
 fn epi(x: f32, col: u32) -> f32 {
+    if (PLAIN) { return x; }
     var v = x;
     if (p.has_bias == 1u) { v = v + bias[col]; }
     switch p.epilogue {

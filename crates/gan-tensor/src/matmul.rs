@@ -379,6 +379,11 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
         constants: &[
             ("TRANS_A", o.trans_a as u32 as f64),
             ("TRANS_B", o.trans_b as u32 as f64),
+            // No bias and no activation in this pass: a plain store.
+            (
+                "PLAIN",
+                (params.has_bias == 0 && params.epilogue == 0) as u32 as f64,
+            ),
         ],
         params: bytemuck::bytes_of(&params),
         // A and B are read as vec4s: bind whole 16-byte groups.
