@@ -28,7 +28,9 @@
 //   with no epilogue); matmul_splitk_sum then adds the slices in order and applies the epilogue.
 //   k_chunk must be a multiple of 16 (the vec4 path steps k by 4, the tiled one by 16); 0 = all of K.
 // Epilogue: runtime via uniform fields: has_bias (1 = add bias[col]), epilogue 0 none, 1 relu,
-//   2 leaky_relu(alpha), 3 tanh, 4 sigmoid.
+//   2 leaky_relu(alpha), 3 tanh, 4 sigmoid; the override PLAIN (set by the launcher when
+//   has_bias == 0 and epilogue == 0) compiles it away, which short-K products (weight
+//   gradients) feel on lavapipe: their stores are a large share of their time.
 //
 // Shapes: any M, N, K >= 1. Both kernels pick at run time (uniform branch) between
 //   - a vec4 fast path when the contiguous dimension of each operand is a multiple of 4:
