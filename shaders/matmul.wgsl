@@ -14,7 +14,9 @@
 //   Keep each dispatch dimension <= 65535 (e.g. M <= 2,097,120 rows for regblock).
 //
 // Bindings (group 0): 0 uniform MatmulParams, 1 a, 2 b, 3 bias (>= 1 element, read only if has_bias == 1),
-//   4 c: array<f32>, row-major [M, N], fully overwritten.
+//   4 c: array<f32>, row-major [M, N], fully overwritten (with the override ACCUMULATE: read
+//   and added to, c = c + epilogue(product), for a gradient's second term; the launcher's
+//   MatmulOptions::accumulate).
 //   a and b are declared array<vec4<f32>> because lavapipe loads a vec4 about as cheaply as one f32
 //   (it runs a per-lane scalar loop per load instruction), which roughly doubles speed.
 //   PADDING REQUIREMENT: the bound size of a and b must be a multiple of 16 bytes (round the element
@@ -58,6 +60,9 @@ override TRANS_B: bool = false;   // true: B is stored as B^T, i.e. [N, K] row-m
 // true: no bias and no activation (the launcher guarantees has_bias == 0, epilogue == 0), so
 // the compiled store is a plain one (weight gradients, split-K slices, plain products).
 override PLAIN: bool = false;
+// true: C += the product (C already holds a sum: a gradient's second term added in place,
+// c_old + v as the separate add pass computed it, bit for bit).
+override ACCUMULATE: bool = false;
 
 // Scalar element fetch from a vec4-typed buffer (general / unaligned path).
 fn fetch_a(e: u32) -> f32 { return a[e >> 2u][e & 3u]; }
@@ -106,12 +111,17 @@ fn epi(x: f32, col: u32) -> f32 {
 }
 
 
+// c[i] = v, or c[i] += v with ACCUMULATE.
+fn put(i: u32, v: f32) {
+    if (ACCUMULATE) { c[i] = c[i] + v; } else { c[i] = v; }
+}
+
 // Store 4 consecutive columns col..col+3 of one row (row = m * N), guarded against N.
 fn store4(row: u32, col: u32, N: u32, v: vec4<f32>) {
-    if (col < N) { c[row + col] = epi(v.x, col); }
-    if (col + 1u < N) { c[row + col + 1u] = epi(v.y, col + 1u); }
-    if (col + 2u < N) { c[row + col + 2u] = epi(v.z, col + 2u); }
-    if (col + 3u < N) { c[row + col + 3u] = epi(v.w, col + 3u); }
+    if (col < N) { put(row + col, epi(v.x, col)); }
+    if (col + 1u < N) { put(row + col + 1u, epi(v.y, col + 1u)); }
+    if (col + 2u < N) { put(row + col + 2u, epi(v.z, col + 2u)); }
+    if (col + 3u < N) { put(row + col + 3u, epi(v.w, col + 3u)); }
 }
 
 @compute @workgroup_size(8, 2, 1)
@@ -1058,7 +1068,7 @@ fn matmul_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
 // ---------------------------------------------------------------------------------------------
 // matmul_splitk_sum: the second pass of a split-K product. a holds p.k slices of [M, N]
 // partial sums (written by a kernel above with p.k_chunk > 0 and no epilogue); c[i] =
-// epi(slice 0 + slice 1 + ... in that order). One invocation per element of C; dispatch
+// epi(slice 0 + slice 1 + ... in that order) (with ACCUMULATE: c[i] += that). One invocation per element of C; dispatch
 // ceil(M N / 64) workgroups folded into x and y.
 // ---------------------------------------------------------------------------------------------
 @compute @workgroup_size(64, 1, 1)
@@ -1069,5 +1079,5 @@ fn matmul_splitk_sum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
     if (i >= mn) { return; }
     var s = 0.0;
     for (var z = 0u; z < p.k; z = z + 1u) { s = s + fetch_a(z * mn + i); }
-    c[i] = epi(s, i % p.n);
+    put(i, epi(s, i % p.n));
 }

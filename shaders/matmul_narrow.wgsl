@@ -22,6 +22,7 @@ struct MatmulParams { m: u32, n: u32, k: u32, k_chunk: u32, trans_b: u32, epilog
 override TRANS_A: bool = false;   // true: A is stored as A^T, i.e. [K, M] row-major
 override TRANS_B: bool = false;   // true: B is stored as B^T, i.e. [N, K] row-major
 override PLAIN: bool = false;     // true: no bias and no activation (as matmul.wgsl)
+override ACCUMULATE: bool = false; // true: C += the product (as matmul.wgsl)
 
 fn fetch_a(e: u32) -> f32 { return a[e >> 2u][e & 3u]; }
 fn fetch_b(e: u32) -> f32 { return b[e >> 2u][e & 3u]; }
@@ -65,6 +66,11 @@ fn epi(x: f32, col: u32) -> f32 {
     return v;
 }
 
+// c[i] = v, or c[i] += v with ACCUMULATE.
+fn put(i: u32, v: f32) {
+    if (ACCUMULATE) { c[i] = c[i] + v; } else { c[i] = v; }
+}
+
 // op(B)[k, n0 .. n0+3]; columns at or past N read column N - 1 (their sums are not stored).
 fn brow(k: u32, n0: u32, N: u32, K: u32) -> vec4<f32> {
     let n1 = min(n0 + 1u, N - 1u);
@@ -102,9 +108,9 @@ fn matmul_narrow(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     if (gid.x < M) {
         let o = gid.x * N;
-        if (n0 < N) { c[o + n0] = epi(acc.x, n0); }
-        if (n0 + 1u < N) { c[o + n0 + 1u] = epi(acc.y, n0 + 1u); }
-        if (n0 + 2u < N) { c[o + n0 + 2u] = epi(acc.z, n0 + 2u); }
-        if (n0 + 3u < N) { c[o + n0 + 3u] = epi(acc.w, n0 + 3u); }
+        if (n0 < N) { put(o + n0, epi(acc.x, n0)); }
+        if (n0 + 1u < N) { put(o + n0 + 1u, epi(acc.y, n0 + 1u)); }
+        if (n0 + 2u < N) { put(o + n0 + 2u, epi(acc.z, n0 + 2u)); }
+        if (n0 + 3u < N) { put(o + n0 + 3u, epi(acc.w, n0 + 3u)); }
     }
 }

@@ -34,6 +34,9 @@ override TRANS_B: bool = false;   // true: B is stored as B^T, i.e. [N, K] row-m
 // true: no bias and no activation (the launcher guarantees has_bias == 0, epilogue == 0), so
 // the compiled store is a plain one (weight gradients, split-K slices, plain products).
 override PLAIN: bool = false;
+// true: C += the product (C already holds a sum: a gradient's second term added in place,
+// c_old + v as the separate add pass computed it, bit for bit).
+override ACCUMULATE: bool = false;
 
 // Scalar element fetch from a vec4-typed buffer (general / unaligned path).
 fn fetch_a(e: u32) -> f32 { return a[e >> 2u][e & 3u]; }
@@ -82,12 +85,17 @@ fn epi(x: f32, col: u32) -> f32 {
 }
 
 
+// c[i] = v, or c[i] += v with ACCUMULATE.
+fn put(i: u32, v: f32) {
+    if (ACCUMULATE) { c[i] = c[i] + v; } else { c[i] = v; }
+}
+
 // Store 4 consecutive columns col..col+3 of one row (row = m * N), guarded against N.
 fn store4(row: u32, col: u32, N: u32, v: vec4<f32>) {
-    if (col < N) { c[row + col] = epi(v.x, col); }
-    if (col + 1u < N) { c[row + col + 1u] = epi(v.y, col + 1u); }
-    if (col + 2u < N) { c[row + col + 2u] = epi(v.z, col + 2u); }
-    if (col + 3u < N) { c[row + col + 3u] = epi(v.w, col + 3u); }
+    if (col < N) { put(row + col, epi(v.x, col)); }
+    if (col + 1u < N) { put(row + col + 1u, epi(v.y, col + 1u)); }
+    if (col + 2u < N) { put(row + col + 2u, epi(v.z, col + 2u)); }
+    if (col + 3u < N) { put(row + col + 3u, epi(v.w, col + 3u)); }
 }
 
 @compute @workgroup_size(8, 2, 1)

@@ -19,6 +19,9 @@ override TRANS_B: bool = false;   // true: B is stored as B^T, i.e. [N, K] row-m
 // true: no bias and no activation (the launcher guarantees has_bias == 0, epilogue == 0), so
 // the compiled store is a plain one (weight gradients, split-K slices, plain products).
 override PLAIN: bool = false;
+// true: C += the product (C already holds a sum: a gradient's second term added in place,
+// c_old + v as the separate add pass computed it, bit for bit).
+override ACCUMULATE: bool = false;
 
 // Scalar element fetch from a vec4-typed buffer (general / unaligned path).
 fn fetch_a(e: u32) -> f32 { return a[e >> 2u][e & 3u]; }
@@ -85,7 +88,10 @@ fn epi4(x: vec4<f32>, col: u32) -> vec4<f32> {
 // Store columns col..col+3 of one row (row = m * N) as one vec4: N % 4 == 0 and col % 4 == 0,
 // so col < N means all four are inside the row.
 fn store4(row: u32, col: u32, N: u32, v: vec4<f32>) {
-    if (col < N) { c[(row + col) >> 2u] = epi4(v, col); }
+    if (col < N) {
+        let i = (row + col) >> 2u;
+        if (ACCUMULATE) { c[i] = c[i] + epi4(v, col); } else { c[i] = epi4(v, col); }
+    }
 }
 
 @compute @workgroup_size(8, 2, 1)

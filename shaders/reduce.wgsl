@@ -17,6 +17,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
+// true: reduce_axis adds its sums to y (y = y + scale * sum) instead of overwriting it.
+override ACCUMULATE: bool = false;
+
 @compute @workgroup_size(256)
 fn reduce_axis(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) li: u32) {
@@ -34,7 +37,8 @@ fn reduce_axis(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     for (; k < p.len; k += 1u) {
         acc.x += x[base + k * p.inner];
     }
-    y[id] = (acc.x + acc.y + (acc.z + acc.w)) * p.scale;
+    let v = (acc.x + acc.y + (acc.z + acc.w)) * p.scale;
+    if ACCUMULATE { y[id] = y[id] + v; } else { y[id] = v; }
 }
 
 const CHUNK: u32 = 2048u;

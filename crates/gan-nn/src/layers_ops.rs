@@ -9,7 +9,7 @@ use gan_tensor::maxout;
 use gan_tensor::softmax;
 use gan_tensor::{Error, Result, Tensor};
 
-use crate::var::Var;
+use crate::var::{InPlace, Var};
 
 /// The gradient before a fused activation, from the activation's output `y`. ReLU and
 /// LeakyReLU (alpha > 0) keep the sign of their input, so `y > 0` exactly where x > 0.
@@ -90,16 +90,18 @@ impl Var {
                 } else {
                     None
                 };
-                // A parameter whose gradient buffer was just zeroed gets its gradient
-                // written there (no temporary, no pass adding it to the zeros).
+                // A parameter's gradient goes straight into its buffer where the engine
+                // allows (written over zeros, or added as the last term): no temporary and
+                // no separate pass (Var::take_grad_in_place).
                 let dw = if need_dw {
-                    let into = w_leaf.take_zeroed_grad();
+                    let (into, accumulate) = split_in_place(w_leaf.take_grad_in_place());
                     let dw = matmul_with(
                         &gp,
                         &xv,
                         MatmulOptions {
                             trans_a: true,
                             out: into.as_ref(),
+                            accumulate,
                             ..Default::default()
                         },
                     )?;
@@ -109,9 +111,13 @@ impl Var {
                 };
                 let mut grads = vec![dx, dw];
                 if let Some(b) = &b_leaf {
-                    grads.push(match b.take_zeroed_grad() {
-                        Some(into) => {
+                    grads.push(match b.take_grad_in_place() {
+                        Some(InPlace::Write(into)) => {
                             gp.sum_axis_into(0, &into)?;
+                            None
+                        }
+                        Some(InPlace::Add(into)) => {
+                            gp.sum_axis_add_into(0, &into)?;
                             None
                         }
                         None => Some(gp.sum_axis(0, false)?),
@@ -364,5 +370,14 @@ impl Var {
                 )?)])
             }),
         ))
+    }
+}
+
+/// (the buffer, whether to add to it) of a [`Var::take_grad_in_place`] answer.
+fn split_in_place(p: Option<InPlace>) -> (Option<Tensor>, bool) {
+    match p {
+        Some(InPlace::Write(t)) => (Some(t), false),
+        Some(InPlace::Add(t)) => (Some(t), true),
+        None => (None, false),
     }
 }

@@ -37,7 +37,7 @@ pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 pub use param::{Entry, Param, RngState};
 pub use spec::{LayerSpec, NormSpec, WeightSpec};
 pub use store::{ParamStore, StoreConfig};
-pub use var::{is_grad_enabled, no_grad, Var};
+pub use var::{is_grad_enabled, no_grad, set_grads_in_place, InPlace, Var};
 
 pub use gan_tensor::matmul::Activation;
 pub use gan_tensor::{Error, Result};

@@ -190,7 +190,7 @@ impl ParamStore {
 
     /// Zeroes every gradient: one fill of the flat gradient buffer. Each parameter's
     /// leaf then knows its gradient is zero, so the first gradient a backward pass gives
-    /// it can be written in place ([`Var::take_zeroed_grad`]); anything written into
+    /// it can be written in place ([`Var::take_grad_in_place`]); anything written into
     /// [`ParamStore::grads`] directly after this and before `backward` may be
     /// overwritten, not added to.
     pub fn zero_grad(&self) -> Result<()> {

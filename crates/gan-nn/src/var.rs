@@ -21,8 +21,22 @@ struct Node {
     /// Accumulated gradient of a leaf (parameters keep theirs between steps).
     grad: RefCell<Option<Tensor>>,
     /// The leaf's gradient buffer holds zeros that nothing has added to yet (set by
-    /// zeroing it, cleared by the first gradient): see [`Var::take_zeroed_grad`].
+    /// zeroing it, cleared by the first gradient): see [`Var::take_grad_in_place`].
     zeroed: Cell<bool>,
+    /// A leaf's gradient edges in the backward pass under way: (all of them, those whose
+    /// rule has not run yet); (0, 0) outside a pass.
+    uses: Cell<(u32, u32)>,
+    /// The pass under way holds a gradient for this leaf not yet added to its buffer.
+    pending: Cell<bool>,
+}
+
+/// Where a backward rule may put a parameter's gradient itself ([`Var::take_grad_in_place`]).
+#[derive(Debug)]
+pub enum InPlace {
+    /// The leaf's gradient buffer holds zeros nothing has added to: overwrite it.
+    Write(Tensor),
+    /// The leaf's gradient buffer holds a sum: add the gradient to it.
+    Add(Tensor),
 }
 
 /// A tensor that records the operations applied to it. Cheap to clone.
@@ -42,6 +56,15 @@ impl std::fmt::Debug for Var {
 
 thread_local! {
     static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+    static IN_PLACE: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Turns the in-place gradients of [`Var::take_grad_in_place`] on (the default) or off
+/// on this thread, returning the previous setting: off, every gradient goes through a
+/// temporary and the engine's sum (the reference the in-place path is tested against,
+/// and an A/B switch for benchmarks).
+pub fn set_grads_in_place(on: bool) -> bool {
+    IN_PLACE.with(|c| c.replace(on))
 }
 
 /// True unless inside [`no_grad`].
@@ -72,6 +95,8 @@ impl Var {
             backward: None,
             grad: RefCell::new(None),
             zeroed: Cell::new(false),
+            uses: Cell::new((0, 0)),
+            pending: Cell::new(false),
         }))
     }
 
@@ -85,6 +110,8 @@ impl Var {
             backward: None,
             grad: RefCell::new(None),
             zeroed: Cell::new(false),
+            uses: Cell::new((0, 0)),
+            pending: Cell::new(false),
         }))
     }
 
@@ -100,6 +127,8 @@ impl Var {
             backward: None,
             grad: RefCell::new(Some(grad)),
             zeroed: Cell::new(false),
+            uses: Cell::new((0, 0)),
+            pending: Cell::new(false),
         })))
     }
 
@@ -118,6 +147,8 @@ impl Var {
             backward: Some(backward),
             grad: RefCell::new(None),
             zeroed: Cell::new(false),
+            uses: Cell::new((0, 0)),
+            pending: Cell::new(false),
         }))
     }
 
@@ -177,18 +208,35 @@ impl Var {
         }
     }
 
-    /// For a backward rule that can write a parent's gradient in place: when this is a
-    /// leaf that takes a gradient and whose buffer holds zeros nothing has added to,
-    /// its gradient buffer, which the caller must then overwrite with the gradient (and
-    /// return None for this parent): the same sum as returning it, without a temporary
-    /// and the pass that adds it to the zeros. None otherwise (return the gradient).
-    pub fn take_zeroed_grad(&self) -> Option<Tensor> {
-        if !self.requires_grad() || !self.0.parents.is_empty() || !self.0.zeroed.get() {
+    /// For a backward rule that can put a parent's gradient into the parent's buffer
+    /// itself (and return None for that parent): where this is a leaf that takes a gradient,
+    /// the buffer to [`InPlace::Write`] (it holds zeros nothing has added to) or to
+    /// [`InPlace::Add`] to (this rule is the leaf's last gradient edge of the pass and no
+    /// earlier one is waiting), in both cases the same sum, bit for bit, as returning the
+    /// gradient: the engine sums a leaf's edges of one pass in order, then adds that to
+    /// the buffer, and a + b = b + a in floating point, so this holds for a leaf with at
+    /// most two edges in the pass (a parameter used twice: D on real and on fake data).
+    /// None otherwise (return the gradient).
+    pub fn take_grad_in_place(&self) -> Option<InPlace> {
+        if !IN_PLACE.with(|c| c.get())
+            || !self.requires_grad()
+            || !self.0.parents.is_empty()
+            || self.0.pending.get()
+        {
+            return None;
+        }
+        let (total, left) = self.0.uses.get();
+        if total > 2 {
             return None;
         }
         let grad = self.0.grad.borrow().clone()?;
-        self.0.zeroed.set(false);
-        Some(grad)
+        if self.0.zeroed.replace(false) {
+            Some(InPlace::Write(grad))
+        } else if total > 0 && left == 1 {
+            Some(InPlace::Add(grad))
+        } else {
+            None
+        }
     }
 
     /// True when both handles are the same node.
@@ -228,6 +276,16 @@ impl Var {
             return Ok(());
         }
         let order = self.topological_order();
+        count_leaf_uses(&order);
+        let result = self.run_backward(&order, seed);
+        for node in &order {
+            node.0.uses.set((0, 0));
+            node.0.pending.set(false);
+        }
+        result
+    }
+
+    fn run_backward(&self, order: &[Var], seed: Tensor) -> Result<()> {
         let mut grads: HashMap<*const Node, Tensor> = HashMap::new();
         grads.insert(self.key(), seed);
         for node in order.iter().rev() {
@@ -238,11 +296,16 @@ impl Var {
                 None => node.accumulate_leaf(g)?,
                 Some(rule) => {
                     let parent_grads = rule(&g)?;
+                    for parent in &node.0.parents {
+                        let (total, left) = parent.0.uses.get();
+                        parent.0.uses.set((total, left.saturating_sub(1)));
+                    }
                     for (parent, pg) in node.0.parents.iter().zip(parent_grads) {
                         let Some(pg) = pg else { continue };
                         if !parent.requires_grad() {
                             continue;
                         }
+                        parent.0.pending.set(true);
                         match grads.remove(&parent.key()) {
                             Some(acc) => {
                                 grads.insert(parent.key(), acc.add(&pg)?);
@@ -280,5 +343,21 @@ impl Var {
             }
         }
         order
+    }
+}
+
+/// Counts each leaf's gradient edges in a pass over `order` (see [`Var::take_grad_in_place`]).
+fn count_leaf_uses(order: &[Var]) {
+    for node in order {
+        node.0.uses.set((0, 0));
+        node.0.pending.set(false);
+    }
+    for node in order {
+        for p in &node.0.parents {
+            if p.0.parents.is_empty() && p.requires_grad() {
+                let (total, left) = p.0.uses.get();
+                p.0.uses.set((total + 1, left + 1));
+            }
+        }
     }
 }

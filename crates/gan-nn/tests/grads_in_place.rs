@@ -1,9 +1,11 @@
-//! Gradients written in place: after `ParamStore::zero_grad`, a Linear's weight and bias
-//! gradients go straight into the flat gradient buffer (no temporary, no pass adding them
-//! to the zeros). The sums must be the ones the plain accumulation gives, bit for bit:
-//! one use, a parameter used twice in one graph, two backward passes, a frozen store.
+//! Gradients in place: after `ParamStore::zero_grad`, a Linear's weight and bias gradients
+//! go straight into the flat gradient buffer (no temporary, no pass adding them to the
+//! zeros), and a last term is added there by the product's store. The sums must be the
+//! ones the plain accumulation (in-place gradients off) gives, bit for bit: one use, a
+//! parameter used twice and three times in one graph, two backward passes of one and of
+//! two uses, a frozen store; and the in-place path must launch fewer kernels.
 
-use gan_nn::{LeakyReLU, Linear, Module, ParamStore, Sequential, Var};
+use gan_nn::{set_grads_in_place, LeakyReLU, Linear, Module, ParamStore, Sequential, Var};
 
 mod common;
 mod layers_common;
@@ -18,36 +20,33 @@ fn model() -> Sequential {
         .add(Linear::new(17, 1))
 }
 
-/// The flat gradients after `backward` runs once per call of `losses` (each call builds a
-/// fresh graph), starting from zeros: with `in_place` through `zero_grad` (which lets the
-/// first gradient of each parameter be written in place), else through a raw fill of the
-/// buffer, which leaves every gradient to the plain accumulation.
-fn grads(store: &ParamStore, in_place: bool, losses: &dyn Fn() -> Vec<Var>) -> Vec<f32> {
-    if in_place {
-        store.zero_grad().unwrap();
-    } else {
-        // Clear the in-place state first (a backward after zero_grad), then fill raw.
-        store.zero_grad().unwrap();
-        for l in losses() {
-            l.backward().unwrap();
-        }
-        store.grads().fill_(0.0).unwrap();
-    }
-    for l in losses() {
+/// The flat gradients after `zero_grad` and `backward` once per loss of `losses` (each
+/// call builds fresh graphs), with in-place gradients on or off, and the kernels launched.
+fn grads(store: &ParamStore, in_place: bool, losses: &dyn Fn() -> Vec<Var>) -> (Vec<f32>, u64) {
+    let was = set_grads_in_place(in_place);
+    store.zero_grad().unwrap();
+    let ls = losses();
+    let ctx = store.grads().context().clone();
+    let before = ctx.stats().dispatches;
+    for l in ls {
         l.backward().unwrap();
     }
-    store.grads().to_vec().unwrap()
+    let launched = ctx.stats().dispatches - before;
+    set_grads_in_place(was);
+    (store.grads().to_vec().unwrap(), launched)
 }
 
-fn same_both_ways(case: &str, store: &ParamStore, losses: &dyn Fn() -> Vec<Var>) {
-    let plain = grads(store, false, losses);
-    let direct = grads(store, true, losses);
+/// The in-place sums equal the plain ones; returns the kernels (plain, in place) launched.
+fn same_both_ways(case: &str, store: &ParamStore, losses: &dyn Fn() -> Vec<Var>) -> (u64, u64) {
+    let (plain, plain_n) = grads(store, false, losses);
+    let (direct, direct_n) = grads(store, true, losses);
     assert!(
         plain.iter().filter(|v| **v != 0.0).count() > 100,
         "{case}: gradients flow"
     );
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&direct), bits(&plain), "{case}");
+    (plain_n, direct_n)
 }
 
 #[test]
@@ -57,22 +56,39 @@ fn in_place_gradients_equal_the_accumulated_ones() {
     let (x1, _) = input(1, &[65, 13]);
     let (x2, _) = input(2, &[65, 13]);
     let once = || vec![m.forward(&x1, true).unwrap().sum_all().unwrap()];
-    same_both_ways("one use", &store, &once);
-    // Each parameter takes two gradients in one graph (D on real and generated data).
+    let (plain, direct) = same_both_ways("one use", &store, &once);
+    // Three weights and two biases written over the zeros: no temporary added to them.
+    assert_eq!(plain - direct, 5, "one use: launches saved");
+    // Each parameter takes two gradients in one graph (D on real and generated data):
+    // the first written over the zeros, the second added by its product's store.
     let twice = || {
         let a = m.forward(&x1, true).unwrap().sum_all().unwrap();
         let b = m.forward(&x2, true).unwrap().mean_all().unwrap();
         vec![a.add(&b).unwrap()]
     };
-    same_both_ways("used twice in one graph", &store, &twice);
-    // Two backward passes after one zero_grad (micro-batches): the second adds.
+    let (plain, direct) = same_both_ways("used twice in one graph", &store, &twice);
+    assert_eq!(plain - direct, 10, "used twice: launches saved");
+    // Three uses: only the plain order of sums gives the plain bits; nothing in place.
+    let thrice = || {
+        let a = m.forward(&x1, true).unwrap().sum_all().unwrap();
+        let b = m.forward(&x2, true).unwrap().mean_all().unwrap();
+        let c = m.forward(&x1, true).unwrap().mean_all().unwrap();
+        vec![a.add(&b).unwrap().add(&c).unwrap()]
+    };
+    let (plain, direct) = same_both_ways("used three times in one graph", &store, &thrice);
+    assert_eq!(plain, direct, "used three times: all plain");
+    // Two backward passes after one zero_grad (micro-batches): the second adds in place.
     let two_passes = || {
         vec![
             m.forward(&x1, true).unwrap().sum_all().unwrap(),
             m.forward(&x2, true).unwrap().sum_all().unwrap(),
         ]
     };
-    same_both_ways("two backward passes", &store, &two_passes);
+    let (plain, direct) = same_both_ways("two backward passes", &store, &two_passes);
+    assert_eq!(plain - direct, 10, "two passes: launches saved");
+    // Two passes of two uses: the second pass sums its two terms before adding them.
+    let two_of_two = || vec![twice().remove(0), twice().remove(0)];
+    same_both_ways("two passes of two uses", &store, &two_of_two);
     // And the in-place gradient is the gradient: twice the input gives twice the
     // first layer's bias gradient of a linear model.
     let lin = Linear::new(4, 3);
@@ -91,9 +107,11 @@ fn in_place_gradients_equal_the_accumulated_ones() {
     let bias_at = s.entries().iter().find(|e| e.name == "bias").unwrap();
     let off = bias_at.offset.unwrap();
     assert_eq!(&g[off..off + 3], &[8.0, 8.0, 8.0], "d(sum)/d(bias) = batch");
+    frozen_parameters_take_nothing_in_place();
 }
 
-#[test]
+/// Frozen parameters take nothing, in place or not (run by the test above: the launch
+/// counts there read the process's one device, which a parallel test would disturb).
 fn frozen_parameters_take_nothing_in_place() {
     let m = model();
     let store = build(&m, 6);
@@ -117,7 +135,7 @@ fn frozen_parameters_take_nothing_in_place() {
         .iter()
         .any(|v| *v != 0.0));
     // Thawed, the zeroed state still lets the next backward write in place.
-    let g = grads(&store, true, &|| {
+    let (g, _) = grads(&store, true, &|| {
         vec![m.forward(&x, true).unwrap().sum_all().unwrap()]
     });
     assert!(g.iter().any(|v| *v != 0.0));

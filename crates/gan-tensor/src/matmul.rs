@@ -180,6 +180,10 @@ pub struct MatmulOptions<'a> {
     /// Write C into this tensor (any shape of M x N elements, e.g. a view of a model's
     /// flat gradient buffer) instead of a new one; the result is a handle to it, [M, N].
     pub out: Option<&'a Tensor>,
+    /// Add C to what `out` holds (out = out + C, the same bits as a separate
+    /// [`crate::elementwise::accumulate`] with alpha 1) instead of overwriting it: a
+    /// gradient's second term summed in place. Needs `out`.
+    pub accumulate: bool,
 }
 
 /// Workgroups a product should fill on a CPU adapter (lavapipe runs one workgroup per
@@ -289,6 +293,12 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
         }
     }
     let ctx = a.context();
+    if o.accumulate && o.out.is_none() {
+        return Err(Error::Invalid {
+            op: "matmul",
+            msg: "accumulate adds the product to `out`: pass the tensor to add to as out".into(),
+        });
+    }
     let out = match o.out {
         Some(t) => {
             a.same_device(t, "matmul out")?;
@@ -315,6 +325,10 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
             None => zero,
         };
         let c = apply(&with_bias, o.activation)?;
+        if o.accumulate {
+            crate::elementwise::accumulate(&out, &c, 1.0)?;
+            return Ok(out);
+        }
         if o.out.is_some() {
             out.assign(&c)?;
             return Ok(out);
@@ -384,6 +398,8 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
                 "PLAIN",
                 (params.has_bias == 0 && params.epilogue == 0) as u32 as f64,
             ),
+            // Split slices go to their own buffer; the sum pass adds to C.
+            ("ACCUMULATE", (o.accumulate && slices == 1) as u32 as f64),
         ],
         params: bytemuck::bytes_of(&params),
         // A and B are read as vec4s: bind whole 16-byte groups.
@@ -406,7 +422,7 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
         ctx.dispatch(Launch {
             family: MATMUL,
             entry: "matmul_splitk_sum",
-            constants: &[],
+            constants: &[("ACCUMULATE", o.accumulate as u32 as f64)],
             params: bytemuck::bytes_of(&sum),
             // b is not read; the slices are bound in its place.
             inputs: &[partial.arg_padded(16), partial.arg_padded(16), bias_arg],

@@ -23,6 +23,7 @@ fn axis_reduce(
     keepdim: bool,
     mean: bool,
     into: Option<&Tensor>,
+    accumulate: bool,
 ) -> Result<Tensor> {
     let op = if mean { "mean_axis" } else { "sum_axis" };
     let dims = x.dims();
@@ -71,7 +72,7 @@ fn axis_reduce(
     ctx.dispatch(Launch {
         family: REDUCE,
         entry: "reduce_axis",
-        constants: &[],
+        constants: &[("ACCUMULATE", accumulate as u32 as f64)],
         params: bytemuck::bytes_of(&params),
         inputs: &[x.arg()],
         outputs: &[out.arg()],
@@ -83,18 +84,25 @@ fn axis_reduce(
 impl Tensor {
     /// Sum along `axis`; the axis is removed unless `keepdim` (a 1-D input gives shape [1]).
     pub fn sum_axis(&self, axis: usize, keepdim: bool) -> Result<Tensor> {
-        axis_reduce(self, axis, keepdim, false, None)
+        axis_reduce(self, axis, keepdim, false, None, false)
     }
 
     /// [`Tensor::sum_axis`] written into `out` (as many elements as the sum has, any
     /// shape; e.g. a view of a flat gradient buffer) instead of a new tensor.
     pub fn sum_axis_into(&self, axis: usize, out: &Tensor) -> Result<()> {
-        axis_reduce(self, axis, false, false, Some(out)).map(|_| ())
+        axis_reduce(self, axis, false, false, Some(out), false).map(|_| ())
+    }
+
+    /// [`Tensor::sum_axis`] added to `out` in the same pass (out = out + sum, the bits of
+    /// a separate [`crate::elementwise::accumulate`] with alpha 1): a bias gradient's
+    /// second term summed in place.
+    pub fn sum_axis_add_into(&self, axis: usize, out: &Tensor) -> Result<()> {
+        axis_reduce(self, axis, false, false, Some(out), true).map(|_| ())
     }
 
     /// Mean along `axis`; the axis is removed unless `keepdim`.
     pub fn mean_axis(&self, axis: usize, keepdim: bool) -> Result<Tensor> {
-        axis_reduce(self, axis, keepdim, true, None)
+        axis_reduce(self, axis, keepdim, true, None, false)
     }
 
     /// Sum of all elements, as a tensor of shape [1] (stays on the GPU).

@@ -53,6 +53,7 @@ fn check_split(
         kernel: Some(kernel),
         split_k: Some(split),
         out: None,
+        accumulate: false,
     };
     let c = matmul_with(&a, &b, opts).unwrap();
     assert_eq!(c.dims(), &[m, n]);
@@ -334,6 +335,95 @@ fn output_into_a_view_of_a_flat_buffer() {
     assert!(err.contains("M x N"), "{err}");
 }
 
+/// accumulate: out = out + C in the product's store, the bits of the separate add pass
+/// (elementwise::accumulate with alpha 1) that it replaces, in every kernel, layout and
+/// split (the sum pass adds), with a bias and activation too, into a view; neighbours
+/// untouched.
+#[test]
+fn accumulate_into_a_view_matches_the_separate_add() {
+    let c = ctx();
+    let align = c.view_alignment();
+    for &(m, k, n) in &[
+        (5, 12, 8),
+        (17, 3, 65),
+        (64, 1030, 1),
+        (33, 64, 129),
+        (4, 0, 4),
+    ] {
+        for kernel in MatmulKernel::available(&c) {
+            for (ta, tb, split) in [(false, false, 1), (true, false, 3), (false, true, 2)] {
+                let (a, _) = rand_tensor(7, &if ta { [k, m] } else { [m, k] }, -1.0, 1.0);
+                let (b, _) = rand_tensor(8, &if tb { [n, k] } else { [k, n] }, -1.0, 1.0);
+                let (bias, _) = rand_tensor(9, &[n], -1.0, 1.0);
+                let (old, old_v) = rand_tensor(10, &[m * n], -2.0, 2.0);
+                // A bias and activation on one layout (each case compiles its own pipelines).
+                for fused in [false, !ta && !tb] {
+                    let opts = MatmulOptions {
+                        trans_a: ta,
+                        trans_b: tb,
+                        kernel: Some(kernel),
+                        split_k: Some(split),
+                        bias: fused.then_some(&bias),
+                        activation: if fused {
+                            Activation::Tanh
+                        } else {
+                            Activation::None
+                        },
+                        ..Default::default()
+                    };
+                    let product = matmul_with(&a, &b, opts).unwrap();
+                    let want = old.copy().unwrap();
+                    gan_tensor::elementwise::accumulate(
+                        &want,
+                        &product.reshape(&[m * n]).unwrap(),
+                        1.0,
+                    )
+                    .unwrap();
+                    let want = want.to_vec().unwrap();
+                    let off = align * 2;
+                    let flat = Tensor::full(&c, &[off + m * n + 5], -9.0).unwrap();
+                    let slot = flat.view(off, &[m * n]).unwrap();
+                    slot.assign(&old).unwrap();
+                    let into = MatmulOptions {
+                        out: Some(&slot),
+                        accumulate: true,
+                        ..opts
+                    };
+                    let got = matmul_with(&a, &b, into).unwrap();
+                    let case = format!(
+                        "{kernel:?} m={m} k={k} n={n} ta={ta} tb={tb} split {split} fused {fused}"
+                    );
+                    assert_eq!(got.to_vec().unwrap(), want, "{case}");
+                    if k > 0 {
+                        assert_ne!(want, old_v, "{case}: the product added something");
+                    }
+                    let all = flat.to_vec().unwrap();
+                    assert!(
+                        all[..off]
+                            .iter()
+                            .chain(&all[off + m * n..])
+                            .all(|v| *v == -9.0),
+                        "{case}: neighbours untouched"
+                    );
+                }
+            }
+        }
+    }
+    let (a, _) = rand_tensor(1, &[3, 4], -1.0, 1.0);
+    let (b, _) = rand_tensor(2, &[4, 5], -1.0, 1.0);
+    let err = matmul_with(
+        &a,
+        &b,
+        MatmulOptions {
+            accumulate: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("out"), "{err}");
+}
+
 #[test]
 fn operands_may_be_views_into_a_flat_buffer() {
     // Parameters live in one flat buffer; the vec4 bindings must respect view offsets.
@@ -414,6 +504,7 @@ fn narrow_outputs_take_the_narrow_kernel_bit_identical_to_the_register_blocks() 
                     kernel: Some(kernel),
                     split_k: None,
                     out: None,
+                    accumulate: false,
                 };
                 matmul_with(&a, &b, o).unwrap().to_vec().unwrap()
             };
@@ -460,6 +551,7 @@ fn subgroup_and_register_blocks_agree_bit_for_bit() {
                     kernel: Some(kernel),
                     split_k: Some(1),
                     out: None,
+                    accumulate: false,
                 };
                 let v = matmul_with(&a, &b, o).unwrap().to_vec().unwrap();
                 v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()

@@ -2,6 +2,7 @@
 
 mod common;
 use common::{ctx, rand_tensor, AWKWARD};
+use gan_tensor::elementwise::accumulate;
 use gan_tensor::reference::reduce as reference;
 use gan_tensor::testing::assert_close;
 use gan_tensor::Tensor;
@@ -111,7 +112,7 @@ fn empty_tensor_sums_to_zero() {
 /// sum_axis_into writes what sum_axis returns, bit for bit, into a view of a larger buffer
 /// and nothing around it; a slot of the wrong size is an error.
 #[test]
-fn sum_axis_into_a_view_of_a_flat_buffer() {
+fn sum_axis_into_and_add_into_a_view_of_a_flat_buffer() {
     let c = ctx();
     let align = c.view_alignment();
     let shapes: &[&[usize]] = &[&[17], &[64, 257], &[63, 5], &[2, 65, 3]];
@@ -132,6 +133,30 @@ fn sum_axis_into_a_view_of_a_flat_buffer() {
                     .chain(&all[off + want.len()..])
                     .all(|v| *v == 3.5),
                 "{case}: neighbours untouched"
+            );
+            // A second sum added in place: the bits of the separate add it replaces.
+            let (y, _) = rand_tensor(80 + s as u64, dims, -1.0, 1.0);
+            let sum2 = Tensor::from_slice(&c, &want, &[want.len()]).unwrap();
+            let ys = y.sum_axis(axis, false).unwrap();
+            accumulate(&sum2, &ys.reshape(&[want.len()]).unwrap(), 1.0).unwrap();
+            y.sum_axis_add_into(axis, &slot).unwrap();
+            let all = flat.to_vec().unwrap();
+            assert_eq!(
+                &all[off..off + want.len()],
+                &sum2.to_vec().unwrap()[..],
+                "{case}: added"
+            );
+            assert_ne!(
+                &all[off..off + want.len()],
+                &want[..],
+                "{case}: something added"
+            );
+            assert!(
+                all[..off]
+                    .iter()
+                    .chain(&all[off + want.len()..])
+                    .all(|v| *v == 3.5),
+                "{case}: neighbours untouched by the add"
             );
         }
     }
