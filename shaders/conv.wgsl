@@ -288,6 +288,16 @@ fn crop_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     dst[id] = src[(id / k) * p.kp + id % k];
 }
 
+// crop_weight added to dw (dw + the block, in place: a weight gradient's second term)
+@compute @workgroup_size(64)
+fn crop_weight_add(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) li: u32) {
+    let id = linear_id(wg, nwg, li);
+    if id >= p.total { return; }
+    let k = p.cin * p.kh * p.kw;
+    dst[id] = dst[id] + src[(id / k) * p.kp + id % k];
+}
+
 // ---- im2col layout kernels, one invocation per row or channel -----------------------------
 // The same layouts as the kernels above, with the index arithmetic (integer divisions, which
 // a CPU adapter runs lane by lane) done once per row or per channel of a row instead of once

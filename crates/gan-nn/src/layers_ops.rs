@@ -3,7 +3,7 @@
 
 use gan_tensor::batchnorm;
 use gan_tensor::bce::{self, GradScale, Targets};
-use gan_tensor::conv::{self, Conv2dParams, ConvTranspose2dParams};
+use gan_tensor::conv::{self, Conv2dParams, ConvAlgo, ConvTranspose2dParams};
 use gan_tensor::matmul::{matmul_with, Activation, MatmulOptions};
 use gan_tensor::maxout;
 use gan_tensor::softmax;
@@ -133,7 +133,7 @@ impl Var {
         let y = conv::conv2d(x.value(), w.value(), b.map(|b| b.value()), p)?;
         let (xv, wv) = (x.value().clone(), w.value().clone());
         let (need_dx, need_dw) = (x.requires_grad(), w.requires_grad());
-        let has_bias = b.is_some();
+        let (w_leaf, b_leaf) = (w.clone(), b.cloned());
         let mut parents = vec![x, w];
         if let Some(b) = b {
             parents.push(b);
@@ -149,15 +149,28 @@ impl Var {
                 } else {
                     None
                 };
-                // Frozen weights (D during G's step) need no gradient.
-                let dw = if need_dw {
-                    Some(conv::conv2d_backward_weight(&xv, g, (wd[2], wd[3]), p)?)
-                } else {
+                // Frozen weights (D during G's step) need no gradient; the others go
+                // into their buffers where the engine allows (as in linear).
+                let dw = if !need_dw {
                     None
+                } else if let (Some(out), acc) = split_in_place(w_leaf.take_grad_in_place()) {
+                    let khw = (wd[2], wd[3]);
+                    conv::conv2d_backward_weight_into(
+                        &xv,
+                        g,
+                        khw,
+                        p,
+                        ConvAlgo::default(),
+                        &out,
+                        acc,
+                    )?;
+                    None
+                } else {
+                    Some(conv::conv2d_backward_weight(&xv, g, (wd[2], wd[3]), p)?)
                 };
                 let mut grads = vec![dx, dw];
-                if has_bias {
-                    grads.push(Some(conv::conv_bias_backward(g)?));
+                if let Some(b) = &b_leaf {
+                    grads.push(conv_bias_grad(g, b)?);
                 }
                 Ok(grads)
             }),
@@ -174,7 +187,7 @@ impl Var {
         let y = conv::conv_transpose2d(x.value(), w.value(), b.map(|b| b.value()), p)?;
         let (xv, wv) = (x.value().clone(), w.value().clone());
         let (need_dx, need_dw) = (x.requires_grad(), w.requires_grad());
-        let has_bias = b.is_some();
+        let (w_leaf, b_leaf) = (w.clone(), b.cloned());
         let mut parents = vec![x, w];
         if let Some(b) = b {
             parents.push(b);
@@ -190,20 +203,21 @@ impl Var {
                 } else {
                     None
                 };
-                // Frozen weights (D during G's step) need no gradient.
-                let dw = if need_dw {
-                    Some(conv::conv_transpose2d_backward_weight(
-                        &xv,
-                        g,
-                        (wd[2], wd[3]),
-                        p,
-                    )?)
-                } else {
+                // Frozen weights (D during G's step) need no gradient; the others go
+                // into their buffers where the engine allows (as in linear).
+                let khw = (wd[2], wd[3]);
+                let dw = if !need_dw {
                     None
+                } else if let (Some(out), acc) = split_in_place(w_leaf.take_grad_in_place()) {
+                    let algo = ConvAlgo::default();
+                    conv::conv_transpose2d_backward_weight_into(&xv, g, khw, p, algo, &out, acc)?;
+                    None
+                } else {
+                    Some(conv::conv_transpose2d_backward_weight(&xv, g, khw, p)?)
                 };
                 let mut grads = vec![dx, dw];
-                if has_bias {
-                    grads.push(Some(conv::conv_bias_backward(g)?));
+                if let Some(b) = &b_leaf {
+                    grads.push(conv_bias_grad(g, b)?);
                 }
                 Ok(grads)
             }),
@@ -379,5 +393,17 @@ fn split_in_place(p: Option<InPlace>) -> (Option<Tensor>, bool) {
         Some(InPlace::Write(t)) => (Some(t), false),
         Some(InPlace::Add(t)) => (Some(t), true),
         None => (None, false),
+    }
+}
+
+/// A convolution's bias gradient: into the bias's buffer where the engine allows
+/// ([`Var::take_grad_in_place`]; None returned), else returned.
+fn conv_bias_grad(g: &Tensor, b: &Var) -> Result<Option<Tensor>> {
+    match split_in_place(b.take_grad_in_place()) {
+        (Some(out), acc) => {
+            conv::conv_bias_backward_into(g, &out, acc)?;
+            Ok(None)
+        }
+        (None, _) => Ok(Some(conv::conv_bias_backward(g)?)),
     }
 }

@@ -5,7 +5,10 @@
 //! parameter used twice and three times in one graph, two backward passes of one and of
 //! two uses, a frozen store; and the in-place path must launch fewer kernels.
 
-use gan_nn::{set_grads_in_place, LeakyReLU, Linear, Module, ParamStore, Sequential, Var};
+use gan_nn::{
+    set_grads_in_place, Conv2d, ConvTranspose2d, LeakyReLU, Linear, Module, ParamStore, Sequential,
+    Var,
+};
 
 mod common;
 mod layers_common;
@@ -108,6 +111,41 @@ fn in_place_gradients_equal_the_accumulated_ones() {
     let off = bias_at.offset.unwrap();
     assert_eq!(&g[off..off + 3], &[8.0, 8.0, 8.0], "d(sum)/d(bias) = batch");
     frozen_parameters_take_nothing_in_place();
+    conv_gradients_in_place();
+}
+
+/// A convolutional model (DCGAN's layers): its weight and bias gradients go in place too.
+fn conv_model() -> Sequential {
+    Sequential::new()
+        .add(ConvTranspose2d::new(3, 5, 4).stride(2).padding(1))
+        .add(LeakyReLU::new(0.2))
+        .add(Conv2d::new(5, 4, 3).stride(2).padding(1).no_bias())
+        .add(LeakyReLU::new(0.2))
+        .add(Conv2d::new(4, 2, 3))
+}
+
+fn conv_gradients_in_place() {
+    let m = conv_model();
+    let store = build(&m, 7);
+    let (x1, _) = input(5, &[9, 3, 6, 6]);
+    let (x2, _) = input(6, &[9, 3, 6, 6]);
+    let once = || vec![m.forward(&x1, true).unwrap().sum_all().unwrap()];
+    let (plain, direct) = same_both_ways("conv: one use", &store, &once);
+    assert_eq!(plain - direct, 5, "conv: one use: launches saved");
+    let twice = || {
+        let a = m.forward(&x1, true).unwrap().sum_all().unwrap();
+        let b = m.forward(&x2, true).unwrap().mean_all().unwrap();
+        vec![a.add(&b).unwrap()]
+    };
+    let (plain, direct) = same_both_ways("conv: used twice", &store, &twice);
+    assert_eq!(plain - direct, 10, "conv: used twice: launches saved");
+    let two_passes = || {
+        vec![
+            m.forward(&x1, true).unwrap().sum_all().unwrap(),
+            m.forward(&x2, true).unwrap().sum_all().unwrap(),
+        ]
+    };
+    same_both_ways("conv: two passes", &store, &two_passes);
 }
 
 /// Frozen parameters take nothing, in place or not (run by the test above: the launch

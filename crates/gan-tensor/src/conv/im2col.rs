@@ -11,6 +11,7 @@
 //! writes views of the whole tensors, so chunk starts must be aligned (see [`plan`]).
 
 use super::geometry::{ConvAlgo, Geometry};
+use super::run::put;
 use crate::matmul::{matmul_with, MatmulOptions};
 use crate::{Context, Result, Tensor};
 
@@ -198,7 +199,11 @@ pub(super) fn backward_weight(
     x: &Tensor,
     dy: &Tensor,
     chunk: usize,
+    into: Option<(&Tensor, bool)>,
 ) -> Result<Tensor> {
+    // One chunk and no padded columns: the product is the gradient, stored (or added)
+    // straight into `into`.
+    let direct = chunk >= g.n && g.kp() == g.k();
     let mut acc: Option<Tensor> = None; // [cout, kp]
     for (n0, m) in chunks(g.n, chunk) {
         let c = Geometry { n: m, ..*g };
@@ -206,6 +211,8 @@ pub(super) fn backward_weight(
         let dymat = rows(&c, &images(dy, n0, m, c.output())?, g.cout)?;
         let opts = MatmulOptions {
             trans_a: true,
+            out: into.filter(|_| direct).map(|(t, _)| t),
+            accumulate: direct && into.is_some_and(|(_, a)| a),
             ..Default::default()
         };
         let part = matmul_with(&dymat, &cols, opts)?;
@@ -215,8 +222,22 @@ pub(super) fn backward_weight(
         }
     }
     let acc = acc.expect("plan gives a chunk only for a non-empty batch");
-    if g.kp() == g.k() {
+    if direct && into.is_some() {
         return acc.reshape(&g.weight());
+    }
+    if g.kp() == g.k() {
+        return put(acc.reshape(&g.weight())?, into, &g.weight());
+    }
+    // Cropped straight into `into`, or added there (out + the crop: the leaf's own sum).
+    if let Some((out, add)) = into {
+        let out = out.reshape(&g.weight())?;
+        let entry = if add {
+            "crop_weight_add"
+        } else {
+            "crop_weight"
+        };
+        g.launch(entry, &[acc.arg()], &out)?;
+        return Ok(out);
     }
     let dw = Tensor::uninit(x.context(), &g.weight())?;
     g.launch("crop_weight", &[acc.arg()], &dw)?;

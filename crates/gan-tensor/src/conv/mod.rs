@@ -124,6 +124,33 @@ pub fn conv2d_backward_weight_with(
     p: Conv2dParams,
     algo: ConvAlgo,
 ) -> Result<Tensor> {
+    conv2d_dw(x, dy, kernel_hw, p, algo, None)
+}
+
+/// [`conv2d_backward_weight_with`] written into `out` (any shape of as many elements, e.g.
+/// a view of a model's flat gradient buffer), or added to what it holds with `accumulate`
+/// (out + dw, the bits of a separate add): a parameter's gradient in place. With im2col and
+/// the batch in one chunk the product itself stores (or adds) there.
+pub fn conv2d_backward_weight_into(
+    x: &Tensor,
+    dy: &Tensor,
+    kernel_hw: (usize, usize),
+    p: Conv2dParams,
+    algo: ConvAlgo,
+    out: &Tensor,
+    accumulate: bool,
+) -> Result<()> {
+    conv2d_dw(x, dy, kernel_hw, p, algo, Some((out, accumulate))).map(|_| ())
+}
+
+fn conv2d_dw(
+    x: &Tensor,
+    dy: &Tensor,
+    kernel_hw: (usize, usize),
+    p: Conv2dParams,
+    algo: ConvAlgo,
+    into: Option<(&Tensor, bool)>,
+) -> Result<Tensor> {
     const OP: &str = "conv2d_backward_weight";
     let (xd, dyd) = operands(OP, (x, INPUT), (dy, OUTPUT_GRAD))?;
     let ([n, cin, h, w], [dn, cout, oh, ow]) = (xd, dyd);
@@ -138,7 +165,8 @@ pub fn conv2d_backward_weight_with(
         g.oh, g.ow
     );
     ensure(OP, (g.oh, g.ow) == (oh, ow), &xd, &dyd, &msg)?;
-    g.check(OP)?.backward_weight(x, dy, algo)
+    check_into(OP, x, into, [cout, cin, kh, kw])?;
+    g.check(OP)?.backward_weight(x, dy, algo, into)
 }
 
 /// 2-D transposed convolution (the DCGAN generator's upsampling layer): x `[N, Cin, H, W]`
@@ -230,6 +258,31 @@ pub fn conv_transpose2d_backward_weight_with(
     p: ConvTranspose2dParams,
     algo: ConvAlgo,
 ) -> Result<Tensor> {
+    conv_transpose2d_dw(x, dy, kernel_hw, p, algo, None)
+}
+
+/// [`conv_transpose2d_backward_weight_with`] written into `out` or added to it with
+/// `accumulate`, as [`conv2d_backward_weight_into`].
+pub fn conv_transpose2d_backward_weight_into(
+    x: &Tensor,
+    dy: &Tensor,
+    kernel_hw: (usize, usize),
+    p: ConvTranspose2dParams,
+    algo: ConvAlgo,
+    out: &Tensor,
+    accumulate: bool,
+) -> Result<()> {
+    conv_transpose2d_dw(x, dy, kernel_hw, p, algo, Some((out, accumulate))).map(|_| ())
+}
+
+fn conv_transpose2d_dw(
+    x: &Tensor,
+    dy: &Tensor,
+    kernel_hw: (usize, usize),
+    p: ConvTranspose2dParams,
+    algo: ConvAlgo,
+    into: Option<(&Tensor, bool)>,
+) -> Result<Tensor> {
     const OP: &str = "conv_transpose2d_backward_weight";
     let (xd, dyd) = operands(OP, (x, INPUT), (dy, OUTPUT_GRAD))?;
     let ([n, cin, h, w], [dn, cout, oh, ow]) = (xd, dyd);
@@ -245,8 +298,9 @@ pub fn conv_transpose2d_backward_weight_with(
         g.h, g.w
     );
     ensure(OP, (g.h, g.w) == (oh, ow), &xd, &dyd, &msg)?;
+    check_into(OP, x, into, [cin, cout, kh, kw])?;
     // conv2d's weight gradient with the conv2d input = dy and its output gradient = x.
-    g.check(OP)?.backward_weight(dy, x, algo)
+    g.check(OP)?.backward_weight(dy, x, algo, into)
 }
 
 /// The im2col matrix of x `[N, Cin, H, W]` for a conv2d with kernel `kernel_hw`:
@@ -325,4 +379,32 @@ pub fn conv_bias_backward(dy: &Tensor) -> Result<Tensor> {
     dy.reshape(&[n, c, oh * ow])?
         .sum_axis(2, false)?
         .sum_axis(0, false)
+}
+
+/// [`conv_bias_backward`] written into `out` `[C]` (any shape of C elements), or added to
+/// it with `accumulate` (the last sum's own store adds: out + db, the bits of a separate add).
+pub fn conv_bias_backward_into(dy: &Tensor, out: &Tensor, accumulate: bool) -> Result<()> {
+    const OP: &str = "conv_bias_backward";
+    let [n, c, oh, ow] = nchw(OP, dy, "output gradient [N, C, OH, OW]")?;
+    check_into(OP, dy, Some((out, accumulate)), [c, 1, 1, 1])?;
+    let per_image = dy.reshape(&[n, c, oh * ow])?.sum_axis(2, false)?;
+    if accumulate {
+        per_image.sum_axis_add_into(0, out)
+    } else {
+        per_image.sum_axis_into(0, out)
+    }
+}
+
+/// `into`'s tensor is on x's device and holds the gradient's elements.
+fn check_into(
+    op: &'static str,
+    x: &Tensor,
+    into: Option<(&Tensor, bool)>,
+    dims: [usize; 4],
+) -> Result<()> {
+    let Some((out, _)) = into else { return Ok(()) };
+    x.same_device(out, op)?;
+    let want: usize = dims.iter().product();
+    let msg = "the output must hold the gradient's elements";
+    ensure(op, out.numel() == want, out.dims(), &dims, msg)
 }

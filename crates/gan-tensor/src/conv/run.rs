@@ -41,18 +41,43 @@ impl Geometry {
         Ok(dx)
     }
 
-    /// dw from x and dy.
+    /// dw from x and dy; with `into`, written into that tensor (false) or added to it
+    /// (true) and returned as a handle to it.
     pub(super) fn backward_weight(
         &self,
         x: &Tensor,
         dy: &Tensor,
         algo: ConvAlgo,
+        into: Option<(&Tensor, bool)>,
     ) -> Result<Tensor> {
         if let Some(chunk) = im2col::plan(self, x.context(), algo) {
-            return im2col::backward_weight(self, x, dy, chunk);
+            return im2col::backward_weight(self, x, dy, chunk, into);
         }
-        let dw = Tensor::uninit(x.context(), &self.weight())?;
-        self.launch("conv2d_backward_weight", &[x.arg(), dy.arg()], &dw)?;
-        Ok(dw)
+        let target = match into {
+            Some((out, false)) => out.reshape(&self.weight())?,
+            _ => Tensor::uninit(x.context(), &self.weight())?,
+        };
+        self.launch("conv2d_backward_weight", &[x.arg(), dy.arg()], &target)?;
+        match into {
+            Some((out, true)) => put(target, Some((out, true)), &self.weight()),
+            _ => Ok(target),
+        }
+    }
+}
+
+/// `dw` as [`Geometry::backward_weight`] returns it: itself without `into`, else copied
+/// into that tensor or added to it (out + dw, the bits of the leaf's own add).
+pub(super) fn put(dw: Tensor, into: Option<(&Tensor, bool)>, dims: &[usize]) -> Result<Tensor> {
+    match into {
+        None => Ok(dw),
+        Some((out, accumulate)) => {
+            let out = out.reshape(dims)?;
+            if accumulate {
+                out.add_assign(&dw)?;
+            } else {
+                out.assign(&dw)?;
+            }
+            Ok(out)
+        }
     }
 }
