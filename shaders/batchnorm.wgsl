@@ -143,6 +143,17 @@ fn eval(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 @group(0) @binding(7) var<storage, read_write> b_dgamma: array<f32>;
 @group(0) @binding(8) var<storage, read_write> b_dbeta: array<f32>;
 
+// true: backward adds its dgamma (dbeta) to what the buffer holds instead of overwriting it
+// (a parameter's gradient summed in place: old + new, as a separate add would).
+override ADD_DGAMMA: bool = false;
+override ADD_DBETA: bool = false;
+
+// Stores channel c's parameter gradients (sums = (sum dy, sum dy * xhat)).
+fn store_param_grads(c: u32, sums: vec2<f32>) {
+    if ADD_DBETA { b_dbeta[c] = b_dbeta[c] + sums.x; } else { b_dbeta[c] = sums.x; }
+    if ADD_DGAMMA { b_dgamma[c] = b_dgamma[c] + sums.y; } else { b_dgamma[c] = sums.y; }
+}
+
 @compute @workgroup_size(64)
 fn backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) li: u32) {
@@ -161,8 +172,7 @@ fn backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
     }
     let sums = workgroup_sum(li, acc); // (sum dy, sum dy * xhat)
     if li == 0u {
-        b_dbeta[c] = sums.x;
-        b_dgamma[c] = sums.y;
+        store_param_grads(c, sums);
     }
     let inv_m = 1.0 / f32(p.m);
     let k_dx = b_gamma[c] * invstd;
@@ -258,8 +268,7 @@ fn backward_serial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
         w = walk_next(w, st);
     }
     let sums = tree_sum(&parts); // (sum dy, sum dy * xhat)
-    b_dbeta[c] = sums.x;
-    b_dgamma[c] = sums.y;
+    store_param_grads(c, sums);
     let inv_m = 1.0 / f32(p.m);
     let k_dx = b_gamma[c] * invstd;
     let mean_dy = sums.x * inv_m;

@@ -1,7 +1,7 @@
 //! Differentiable network operations on [`Var`]: matmul and linear (with fused bias and
 //! activation), convolutions, batch normalization, maxout, binary cross-entropy, dropout.
 
-use gan_tensor::batchnorm;
+use gan_tensor::batchnorm::{self, GradInto};
 use gan_tensor::bce::{self, GradScale, Targets};
 use gan_tensor::conv::{self, Conv2dParams, ConvAlgo, ConvTranspose2dParams};
 use gan_tensor::matmul::{matmul_with, Activation, MatmulOptions};
@@ -247,13 +247,25 @@ impl Var {
         )?;
         let (xv, gv) = (x.value().clone(), gamma.value().clone());
         let (mean, invstd) = (out.mean, out.invstd);
+        let (gamma_leaf, beta_leaf) = (gamma.clone(), beta.clone());
         Ok(Var::from_op(
             out.y,
             &[x, gamma, beta],
             Box::new(move |g| {
-                let (dx, dgamma, dbeta) =
-                    batchnorm::batch_norm_backward(g, &xv, &gv, &mean, &invstd)?;
-                Ok(vec![Some(dx), Some(dgamma), Some(dbeta)])
+                // gamma's and beta's gradients go into their buffers where the engine
+                // allows (as in linear), by the kernel's own stores.
+                let (gi, ga) = split_in_place(gamma_leaf.take_grad_in_place());
+                let (bi, ba) = split_in_place(beta_leaf.take_grad_in_place());
+                let (dx, dgamma, dbeta) = batchnorm::batch_norm_backward_into(
+                    g,
+                    &xv,
+                    &gv,
+                    &mean,
+                    &invstd,
+                    grad_into(&gi, ga),
+                    grad_into(&bi, ba),
+                )?;
+                Ok(vec![Some(dx), dgamma, dbeta])
             }),
         ))
     }
@@ -406,4 +418,9 @@ fn conv_bias_grad(g: &Tensor, b: &Var) -> Result<Option<Tensor>> {
         }
         (None, _) => Ok(Some(conv::conv_bias_backward(g)?)),
     }
+}
+
+/// The [`GradInto`] of a [`split_in_place`] answer.
+fn grad_into(t: &Option<Tensor>, accumulate: bool) -> Option<GradInto<'_>> {
+    t.as_ref().map(|out| GradInto { out, accumulate })
 }

@@ -6,8 +6,8 @@
 //! two uses, a frozen store; and the in-place path must launch fewer kernels.
 
 use gan_nn::{
-    set_grads_in_place, Conv2d, ConvTranspose2d, LeakyReLU, Linear, Module, ParamStore, Sequential,
-    Var,
+    set_grads_in_place, BatchNorm2d, Conv2d, ConvTranspose2d, LeakyReLU, Linear, Module,
+    ParamStore, Sequential, Var,
 };
 
 mod common;
@@ -114,12 +114,14 @@ fn in_place_gradients_equal_the_accumulated_ones() {
     conv_gradients_in_place();
 }
 
-/// A convolutional model (DCGAN's layers): its weight and bias gradients go in place too.
+/// A convolutional model (DCGAN's layers): its weight, bias and BatchNorm gradients go in
+/// place too.
 fn conv_model() -> Sequential {
     Sequential::new()
         .add(ConvTranspose2d::new(3, 5, 4).stride(2).padding(1))
         .add(LeakyReLU::new(0.2))
         .add(Conv2d::new(5, 4, 3).stride(2).padding(1).no_bias())
+        .add(BatchNorm2d::new(4))
         .add(LeakyReLU::new(0.2))
         .add(Conv2d::new(4, 2, 3))
 }
@@ -131,14 +133,15 @@ fn conv_gradients_in_place() {
     let (x2, _) = input(6, &[9, 3, 6, 6]);
     let once = || vec![m.forward(&x1, true).unwrap().sum_all().unwrap()];
     let (plain, direct) = same_both_ways("conv: one use", &store, &once);
-    assert_eq!(plain - direct, 5, "conv: one use: launches saved");
+    // Three weights, two biases and BatchNorm's gamma and beta.
+    assert_eq!(plain - direct, 7, "conv: one use: launches saved");
     let twice = || {
         let a = m.forward(&x1, true).unwrap().sum_all().unwrap();
         let b = m.forward(&x2, true).unwrap().mean_all().unwrap();
         vec![a.add(&b).unwrap()]
     };
     let (plain, direct) = same_both_ways("conv: used twice", &store, &twice);
-    assert_eq!(plain - direct, 10, "conv: used twice: launches saved");
+    assert_eq!(plain - direct, 14, "conv: used twice: launches saved");
     let two_passes = || {
         vec![
             m.forward(&x1, true).unwrap().sum_all().unwrap(),

@@ -298,6 +298,49 @@ pub fn batch_norm_backward_with(
     invstd: &Tensor,
     kernel: BatchNormKernel,
 ) -> Result<(Tensor, Tensor, Tensor)> {
+    let (dx, dgamma, dbeta) =
+        batch_norm_backward_into_with(dy, x, gamma, mean, invstd, None, None, kernel)?;
+    Ok((dx, dgamma.expect("not into"), dbeta.expect("not into")))
+}
+
+/// Where [`batch_norm_backward_into`] puts a parameter's gradient: into a tensor of C
+/// elements, overwriting it or adding to it.
+#[derive(Clone, Copy, Debug)]
+pub struct GradInto<'a> {
+    /// The buffer (any shape of C elements; e.g. a view of a flat gradient buffer).
+    pub out: &'a Tensor,
+    /// Add to what it holds (out + grad, the bits of a separate add) instead of overwriting.
+    pub accumulate: bool,
+}
+
+/// [`batch_norm_backward`] with dgamma and dbeta written into (or added to) the given
+/// tensors by the kernel's own stores; a gradient with no target is returned as usual.
+/// Returns (dx, dgamma unless `dgamma_into`, dbeta unless `dbeta_into`).
+pub fn batch_norm_backward_into(
+    dy: &Tensor,
+    x: &Tensor,
+    gamma: &Tensor,
+    mean: &Tensor,
+    invstd: &Tensor,
+    dgamma_into: Option<GradInto>,
+    dbeta_into: Option<GradInto>,
+) -> Result<(Tensor, Option<Tensor>, Option<Tensor>)> {
+    let kernel = BatchNormKernel::for_adapter(x.context());
+    batch_norm_backward_into_with(dy, x, gamma, mean, invstd, dgamma_into, dbeta_into, kernel)
+}
+
+/// [`batch_norm_backward_into`] computed by `kernel`.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_backward_into_with(
+    dy: &Tensor,
+    x: &Tensor,
+    gamma: &Tensor,
+    mean: &Tensor,
+    invstd: &Tensor,
+    dgamma_into: Option<GradInto>,
+    dbeta_into: Option<GradInto>,
+    kernel: BatchNormKernel,
+) -> Result<(Tensor, Option<Tensor>, Option<Tensor>)> {
     let op = "batch_norm_backward";
     let (n, c, hw) = layout(op, x)?;
     dy.same_shape(x, op)?;
@@ -309,17 +352,42 @@ pub fn batch_norm_backward_with(
     )?;
     let ctx = x.context();
     let dx = Tensor::uninit(ctx, x.dims())?;
-    let dgamma = Tensor::uninit(ctx, &[c])?;
-    let dbeta = Tensor::uninit(ctx, &[c])?;
+    // The target of a parameter's gradient: the caller's tensor, or a new one returned.
+    let target = |into: Option<GradInto>| -> Result<(Tensor, bool, bool)> {
+        match into {
+            Some(GradInto { out, accumulate }) => {
+                x.same_device(out, op)?;
+                if out.numel() != c {
+                    return Err(Error::shape(
+                        op,
+                        out.dims(),
+                        &[c],
+                        "a parameter gradient's output must hold C elements",
+                    ));
+                }
+                Ok((out.reshape(&[c])?, accumulate, true))
+            }
+            None => Ok((Tensor::uninit(ctx, &[c])?, false, false)),
+        }
+    };
+    let (dgamma, add_dgamma, gamma_given) = target(dgamma_into)?;
+    let (dbeta, add_dbeta, beta_given) = target(dbeta_into)?;
     let (entry, groups) = kernel.launch(ctx, "backward", c);
     ctx.dispatch(Launch {
         family: BATCHNORM,
         entry,
-        constants: &[],
+        constants: &[
+            ("ADD_DGAMMA", add_dgamma as u32 as f64),
+            ("ADD_DBETA", add_dbeta as u32 as f64),
+        ],
         params: bytemuck::bytes_of(&params(n, c, hw, 0.0, 0.0)),
         inputs: &[dy.arg(), x.arg(), gamma.arg(), mean.arg(), invstd.arg()],
         outputs: &[dx.arg(), dgamma.arg(), dbeta.arg()],
         groups,
     })?;
-    Ok((dx, dgamma, dbeta))
+    Ok((
+        dx,
+        (!gamma_given).then_some(dgamma),
+        (!beta_given).then_some(dbeta),
+    ))
 }

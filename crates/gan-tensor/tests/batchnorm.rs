@@ -377,3 +377,114 @@ fn serial_and_workgroup_kernels_agree_bit_for_bit() {
         }
     }
 }
+
+/// dgamma and dbeta stored into (or added to) given tensors by the backward kernel, both
+/// in one flat buffer as a model's gradients are: the bits of the returned gradients
+/// copied there or added by a separate pass, each kernel, every mix of targets; dx and a
+/// gradient without a target are the usual ones; neighbours untouched.
+#[test]
+fn backward_into_given_tensors_matches_the_returned_gradients() {
+    use gan_tensor::batchnorm::{
+        batch_norm_backward_into_with, batch_norm_backward_with, BatchNormKernel, GradInto,
+    };
+    use gan_tensor::elementwise::accumulate;
+    let cx = ctx();
+    let align = cx.view_alignment();
+    for (s, dims) in [vec![5, 3, 4, 3], vec![65, 17], vec![2, 9, 7, 1]]
+        .iter()
+        .enumerate()
+    {
+        let s = 700 + s as u64 * 10;
+        let c = dims[1];
+        let (x, _) = rand_tensor(s, dims, 2.0, 6.0);
+        let (dy, _) = rand_tensor(s + 1, dims, -1.0, 1.0);
+        let (gamma, _) = channel(s + 2, c, 0.5, 1.5);
+        let (beta, _) = channel(s + 3, c, -0.5, 0.5);
+        let (rm, _) = channel(s + 4, c, -0.1, 0.1);
+        let (rv, _) = channel(s + 5, c, 0.9, 1.1);
+        let o = batch_norm_train(&x, &gamma, &beta, &rm, &rv, 0.1, 1e-5).unwrap();
+        for kernel in [BatchNormKernel::Workgroup, BatchNormKernel::Serial] {
+            let (dx, dg, db) =
+                batch_norm_backward_with(&dy, &x, &gamma, &o.mean, &o.invstd, kernel).unwrap();
+            let (old_g, _) = channel(s + 6, c, -1.0, 1.0);
+            let (old_b, _) = channel(s + 7, c, -1.0, 1.0);
+            let want = |grad: &Tensor, old: &Tensor, add: bool| {
+                if !add {
+                    return grad.to_vec().unwrap();
+                }
+                let w = old.copy().unwrap();
+                accumulate(&w, grad, 1.0).unwrap();
+                w.to_vec().unwrap()
+            };
+            // (gamma's target, beta's target): None, write, add.
+            for (tg, tb) in [
+                (Some(false), Some(true)),
+                (Some(true), None),
+                (None, Some(false)),
+            ] {
+                let case = format!("{dims:?} {kernel:?} gamma {tg:?} beta {tb:?}");
+                let (go, bo) = (align, 2 * align + c.next_multiple_of(align));
+                let flat = Tensor::full(&cx, &[bo + c + align], -9.0).unwrap();
+                let (gv, bv) = (flat.view(go, &[c]).unwrap(), flat.view(bo, &[c]).unwrap());
+                gv.assign(&old_g).unwrap();
+                bv.assign(&old_b).unwrap();
+                let into = |t: Option<bool>, v| t.map(|accumulate| GradInto { out: v, accumulate });
+                let (dx2, dg2, db2) = batch_norm_backward_into_with(
+                    &dy,
+                    &x,
+                    &gamma,
+                    &o.mean,
+                    &o.invstd,
+                    into(tg, &gv),
+                    into(tb, &bv),
+                    kernel,
+                )
+                .unwrap();
+                assert_eq!(dx2.to_vec().unwrap(), dx.to_vec().unwrap(), "{case}: dx");
+                let all = flat.to_vec().unwrap();
+                match tg {
+                    Some(add) => {
+                        assert!(dg2.is_none(), "{case}");
+                        assert_eq!(
+                            &all[go..go + c],
+                            &want(&dg, &old_g, add)[..],
+                            "{case}: dgamma"
+                        );
+                    }
+                    None => {
+                        assert_eq!(
+                            dg2.unwrap().to_vec().unwrap(),
+                            dg.to_vec().unwrap(),
+                            "{case}"
+                        );
+                        assert_eq!(&all[go..go + c], &old_g.to_vec().unwrap()[..], "{case}");
+                    }
+                }
+                match tb {
+                    Some(add) => {
+                        assert!(db2.is_none(), "{case}");
+                        assert_eq!(
+                            &all[bo..bo + c],
+                            &want(&db, &old_b, add)[..],
+                            "{case}: dbeta"
+                        );
+                    }
+                    None => {
+                        assert_eq!(
+                            db2.unwrap().to_vec().unwrap(),
+                            db.to_vec().unwrap(),
+                            "{case}"
+                        );
+                        assert_eq!(&all[bo..bo + c], &old_b.to_vec().unwrap()[..], "{case}");
+                    }
+                }
+                let untouched = all[..go]
+                    .iter()
+                    .chain(&all[go + c..bo])
+                    .chain(&all[bo + c..])
+                    .all(|v| *v == -9.0);
+                assert!(untouched, "{case}: neighbours untouched");
+            }
+        }
+    }
+}
