@@ -11,7 +11,6 @@
 //! writes views of the whole tensors, so chunk starts must be aligned (see [`plan`]).
 
 use super::geometry::{ConvAlgo, Geometry};
-use super::run::put;
 use crate::matmul::{matmul_with, MatmulOptions};
 use crate::{Context, Result, Tensor};
 
@@ -242,4 +241,21 @@ pub(super) fn backward_weight(
     let dw = Tensor::uninit(x.context(), &g.weight())?;
     g.launch("crop_weight", &[acc.arg()], &dw)?;
     Ok(dw)
+}
+
+/// `dw` as `Geometry::backward_weight` returns it: itself without `into`, else copied
+/// into that tensor or added to it (out + dw, the bits of the leaf's own add).
+pub(super) fn put(dw: Tensor, into: Option<(&Tensor, bool)>, dims: &[usize]) -> Result<Tensor> {
+    match into {
+        None => Ok(dw),
+        Some((out, accumulate)) => {
+            let out = out.reshape(dims)?;
+            if accumulate {
+                out.add_assign(&dw)?;
+            } else {
+                out.assign(&dw)?;
+            }
+            Ok(out)
+        }
+    }
 }

@@ -59,25 +59,8 @@ impl Geometry {
         };
         self.launch("conv2d_backward_weight", &[x.arg(), dy.arg()], &target)?;
         match into {
-            Some((out, true)) => put(target, Some((out, true)), &self.weight()),
+            Some((out, true)) => im2col::put(target, Some((out, true)), &self.weight()),
             _ => Ok(target),
-        }
-    }
-}
-
-/// `dw` as [`Geometry::backward_weight`] returns it: itself without `into`, else copied
-/// into that tensor or added to it (out + dw, the bits of the leaf's own add).
-pub(super) fn put(dw: Tensor, into: Option<(&Tensor, bool)>, dims: &[usize]) -> Result<Tensor> {
-    match into {
-        None => Ok(dw),
-        Some((out, accumulate)) => {
-            let out = out.reshape(dims)?;
-            if accumulate {
-                out.add_assign(&dw)?;
-            } else {
-                out.assign(&dw)?;
-            }
-            Ok(out)
         }
     }
 }
