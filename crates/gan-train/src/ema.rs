@@ -15,11 +15,18 @@
 //! with `warmup` in place of its 10 (0: no ramp), so the average forgets G's
 //! initialisation quickly. Non-trainable buffers (BatchNorm's running_mean and
 //! running_var, num_batches_tracked) are not averaged: they are copied from G after each
-//! update, so the averaged weights are always judged with G's latest statistics.
+//! update. Those are G's statistics, not the average's: judged with them, the averaged
+//! weights of a BatchNorm generator make worse samples than the raw G (PacGAN's 2-D
+//! players, ring8, 5000 steps, seed 1: 56.9% high quality against the raw G's 61.4%).
+//! So before G_ema is sampled, scored or saved, the trainer gives it statistics of its
+//! own ([`Ema::refresh_statistics`], BigGAN's "standing statistics", Brock et al. 2019,
+//! appendix C.1): running statistics reset, then [`STAT_BATCHES`] forward passes of the
+//! average in training mode on latents of a fixed seed (the same run: 87.1% high quality).
+//! They depend on the averaged weights alone, so a resumed run saves the same bits.
 //! The average starts as an exact copy of G.
 
-use gan_nn::{InitScheme, Role, Sequential};
-use gan_tensor::{optim, Context};
+use gan_nn::{no_grad, InitScheme, Role, Sequential, Var};
+use gan_tensor::{optim, Context, Tensor};
 
 use crate::error::{Result, TrainError};
 use crate::player::Player;
@@ -27,6 +34,14 @@ use crate::player::Player;
 /// Name prefix of the averaged generator (`gen_ema.0.weight`: the same `nn.Sequential`
 /// as `gen`).
 pub const PREFIX: &str = "gen_ema";
+
+/// Forward passes in training mode that make G_ema's BatchNorm statistics (momentum 0.1:
+/// the reset values keep a weight of 0.9^100, 3e-5).
+pub const STAT_BATCHES: u64 = 100;
+
+/// Seed of those passes' latents (stream i for pass i): a constant, so that the
+/// statistics depend on the averaged weights alone.
+pub const STAT_SEED: u64 = 0x454d_4153_5441_5453;
 
 /// The averaged generator and its schedule.
 pub struct Ema {
@@ -125,5 +140,49 @@ impl Ema {
             }
         }
         Ok(())
+    }
+}
+
+impl Ema {
+    /// True when the averaged network has running statistics (BatchNorm layers).
+    pub fn has_statistics(&self) -> bool {
+        self.player.store.entries().iter().any(|e| {
+            e.offset.is_none() && matches!(e.param.role(), Role::BufferZeros | Role::BufferOnes)
+        })
+    }
+
+    /// Gives the average BatchNorm statistics of its own: running means reset to 0 and
+    /// variances to 1, then [`STAT_BATCHES`] forward passes in training mode, pass i on
+    /// the latents (and classes) `batch(i)` gives; the counters are set back to `g`'s.
+    /// (Spectral normalization's u and v, where G has them, take those passes' power
+    /// iterations on the averaged weights.) False, and nothing done, without BatchNorm.
+    pub fn refresh_statistics(
+        &self,
+        g: &Player,
+        mut batch: impl FnMut(u64) -> Result<(Tensor, Option<Tensor>)>,
+    ) -> Result<bool> {
+        if !self.has_statistics() {
+            return Ok(false);
+        }
+        for e in self.player.store.entries() {
+            match (e.offset, e.param.role()) {
+                (None, Role::BufferZeros) => e.param.tensor()?.fill_(0.0)?,
+                (None, Role::BufferOnes) => e.param.tensor()?.fill_(1.0)?,
+                _ => {}
+            }
+        }
+        for i in 0..STAT_BATCHES {
+            let (z, labels) = batch(i)?;
+            no_grad(|| {
+                self.player
+                    .forward_for(&Var::constant(z), labels.as_ref(), true)
+            })?;
+        }
+        for (src, dst) in g.store.entries().iter().zip(self.player.store.entries()) {
+            if src.offset.is_none() && src.param.role() == Role::Counter {
+                dst.param.set_counter(src.param.counter());
+            }
+        }
+        Ok(true)
     }
 }

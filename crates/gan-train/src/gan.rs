@@ -388,6 +388,27 @@ impl Gan {
         self.ema = None;
     }
 
+    /// Gives G_ema BatchNorm statistics of its own ([`Ema::refresh_statistics`]) from
+    /// batches of `batch` latents of [`ema::STAT_SEED`] (classes cycling on a conditional
+    /// game); false when the game has no G_ema or its G no BatchNorm.
+    pub fn refresh_ema_statistics(&self, batch: usize) -> Result<bool> {
+        let Some(e) = &self.ema else {
+            return Ok(false);
+        };
+        let labels: Option<Vec<u32>> = self
+            .classes()
+            .map(|c| (0..batch).map(|j| (j % c) as u32).collect());
+        e.refresh_statistics(&self.generator, |i| {
+            let (prior, dim) = (self.game.prior, self.game.latent_dim);
+            let z = sample_prior(&self.ctx, prior, batch, dim, ema::STAT_SEED, i)?;
+            let y = labels
+                .as_deref()
+                .map(|l| self.upload_labels(l))
+                .transpose()?;
+            Ok((z, y))
+        })
+    }
+
     /// Updates G_ema (when the game has one) after G's `t`-th step ([`Ema::update`]).
     pub fn update_ema(&self, t: u64) -> Result<()> {
         match &self.ema {

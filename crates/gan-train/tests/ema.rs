@@ -1,5 +1,5 @@
-//! G_ema, the moving average of G's weights: the recurrence, the copied buffers, the
-//! checkpoint file, an exact resume, and what samples use.
+//! G_ema, the moving average of G's weights: the recurrence, the copied buffers, its own
+//! BatchNorm statistics, the checkpoint file, an exact resume, and what samples use.
 
 mod common;
 
@@ -160,6 +160,12 @@ fn ema_checkpoint_round_trip_and_exact_resume() {
     );
     assert_eq!(t.fixed_samples().unwrap(), straight_samples);
     drop(t);
+    // G_ema's own BatchNorm statistics too: the final checkpoints' files are the same bytes.
+    let ema_file = |d: &std::path::Path| {
+        let c = d.join(gan_train::read_latest(d).unwrap().checkpoint);
+        std::fs::read(c.join("gen_ema.safetensors")).unwrap()
+    };
+    assert_eq!(ema_file(&dir), ema_file(&straight_dir));
 
     // A missing or corrupt gen_ema file is the same clear error as a missing G.
     let ckpt = dir.join(gan_train::read_latest(&dir).unwrap().checkpoint);
@@ -213,4 +219,94 @@ fn ema_fields_are_numeric() {
         let diffs = base.numeric_diffs(&other).join(", ");
         assert!(diffs.contains("ema_"), "{diffs}");
     }
+}
+
+/// G_ema's BatchNorm statistics are its own: after `refresh_ema_statistics` the first
+/// BatchNorm's running mean and variance are the momentum-0.1 recurrence, from 0 and 1,
+/// over the batch means and unbiased variances of z W^T for the 100 latent batches of
+/// `ema::STAT_SEED` (computed here on the host from G_ema's first weight); the counters
+/// stay G's, G's own statistics are untouched, and a second refresh gives the same bits.
+#[test]
+fn ema_statistics_are_its_own_and_reproducible() {
+    let ctx = ctx();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = Config {
+        g_batchnorm: true,
+        ema_decay: 0.99,
+        ..ring8(tmp.path(), 1)
+    }
+    .resolved()
+    .unwrap();
+    let gan = Gan::new(&ctx, &cfg, ItemShape::Points(2)).unwrap();
+    let ema = gan.ema.as_ref().unwrap();
+    assert!(ema.has_statistics());
+    let batch = 32;
+    assert!(gan.refresh_ema_statistics(batch).unwrap());
+    let es = &ema.player.store;
+    let first = |role: Role| {
+        es.entries()
+            .iter()
+            .find(|e| e.offset.is_none() && e.param.role() == role)
+            .unwrap()
+    };
+    let (rm, rv) = (first(Role::BufferZeros), first(Role::BufferOnes));
+    assert!(rm.name.ends_with("running_mean"), "{}", rm.name);
+    let w = es
+        .entries()
+        .iter()
+        .find(|e| e.param.role() == Role::Weight)
+        .unwrap();
+    let (out, inp) = (w.param.dims()[0], w.param.dims()[1]);
+    assert_eq!(inp, cfg.latent_dim);
+    let wv = host(&w.param.tensor().unwrap());
+    let (mut mean_want, mut var_want) = (vec![0f64; out], vec![1f64; out]);
+    for i in 0..gan_train::ema::STAT_BATCHES {
+        let z = gan_train::sample_prior(&ctx, cfg.prior, batch, inp, gan_train::ema::STAT_SEED, i)
+            .unwrap();
+        let z = host(&z);
+        for j in 0..out {
+            let h: Vec<f64> = (0..batch)
+                .map(|b| {
+                    (0..inp)
+                        .map(|k| z[b * inp + k] as f64 * wv[j * inp + k] as f64)
+                        .sum()
+                })
+                .collect();
+            let mean = h.iter().sum::<f64>() / batch as f64;
+            let var = h.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (batch - 1) as f64;
+            mean_want[j] = 0.9 * mean_want[j] + 0.1 * mean;
+            var_want[j] = 0.9 * var_want[j] + 0.1 * var;
+        }
+    }
+    let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<_>>();
+    let (got_mean, got_var) = (
+        host(&rm.param.tensor().unwrap()),
+        host(&rv.param.tensor().unwrap()),
+    );
+    gan_tensor::testing::assert_close("running_mean", &got_mean, &f32s(&mean_want), 1e-4, 1e-6);
+    gan_tensor::testing::assert_close("running_var", &got_var, &f32s(&var_want), 1e-4, 1e-6);
+    // G's statistics are untouched (still the initial zeros), its counters are kept.
+    for (g, e) in gan.generator.store.entries().iter().zip(es.entries()) {
+        match (g.offset, g.param.role()) {
+            (None, Role::BufferZeros) => {
+                assert!(host(&g.param.tensor().unwrap()).iter().all(|&x| x == 0.0))
+            }
+            (None, Role::Counter) => assert_eq!(e.param.counter(), g.param.counter()),
+            _ => {}
+        }
+    }
+    gan.refresh_ema_statistics(batch).unwrap();
+    assert_eq!(host(&rm.param.tensor().unwrap()), got_mean);
+    assert_eq!(host(&rv.param.tensor().unwrap()), got_var);
+    // Without BatchNorm there is nothing to refresh.
+    let plain = Gan::new(
+        &ctx,
+        &Config {
+            g_batchnorm: false,
+            ..cfg
+        },
+        ItemShape::Points(2),
+    )
+    .unwrap();
+    assert!(!plain.refresh_ema_statistics(batch).unwrap());
 }

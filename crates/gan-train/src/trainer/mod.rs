@@ -60,6 +60,8 @@ pub struct Trainer {
     evaluator: Option<Evaluator>,
     split: Split,
     comm: Option<Box<dyn Collective>>,
+    /// The step whose G_ema weights its BatchNorm statistics were last made for.
+    ema_stats_at: std::cell::Cell<Option<u64>>,
 }
 
 impl Trainer {
@@ -174,6 +176,7 @@ impl Trainer {
                 ..Split::WHOLE
             },
             comm: None,
+            ema_stats_at: Default::default(),
         })
     }
 
@@ -449,10 +452,21 @@ impl Trainer {
     /// On a conditional run item i is made for class i mod classes (rows of classes in
     /// the grid).
     pub fn fixed_samples(&self) -> Result<Vec<f32>> {
+        self.refresh_ema_statistics()?;
         let n = self.fixed_z.dims()[0];
         let classes = self.gan.classes().map(|c| grid_classes(n, c));
         self.gan
             .sample_at_for(self.fixed_z.clone(), classes.as_deref())
+    }
+
+    /// Gives G_ema BatchNorm statistics of its own weights ([`Gan::refresh_ema_statistics`],
+    /// batches of the run's size), once per step, before it is sampled, scored or saved.
+    fn refresh_ema_statistics(&self) -> Result<()> {
+        if self.ema_stats_at.get() != Some(self.step) {
+            self.gan.refresh_ema_statistics(self.cfg.batch_size)?;
+            self.ema_stats_at.set(Some(self.step));
+        }
+        Ok(())
     }
 
     fn write_samples(&self, name: &str) -> Result<()> {
@@ -515,6 +529,7 @@ impl Trainer {
                 return Ok(());
             }
         }
+        self.refresh_ema_statistics()?;
         let rel = rundir::checkpoint_name(self.step);
         let (g, d) = (&self.gan.generator, &self.gan.discriminator);
         let dir = self.run_dir.join(&rel);
@@ -544,6 +559,7 @@ impl Trainer {
     /// classifier and real statistics are loaded at the first call), appends a row to
     /// `eval/history.csv` and writes `eval/metrics.json`.
     fn evaluate(&mut self) -> Result<()> {
+        self.refresh_ema_statistics()?;
         let opts = EvalOptions {
             count: (self.cfg.eval_count > 0).then_some(self.cfg.eval_count),
             floor: false,
