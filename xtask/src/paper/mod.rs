@@ -1,4 +1,5 @@
-//! `cargo xtask paper ring8|grid25|stacked [--seeds N] [--steps N] [--packs 1,2,3,4] [--out DIR]`:
+//! `cargo xtask paper ring8|grid25|stacked [--seeds N] [--steps N] [--packs 1,2,3,4] [--out DIR]
+//! [--variant paper|ema]`:
 //! one table of PacGAN's paper (Lin et al. 2018) with its protocol. `ring8` and `grid25`
 //! are Table 1 (the `pacgan` preset, recipes/pacgan.toml): for each packing m and seed,
 //! `gan train TABLE --preset pacgan --pack m --seed s --steps N`, then the paper's metrics
@@ -9,7 +10,9 @@
 //! (`eval/paper.json`) is skipped and a cut one resumed from its checkpoint, so a long
 //! table can be finished across sittings. Every finished run of the table is written as a
 //! row to `docs/benchmarks/TABLE-s<steps>.csv`, and `docs/benchmarks.md` is rebuilt from
-//! all those files: mean +- standard error next to the paper's row.
+//! all those files: mean +- standard error next to the paper's row. `--variant ema` runs the
+//! same protocol plus the toolbox's G_ema (`--ema-decay 0.999`, scored on G_ema with its own
+//! BatchNorm statistics) into `DIR/TABLE/s<steps>-ema` and `TABLE-s<steps>-ema.csv`.
 
 mod table;
 #[cfg(test)]
@@ -36,6 +39,54 @@ pub struct Plan {
     pub packs: Vec<usize>,
     /// Where the runs go.
     pub out: PathBuf,
+    /// What the runs add to the paper's protocol.
+    pub variant: Variant,
+}
+
+/// What a table's runs add to the paper's protocol.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Variant {
+    /// The protocol alone.
+    #[default]
+    Paper,
+    /// The protocol plus G_ema, the moving average of G's weights (decay 0.999), which
+    /// makes the samples and is scored (with BatchNorm statistics of its own weights).
+    Ema,
+}
+
+impl Variant {
+    /// Its `--variant` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Paper => "paper",
+            Variant::Ema => "ema",
+        }
+    }
+
+    /// Appended to the runs' folder and the CSV's name ("" for the protocol alone).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Variant::Paper => "",
+            Variant::Ema => "-ema",
+        }
+    }
+
+    /// The `gan train` flags it adds to the preset's.
+    pub fn flags(self) -> &'static [&'static str] {
+        match self {
+            Variant::Paper => &[],
+            Variant::Ema => &["--ema-decay", "0.999"],
+        }
+    }
+
+    /// The variant of a CSV file of rows, from its name (`ring8-s5000-ema.csv`).
+    pub fn of_file(stem: &str) -> Variant {
+        if stem.ends_with("-ema") {
+            Variant::Ema
+        } else {
+            Variant::Paper
+        }
+    }
 }
 
 /// Table 1's 400 epochs of 1000 batches.
@@ -54,7 +105,8 @@ pub fn paper_steps(table: &str) -> u64 {
 }
 
 const USAGE: &str = "usage: cargo xtask paper ring8|grid25|stacked [--seeds N (10)] [--steps N \
-                     (the paper's: 400000, stacked 100000)] [--packs 1,2,3,4] [--out DIR (runs/paper)]";
+                     (the paper's: 400000, stacked 100000)] [--packs 1,2,3,4] [--out DIR (runs/paper)] \
+                     [--variant paper|ema (paper)]";
 
 impl Plan {
     /// Parses the task's arguments.
@@ -72,6 +124,7 @@ impl Plan {
             steps,
             packs: vec![1, 2, 3, 4],
             out: PathBuf::from("runs/paper"),
+            variant: Variant::Paper,
         };
         while let Some(flag) = it.next() {
             let value = it
@@ -93,6 +146,13 @@ impl Plan {
                         .collect::<Result<_>>()?
                 }
                 "--out" => plan.out = PathBuf::from(value),
+                "--variant" => {
+                    plan.variant = match value.as_str() {
+                        "paper" => Variant::Paper,
+                        "ema" => Variant::Ema,
+                        v => bail!("--variant {v}: paper or ema\n{USAGE}"),
+                    }
+                }
                 _ => bail!("unknown flag {flag}\n{USAGE}"),
             }
         }
@@ -101,7 +161,9 @@ impl Plan {
 
     /// The folder of the runs of this table and length.
     pub fn table_dir(&self) -> PathBuf {
-        self.out.join(&self.table).join(format!("s{}", self.steps))
+        self.out
+            .join(&self.table)
+            .join(format!("s{}{}", self.steps, self.variant.suffix()))
     }
 
     /// The run directory of packing `m`, seed `seed`.
@@ -150,13 +212,19 @@ impl Plan {
             "--no-progress",
         ]
         .iter()
+        .chain(self.variant.flags())
         .map(|s| s.to_string())
         .collect()
     }
 
     /// The rows' file in `docs/benchmarks/`.
     pub fn csv_name(&self) -> String {
-        format!("{}-s{}.csv", self.table, self.steps)
+        format!(
+            "{}-s{}{}.csv",
+            self.table,
+            self.steps,
+            self.variant.suffix()
+        )
     }
 }
 
@@ -165,8 +233,9 @@ pub fn run(args: &[String]) -> Result<()> {
     std::env::set_current_dir(root).with_context(|| format!("entering {}", root.display()))?;
     let plan = Plan::parse(args)?;
     println!(
-        "paper table {}: packs {:?} x seeds 1..={} at {} steps each (the paper: {}); runs in {}",
+        "paper table {}{}: packs {:?} x seeds 1..={} at {} steps each (the paper: {}); runs in {}",
         plan.table,
+        plan.variant.suffix(),
         plan.packs,
         plan.seeds,
         plan.steps,
@@ -207,7 +276,12 @@ pub fn run(args: &[String]) -> Result<()> {
         std::fs::read_to_string(&csv).with_context(|| format!("reading {}", csv.display()))?;
     println!(
         "\n{}",
-        table::section(&plan.table, plan.steps, &table::from_csv(&text)?)
+        table::section_of(
+            table::Source::Ours(plan.variant),
+            &plan.table,
+            plan.steps,
+            &table::from_csv(&text)?
+        )
     );
     println!("wrote {} and docs/benchmarks.md", csv.display());
     Ok(())

@@ -166,16 +166,17 @@ fn pm((m, s): (f64, f64), digits: usize) -> String {
 /// Who measured a file of rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
-    /// `cargo xtask paper` (our kernels).
-    Ours,
+    /// `cargo xtask paper` (our kernels), with what its runs add to the protocol.
+    Ours(super::Variant),
     /// `benches/pytorch/pacgan_2d.py` (eager PyTorch, the same protocol); `true`: with
     /// `--simultaneous`.
     PyTorch(bool),
 }
 
 /// The markdown section of one table and length, measured by us.
+#[cfg(test)]
 pub fn section(table: &str, steps: u64, rows: &[Row]) -> String {
-    section_of(Source::Ours, table, steps, rows)
+    section_of(Source::Ours(super::Variant::Paper), table, steps, rows)
 }
 
 /// The markdown section of one table and length from `source`.
@@ -203,9 +204,20 @@ pub fn section_of(source: Source, table: &str, steps: u64, rows: &[Row]) -> Stri
         .join(",");
     let seeds = rows.iter().map(|r| r.seed).max().unwrap_or(0);
     let (who, how) = match source {
-        Source::Ours => (
-            "gan".to_string(),
-            format!("`cargo xtask paper {table} --steps {steps} --seeds {seeds} --packs {packs}` (resumable)"),
+        Source::Ours(v) => (
+            match v {
+                super::Variant::Paper => "gan".to_string(),
+                super::Variant::Ema => "gan + G_ema (moving average of G's weights, decay 0.999, \
+                                       with BatchNorm statistics of its own; the samples scored are G_ema's)"
+                    .to_string(),
+            },
+            format!(
+                "`cargo xtask paper {table} --steps {steps} --seeds {seeds} --packs {packs}{}` (resumable)",
+                match v {
+                    super::Variant::Paper => String::new(),
+                    other => format!(" --variant {}", other.name()),
+                }
+            ),
         ),
         Source::PyTorch(sim) => (
             format!("PyTorch reference{}", if sim { ", simultaneous updates" } else { "" }),
@@ -320,10 +332,11 @@ pub fn write_doc(folder: &Path, out: &Path) -> Result<()> {
                 std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
             let rows = from_csv(&text).with_context(|| format!("{}", p.display()))?;
             let sim = p.to_string_lossy().contains("-simultaneous");
+            let stem = p.file_stem().and_then(|x| x.to_str()).unwrap_or("");
             let source = if torch {
                 Source::PyTorch(sim)
             } else {
-                Source::Ours
+                Source::Ours(super::Variant::of_file(stem))
             };
             if let Some(r) = rows.first() {
                 let (t, st) = (r.table.clone(), r.steps);

@@ -185,6 +185,7 @@ fn runs_are_skipped_when_done_and_resumed_when_cut() {
         steps: 6,
         packs: vec![2],
         out: tmp.path().to_path_buf(),
+        variant: Variant::Paper,
     };
     let ctx = gan_tensor::Context::new().unwrap();
     let row = finish_run(&ctx, &plan, 2, 1).unwrap();
@@ -305,4 +306,44 @@ fn the_page_puts_the_pytorch_reference_after_our_rows() {
     std::fs::write(folder.join("grid25-s5000.csv"), "garbage\n").unwrap();
     let e = format!("{:#}", write_doc(&folder, &out).unwrap_err());
     assert!(e.contains("grid25-s5000.csv"), "{e}");
+}
+
+/// `--variant ema` adds G_ema to every run, keeps its runs and rows apart from the
+/// protocol's, and its section says so and how to reproduce it.
+#[test]
+fn the_ema_variant_has_its_own_runs_rows_and_section() {
+    let p = Plan::parse(&s(&["ring8", "--steps", "5000", "--variant", "ema"])).unwrap();
+    assert_eq!(p.variant, Variant::Ema);
+    assert_eq!(
+        p.run_dir(2, 1),
+        PathBuf::from("runs/paper/ring8/s5000-ema/pac2-seed1")
+    );
+    assert_eq!(p.csv_name(), "ring8-s5000-ema.csv");
+    let args = p.train_args(2, 1);
+    let at = args.iter().position(|a| a == "--ema-decay").unwrap();
+    assert_eq!(args[at + 1], "0.999");
+    assert!(!Plan::parse(&s(&["ring8"]))
+        .unwrap()
+        .train_args(1, 1)
+        .contains(&"--ema-decay".to_string()));
+    assert!(Plan::parse(&s(&["ring8", "--variant", "best"])).is_err());
+    assert_eq!(Variant::of_file("ring8-s5000-ema"), Variant::Ema);
+    assert_eq!(Variant::of_file("ring8-s5000"), Variant::Paper);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let rows = vec![row(1, 1, 8, 60.0, Some(0.4))];
+    std::fs::write(tmp.path().join("ring8-s5000.csv"), to_csv(&rows)).unwrap();
+    let ema = vec![row(1, 1, 8, 87.5, Some(0.3))];
+    std::fs::write(tmp.path().join("ring8-s5000-ema.csv"), to_csv(&ema)).unwrap();
+    let out = tmp.path().join("benchmarks.md");
+    table::write_doc(tmp.path(), &out).unwrap();
+    let md = std::fs::read_to_string(&out).unwrap();
+    let (plain, with) = (
+        md.find("5000 steps per run (1.2% of the paper's 400,000): gan\n")
+            .unwrap(),
+        md.find("): gan + G_ema").unwrap(),
+    );
+    assert!(plain < with, "the protocol's section comes first");
+    assert!(md.contains("--packs 1 --variant ema` (resumable)"), "{md}");
+    assert!(md[with..].contains("| GAN | 1 | 8.0 ± 0.0 | 87.5 ± 0.0 | 0.30 ± 0.00 |"));
 }
