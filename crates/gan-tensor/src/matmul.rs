@@ -17,6 +17,7 @@ use crate::context::Launch;
 use crate::ops;
 use crate::shaders::{
     Family, MATMUL, MATMUL_C4, MATMUL_NARROW, MATMUL_SUBGROUP, MATMUL_SUBGROUP_C4,
+    MATMUL_SUBGROUP_TEX, MATMUL_SUBGROUP_TEX_C4,
 };
 use crate::{Error, Result, Tensor};
 
@@ -57,6 +58,12 @@ pub enum MatmulKernel {
     /// `RegBlock` sharing loads of A across the 8 lanes of a subgroup: CPU adapters with
     /// subgroup operations and a subgroup size of exactly 8 (lavapipe on AVX2).
     Subgroup,
+    /// `Subgroup` reading A and B from textures (`matmul_subgroup_tex*.wgsl`), copied
+    /// from their buffers before the product: lavapipe turns each storage-buffer load into
+    /// a per-lane loop and a texel fetch into one gather. The same loads in the same order,
+    /// so the same bits as `Subgroup`, which runs in its place where an operand's offset is
+    /// not a multiple of 16 bytes or it exceeds the textures' size.
+    Texture,
     /// Workgroup-memory tiled kernel (GPUs).
     Tiled,
     /// One invocation per row and 4 columns of C, 8 rows per workgroup
@@ -73,9 +80,10 @@ pub const NARROW_MAX_N: usize = 4;
 
 impl MatmulKernel {
     /// Every variant.
-    pub const ALL: [MatmulKernel; 4] = [
+    pub const ALL: [MatmulKernel; 5] = [
         MatmulKernel::RegBlock,
         MatmulKernel::Subgroup,
+        MatmulKernel::Texture,
         MatmulKernel::Tiled,
         MatmulKernel::Narrow,
     ];
@@ -88,6 +96,8 @@ impl MatmulKernel {
             (MatmulKernel::RegBlock, true) => (MATMUL_C4, "matmul_regblock_c4"),
             (MatmulKernel::Subgroup, false) => (MATMUL_SUBGROUP, "matmul_subgroup"),
             (MatmulKernel::Subgroup, true) => (MATMUL_SUBGROUP_C4, "matmul_subgroup_c4"),
+            (MatmulKernel::Texture, false) => (MATMUL_SUBGROUP_TEX, "matmul_subgroup_tex"),
+            (MatmulKernel::Texture, true) => (MATMUL_SUBGROUP_TEX_C4, "matmul_subgroup_c4_tex"),
             (MatmulKernel::Tiled, _) => (MATMUL, "matmul_tiled"),
             (MatmulKernel::Narrow, _) => (MATMUL_NARROW, "matmul_narrow"),
         }
@@ -97,7 +107,7 @@ impl MatmulKernel {
     fn tile(self) -> (usize, usize) {
         match self {
             MatmulKernel::RegBlock => (32, 64),
-            MatmulKernel::Subgroup => (64, 32),
+            MatmulKernel::Subgroup | MatmulKernel::Texture => (64, 32),
             MatmulKernel::Tiled => (64, 64),
             MatmulKernel::Narrow => (8, 4),
         }
@@ -106,7 +116,7 @@ impl MatmulKernel {
     /// Whether this adapter can run the variant.
     pub fn supported(self, ctx: &crate::Context) -> bool {
         match self {
-            MatmulKernel::Subgroup => {
+            MatmulKernel::Subgroup | MatmulKernel::Texture => {
                 ctx.features().contains(wgpu::Features::SUBGROUP)
                     && ctx.adapter().subgroup_size == (8, 8)
             }
@@ -129,14 +139,18 @@ impl MatmulKernel {
         let forced = match std::env::var("GAN_MATMUL_KERNEL").as_deref() {
             Ok("regblock") => Some(MatmulKernel::RegBlock),
             Ok("subgroup") => Some(MatmulKernel::Subgroup),
+            Ok("texture") => Some(MatmulKernel::Texture),
             Ok("tiled") => Some(MatmulKernel::Tiled),
             _ => None,
         };
         if let Some(k) = forced.filter(|k| k.supported(ctx)) {
             return k;
         }
+        let textures = std::env::var("GAN_MATMUL_TEXTURES").as_deref() != Ok("0");
         if !ctx.adapter().is_cpu() {
             MatmulKernel::Tiled
+        } else if MatmulKernel::Texture.supported(ctx) && textures {
+            MatmulKernel::Texture
         } else if MatmulKernel::Subgroup.supported(ctx) {
             MatmulKernel::Subgroup
         } else {
@@ -347,6 +361,20 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
             ),
         });
     }
+    // Operands the textures cannot take (an offset off 16 bytes, too many texels) run the
+    // buffer twin, which gives the same bits. So does op(A) = A^T, op(B) = B with K % 4 != 0:
+    // there the vec4 path's last step reads up to 3 rows past both operands, which a
+    // storage binding returns as zeros (robust access) but a texture holds stale texels.
+    let fits = |t: &Tensor| {
+        let arg = t.arg();
+        arg.offset.is_multiple_of(16) && (t.numel() as u64).div_ceil(4) <= ctx.max_texture_texels()
+    };
+    let tail = o.trans_a && !o.trans_b && !k.is_multiple_of(4);
+    let kernel = if kernel == MatmulKernel::Texture && (tail || !(fits(a) && fits(b))) {
+        MatmulKernel::Subgroup
+    } else {
+        kernel
+    };
     let (code, alpha) = o.activation.code();
     let (tm, tn) = kernel.tile();
     // The narrow kernel runs rows along x (it has few column groups), the others columns.
@@ -387,7 +415,15 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
     } else {
         None
     };
-    ctx.dispatch(Launch {
+    let texture = kernel == MatmulKernel::Texture;
+    // The texture kernels bind A and B as textures ahead of the buffers.
+    let operands = [a.arg_padded(16), b.arg_padded(16), bias_arg];
+    let inputs = if texture {
+        &operands[2..]
+    } else {
+        &operands[..]
+    };
+    let launch = Launch {
         family,
         entry,
         constants: &[
@@ -403,10 +439,23 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
         ],
         params: bytemuck::bytes_of(&params),
         // A and B are read as vec4s: bind whole 16-byte groups.
-        inputs: &[a.arg_padded(16), b.arg_padded(16), bias_arg],
+        inputs,
         outputs: &[partial.as_ref().unwrap_or(&out).arg()],
         groups: [gx as u32, gy as u32, slices as u32],
-    })?;
+    };
+    if texture {
+        let (aa, ba) = (a.arg(), b.arg());
+        let texels = |t: &Tensor| (t.numel() as u64).div_ceil(4);
+        ctx.dispatch_with_operands(
+            launch,
+            [
+                (aa.buf, aa.offset, texels(a)),
+                (ba.buf, ba.offset, texels(b)),
+            ],
+        )?;
+    } else {
+        ctx.dispatch(launch)?;
+    }
     if let Some(partial) = partial {
         let sum = Params {
             m: m as u32,

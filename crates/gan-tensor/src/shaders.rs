@@ -31,6 +31,8 @@ family!(MATMUL_SUBGROUP, "matmul_subgroup");
 family!(MATMUL_C4, "matmul_c4");
 family!(MATMUL_SUBGROUP_C4, "matmul_subgroup_c4");
 family!(MATMUL_NARROW, "matmul_narrow");
+family!(MATMUL_SUBGROUP_TEX, "matmul_subgroup_tex");
+family!(MATMUL_SUBGROUP_TEX_C4, "matmul_subgroup_tex_c4");
 family!(SOFTMAX, "softmax");
 family!(EMBEDDING, "embedding");
 family!(MAXOUT, "maxout");
@@ -45,6 +47,8 @@ pub const ALL: &[Family] = &[
     MATMUL_C4,
     MATMUL_SUBGROUP_C4,
     MATMUL_NARROW,
+    MATMUL_SUBGROUP_TEX,
+    MATMUL_SUBGROUP_TEX_C4,
     SOFTMAX,
     RNG,
     CONV,

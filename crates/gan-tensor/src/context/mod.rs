@@ -17,6 +17,7 @@ mod pipelines;
 mod profile;
 mod profiled;
 mod submit;
+mod textures;
 
 pub use profile::KernelTime;
 
@@ -28,7 +29,8 @@ const UNIFORM_SLOTS: u64 = 1024;
 /// Counters that tests and benchmarks read to prove the engine's promises.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// GPU buffers ever created (storage and staging); flat in a steady-state loop.
+    /// GPU buffers ever created (storage and staging) and operand textures (see
+    /// `context/textures.rs`); flat in a steady-state loop.
     pub buffers_created: u64,
     /// Compute pipelines ever compiled; one per (shader, entry point, specialization).
     pub pipelines_compiled: u64,
@@ -79,6 +81,14 @@ enum Cmd {
         dst_offset: u64,
         bytes: u64,
     },
+    /// `texels` vec4s of `src` from byte `src_offset` into rows of `TEXTURE_WIDTH` texels
+    /// of `dst` (see `textures.rs`).
+    ToTexture {
+        src: wgpu::Buffer,
+        src_offset: u64,
+        dst: wgpu::Texture,
+        texels: u64,
+    },
 }
 
 #[derive(Default)]
@@ -88,11 +98,22 @@ struct Pending {
     slots: u64,
 }
 
+/// A matmul operand texture (`textures.rs`) and the rows it holds.
+struct OperandTexture {
+    texture: wgpu::Texture,
+    view: wgpu::TextureView,
+    rows: u32,
+}
+
+/// The bind group and pipeline layouts of one (textures, inputs, outputs) arity.
+type Layouts = (wgpu::BindGroupLayout, wgpu::PipelineLayout);
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct PipelineKey {
     family: &'static str,
     entry: &'static str,
     constants: Vec<(&'static str, u64)>,
+    textures: usize,
     inputs: usize,
     outputs: usize,
 }
@@ -104,10 +125,13 @@ struct Inner {
     summary: AdapterSummary,
     limits: wgpu::Limits,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
-    layouts: Mutex<HashMap<(usize, usize), (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
+    layouts: Mutex<HashMap<(usize, usize, usize), Layouts>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     pool: Pool,
     staging: Pool,
+    /// The operand textures of the texture matmul, one per operand slot.
+    textures: Mutex<[Option<OperandTexture>; 2]>,
+    textures_created: AtomicU64,
     uniform_buf: wgpu::Buffer,
     pending: Mutex<Pending>,
     errors: Arc<Mutex<Vec<String>>>,
@@ -185,6 +209,8 @@ impl Context {
             pipelines: Mutex::default(),
             pool: Pool::default(),
             staging: Pool::default(),
+            textures: Mutex::default(),
+            textures_created: AtomicU64::new(0),
             uniform_buf,
             pending: Mutex::default(),
             errors,
@@ -226,7 +252,9 @@ impl Context {
     /// Engine counters.
     pub fn stats(&self) -> Stats {
         Stats {
-            buffers_created: self.0.pool.created() + self.0.staging.created(),
+            buffers_created: self.0.pool.created()
+                + self.0.staging.created()
+                + self.0.textures_created.load(Ordering::Relaxed),
             pipelines_compiled: self.0.pipelines_compiled.load(Ordering::Relaxed),
             submissions: self.0.submissions.load(Ordering::Relaxed),
             dispatches: self.0.dispatches.load(Ordering::Relaxed),
@@ -366,17 +394,27 @@ impl Context {
 
     /// Records one dispatch; nothing runs until a flush.
     pub(crate) fn dispatch(&self, l: Launch) -> Result<()> {
+        self.dispatch_textured(l, &[])
+    }
+
+    /// Records one dispatch whose bindings 1..=t are the texture views `textures` (the
+    /// storage buffers follow them); nothing runs until a flush.
+    pub(crate) fn dispatch_textured(
+        &self,
+        l: Launch,
+        textures: &[wgpu::TextureView],
+    ) -> Result<()> {
         if l.groups.contains(&0) {
             return Ok(());
         }
         debug_assert!(l.params.len() as u64 <= UNIFORM_SLOT);
-        let pipeline = self.pipeline(&l)?;
+        let pipeline = self.pipeline(&l, textures.len())?;
         let slot = UNIFORM_SLOT.max(self.0.limits.min_uniform_buffer_offset_alignment as u64);
         let full = self.0.pending.lock().unwrap().slots >= UNIFORM_SLOTS;
         if full {
             self.flush()?;
         }
-        let (bgl, _) = self.layout(l.inputs.len(), l.outputs.len());
+        let (bgl, _) = self.layout(textures.len(), l.inputs.len(), l.outputs.len());
         let mut pending = self.0.pending.lock().unwrap();
         let offset = pending.slots * slot;
         pending.uniforms.resize((offset + slot) as usize, 0);
@@ -392,9 +430,16 @@ impl Context {
                 size: std::num::NonZeroU64::new(uniform_size),
             }),
         }];
-        for (i, a) in l.inputs.iter().chain(l.outputs.iter()).enumerate() {
+        for (i, view) in textures.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: 1 + i as u32,
+                resource: wgpu::BindingResource::TextureView(view),
+            });
+        }
+        let first = 1 + textures.len() as u32;
+        for (i, a) in l.inputs.iter().chain(l.outputs.iter()).enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: first + i as u32,
                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                     buffer: a.buf.raw(),
                     offset: a.offset,

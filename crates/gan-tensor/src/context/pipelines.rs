@@ -1,5 +1,5 @@
 //! The compile caches of a [`Context`]: one shader module per family, one bind group and
-//! pipeline layout per (inputs, outputs) arity, and one compute pipeline per
+//! pipeline layout per (textures, inputs, outputs) arity, and one compute pipeline per
 //! [`PipelineKey`] (shader, entry point, specialization constants, arity).
 
 use std::sync::atomic::Ordering;
@@ -42,14 +42,17 @@ impl Context {
             .clone()
     }
 
+    /// Binding 0 the uniform, 1..=textures unfilterable float 2-D textures, then the
+    /// read-only storage buffers and the read-write ones.
     pub(super) fn layout(
         &self,
+        textures: usize,
         inputs: usize,
         outputs: usize,
     ) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
         let mut layouts = self.0.layouts.lock().unwrap();
         layouts
-            .entry((inputs, outputs))
+            .entry((textures, inputs, outputs))
             .or_insert_with(|| {
                 let mut entries = vec![wgpu::BindGroupLayoutEntry {
                     binding: 0,
@@ -61,9 +64,21 @@ impl Context {
                     },
                     count: None,
                 }];
+                for t in 0..textures {
+                    entries.push(wgpu::BindGroupLayoutEntry {
+                        binding: 1 + t as u32,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: wgpu::BindingType::Texture {
+                            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                            view_dimension: wgpu::TextureViewDimension::D2,
+                            multisampled: false,
+                        },
+                        count: None,
+                    });
+                }
                 for i in 0..inputs + outputs {
                     entries.push(wgpu::BindGroupLayoutEntry {
-                        binding: 1 + i as u32,
+                        binding: (1 + textures + i) as u32,
                         visibility: wgpu::ShaderStages::COMPUTE,
                         ty: wgpu::BindingType::Buffer {
                             ty: wgpu::BufferBindingType::Storage {
@@ -75,7 +90,7 @@ impl Context {
                         count: None,
                     });
                 }
-                let label = format!("layout {inputs} in {outputs} out");
+                let label = format!("layout {textures} tex {inputs} in {outputs} out");
                 let bgl =
                     self.0
                         .device
@@ -96,11 +111,12 @@ impl Context {
             .clone()
     }
 
-    pub(super) fn pipeline(&self, l: &Launch) -> Result<wgpu::ComputePipeline> {
+    pub(super) fn pipeline(&self, l: &Launch, textures: usize) -> Result<wgpu::ComputePipeline> {
         let key = PipelineKey {
             family: l.family.name,
             entry: l.entry,
             constants: l.constants.iter().map(|(k, v)| (*k, v.to_bits())).collect(),
+            textures,
             inputs: l.inputs.len(),
             outputs: l.outputs.len(),
         };
@@ -108,7 +124,7 @@ impl Context {
             return Ok(p.clone());
         }
         let module = self.module(l.family);
-        let (_, layout) = self.layout(l.inputs.len(), l.outputs.len());
+        let (_, layout) = self.layout(textures, l.inputs.len(), l.outputs.len());
         let label = format!("{}::{}{:?}", l.family.name, l.entry, l.constants);
         let pipeline = self
             .0

@@ -34,6 +34,15 @@ impl Context {
                     encoder.copy_buffer_to_buffer(&src, src_offset, &dst, dst_offset, bytes);
                     "copy".to_string()
                 }
+                Cmd::ToTexture {
+                    src,
+                    src_offset,
+                    dst,
+                    texels,
+                } => {
+                    super::textures::encode_copy(&mut encoder, &src, src_offset, &dst, texels);
+                    "copy to texture".to_string()
+                }
                 Cmd::Dispatch {
                     kernel,
                     pipeline,

@@ -44,6 +44,12 @@ impl Context {
                     dst_offset,
                     bytes,
                 } => encoder.copy_buffer_to_buffer(&src, src_offset, &dst, dst_offset, bytes),
+                Cmd::ToTexture {
+                    src,
+                    src_offset,
+                    dst,
+                    texels,
+                } => super::textures::encode_copy(&mut encoder, &src, src_offset, &dst, texels),
                 Cmd::Dispatch {
                     pipeline,
                     bind_group,
