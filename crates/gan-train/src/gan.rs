@@ -389,23 +389,19 @@ impl Gan {
     }
 
     /// Gives G_ema BatchNorm statistics of its own ([`Ema::refresh_statistics`]) from
-    /// batches of `batch` latents of [`ema::STAT_SEED`] (classes cycling on a conditional
-    /// game); false when the game has no G_ema or its G no BatchNorm.
+    /// batches of `batch` latents (classes cycling on a conditional game); false without.
     pub fn refresh_ema_statistics(&self, batch: usize) -> Result<bool> {
-        let Some(e) = &self.ema else {
-            return Ok(false);
-        };
-        let labels: Option<Vec<u32>> = self
+        let Some(e) = &self.ema else { return Ok(false) };
+        let labels = self
             .classes()
-            .map(|c| (0..batch).map(|j| (j % c) as u32).collect());
+            .map(|c| (0..batch).map(|j| (j % c) as u32).collect::<Vec<_>>());
         e.refresh_statistics(&self.generator, |i| {
-            let (prior, dim) = (self.game.prior, self.game.latent_dim);
-            let z = sample_prior(&self.ctx, prior, batch, dim, ema::STAT_SEED, i)?;
+            let (prior, dim, seed) = (self.game.prior, self.game.latent_dim, ema::STAT_SEED);
             let y = labels
                 .as_deref()
                 .map(|l| self.upload_labels(l))
                 .transpose()?;
-            Ok((z, y))
+            Ok((sample_prior(&self.ctx, prior, batch, dim, seed, i)?, y))
         })
     }
 
