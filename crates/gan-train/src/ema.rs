@@ -19,9 +19,9 @@
 //! weights of a BatchNorm generator make worse samples than the raw G (PacGAN's 2-D
 //! players, ring8, 5000 steps, seed 1: 56.9% high quality against the raw G's 61.4%).
 //! So before G_ema is sampled, scored or saved, the trainer gives it statistics of its
-//! own ([`Ema::refresh_statistics`], BigGAN's "standing statistics", Brock et al. 2019,
-//! appendix C.1): running statistics reset, then [`STAT_BATCHES`] forward passes of the
-//! average in training mode on latents of a fixed seed (the same run: 87.1% high quality).
+//! own ([`Ema::refresh_statistics`]; the "standing statistics" of BigGAN, Brock et al.
+//! 2019): running statistics reset, then [`STAT_BATCHES`] forward passes of the average
+//! in training mode on latents of a fixed seed (the same run: 87.5% high quality).
 //! They depend on the averaged weights alone, so a resumed run saves the same bits.
 //! The average starts as an exact copy of G.
 
