@@ -448,7 +448,7 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
         let texels = |t: &Tensor| (t.numel() as u64).div_ceil(4);
         ctx.dispatch_with_operands(
             launch,
-            [
+            &[
                 (aa.buf, aa.offset, texels(a)),
                 (ba.buf, ba.offset, texels(b)),
             ],

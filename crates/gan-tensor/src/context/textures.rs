@@ -26,14 +26,14 @@ impl Context {
         TEXTURE_WIDTH * self.0.limits.max_texture_dimension_2d as u64
     }
 
-    /// Records `l` with its textures 1 and 2 the operands `ops` (buffer, byte offset, a
-    /// multiple of 16, and vec4s), each first copied into its operand texture (made
-    /// larger when too small). The textures stay locked until the dispatch is recorded,
-    /// so another thread's product cannot copy into them in between.
+    /// Records `l` with its textures 1, 2, ... the operands `ops` (buffer, byte offset, a
+    /// multiple of 16, and vec4s; at most two), each first copied into its operand
+    /// texture (made larger when too small). The textures stay locked until the dispatch
+    /// is recorded, so another thread's kernel cannot copy into them in between.
     pub(crate) fn dispatch_with_operands(
         &self,
         l: super::Launch,
-        ops: [(&PoolBuffer, u64, u64); 2],
+        ops: &[(&PoolBuffer, u64, u64)],
     ) -> Result<()> {
         let mut slots = self.0.textures.lock().unwrap();
         let mut views = Vec::with_capacity(2);
