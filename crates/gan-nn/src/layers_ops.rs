@@ -9,7 +9,7 @@ use gan_tensor::maxout;
 use gan_tensor::softmax;
 use gan_tensor::{Error, Result, Tensor};
 
-use crate::var::{InPlace, Var};
+use crate::var::{is_grad_enabled, InPlace, Var};
 
 /// The gradient before a fused activation, from the activation's output `y`. ReLU and
 /// LeakyReLU (alpha > 0) keep the sign of their input, so `y > 0` exactly where x > 0.
@@ -128,11 +128,18 @@ impl Var {
         ))
     }
 
-    /// 2-D convolution (NCHW; weight [Cout, Cin, KH, KW]; optional bias [Cout]).
+    /// 2-D convolution (NCHW; weight [Cout, Cin, KH, KW]; optional bias [Cout]). When
+    /// the weight will take a gradient, the forward's column matrix is kept for it.
     pub fn conv2d(x: &Var, w: &Var, b: Option<&Var>, p: Conv2dParams) -> Result<Var> {
-        let y = conv::conv2d(x.value(), w.value(), b.map(|b| b.value()), p)?;
-        let (xv, wv) = (x.value().clone(), w.value().clone());
         let (need_dx, need_dw) = (x.requires_grad(), w.requires_grad());
+        let bv = b.map(|b| b.value());
+        let algo = ConvAlgo::default();
+        let (y, cols) = if need_dw && is_grad_enabled() {
+            conv::conv2d_keeping_columns(x.value(), w.value(), bv, p, algo)?
+        } else {
+            (conv::conv2d_with(x.value(), w.value(), bv, p, algo)?, None)
+        };
+        let (xv, wv) = (x.value().clone(), w.value().clone());
         let (w_leaf, b_leaf) = (w.clone(), b.cloned());
         let mut parents = vec![x, w];
         if let Some(b) = b {
@@ -151,22 +158,23 @@ impl Var {
                 };
                 // Frozen weights (D during G's step) need no gradient; the others go
                 // into their buffers where the engine allows (as in linear).
-                let dw = if !need_dw {
-                    None
-                } else if let (Some(out), acc) = split_in_place(w_leaf.take_grad_in_place()) {
+                let dw = if need_dw {
+                    let into = split_in_place(w_leaf.take_grad_in_place());
+                    let into = into.0.as_ref().map(|out| (out, into.1));
                     let khw = (wd[2], wd[3]);
-                    conv::conv2d_backward_weight_into(
-                        &xv,
-                        g,
-                        khw,
-                        p,
-                        ConvAlgo::default(),
-                        &out,
-                        acc,
-                    )?;
-                    None
+                    let dw = match &cols {
+                        Some(cols) => conv::conv2d_backward_weight_from(cols, g, into)?,
+                        None => match into {
+                            Some((out, acc)) => {
+                                conv::conv2d_backward_weight_into(&xv, g, khw, p, algo, out, acc)?;
+                                out.clone()
+                            }
+                            None => conv::conv2d_backward_weight(&xv, g, khw, p)?,
+                        },
+                    };
+                    into.is_none().then_some(dw)
                 } else {
-                    Some(conv::conv2d_backward_weight(&xv, g, (wd[2], wd[3]), p)?)
+                    None
                 };
                 let mut grads = vec![dx, dw];
                 if let Some(b) = &b_leaf {
@@ -177,7 +185,8 @@ impl Var {
         ))
     }
 
-    /// 2-D transposed convolution (NCHW; weight [Cin, Cout, KH, KW] as in PyTorch).
+    /// 2-D transposed convolution (NCHW; weight [Cin, Cout, KH, KW] as in PyTorch). Its
+    /// input and weight gradients multiply the same column matrix of dy, made once.
     pub fn conv_transpose2d(
         x: &Var,
         w: &Var,
@@ -197,23 +206,36 @@ impl Var {
             &parents,
             Box::new(move |g| {
                 let wd = wv.dims();
+                let algo = ConvAlgo::default();
                 // Data inputs (real images) need no gradient: skip that product.
-                let dx = if need_dx {
-                    Some(conv::conv_transpose2d_backward_input(g, &wv, p)?)
+                let (dx, cols) = if need_dx {
+                    let (dx, cols) =
+                        conv::conv_transpose2d_backward_input_keeping_columns(g, &wv, p, algo)?;
+                    (Some(dx), cols.filter(|_| need_dw))
                 } else {
-                    None
+                    (None, None)
                 };
                 // Frozen weights (D during G's step) need no gradient; the others go
                 // into their buffers where the engine allows (as in linear).
                 let khw = (wd[2], wd[3]);
-                let dw = if !need_dw {
-                    None
-                } else if let (Some(out), acc) = split_in_place(w_leaf.take_grad_in_place()) {
-                    let algo = ConvAlgo::default();
-                    conv::conv_transpose2d_backward_weight_into(&xv, g, khw, p, algo, &out, acc)?;
-                    None
+                let dw = if need_dw {
+                    let into = split_in_place(w_leaf.take_grad_in_place());
+                    let into = into.0.as_ref().map(|out| (out, into.1));
+                    let dw = match (&cols, into) {
+                        (Some(cols), _) => {
+                            conv::conv_transpose2d_backward_weight_from(cols, &xv, into)?
+                        }
+                        (None, Some((out, acc))) => {
+                            conv::conv_transpose2d_backward_weight_into(
+                                &xv, g, khw, p, algo, out, acc,
+                            )?;
+                            out.clone()
+                        }
+                        (None, None) => conv::conv_transpose2d_backward_weight(&xv, g, khw, p)?,
+                    };
+                    into.is_none().then_some(dw)
                 } else {
-                    Some(conv::conv_transpose2d_backward_weight(&xv, g, khw, p)?)
+                    None
                 };
                 let mut grads = vec![dx, dw];
                 if let Some(b) = &b_leaf {

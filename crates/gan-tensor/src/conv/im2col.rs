@@ -150,15 +150,18 @@ fn rows_to_nchw(c: &Geometry, ymat: &Tensor, y: &Tensor) -> Result<()> {
     }
 }
 
+/// y = x (*) wt (+ bias), and the column matrix when the batch was one chunk (the matrix
+/// the weight gradient multiplies too; see `super::columns`).
 pub(super) fn forward(
     g: &Geometry,
     x: &Tensor,
     wt: &Tensor,
     bias: Option<&Tensor>,
     chunk: usize,
-) -> Result<Tensor> {
+) -> Result<(Tensor, Option<Tensor>)> {
     let y = Tensor::uninit(x.context(), &g.output())?;
     let wmat = weight_matrix(g, wt, g.cout)?;
+    let mut whole = None;
     for (n0, m) in chunks(g.n, chunk) {
         let c = Geometry { n: m, ..*g };
         let cols = cols(&c, &images(x, n0, m, c.input())?)?;
@@ -170,8 +173,11 @@ pub(super) fn forward(
         let ymat = matmul_with(&cols, &wmat, opts)?; // [m oh ow, cout]
         let yc = images(&y, n0, m, c.output())?;
         rows_to_nchw(&c, &ymat, &yc)?;
+        if m == g.n {
+            whole = Some(cols);
+        }
     }
-    Ok(y)
+    Ok((y, whole))
 }
 
 pub(super) fn backward_input(
@@ -193,12 +199,15 @@ pub(super) fn backward_input(
     Ok(dx)
 }
 
+/// dw = rows(dy)^T x im2col(x); `kept` is im2col(x) of the whole batch when the caller
+/// has it (then `chunk` is the batch).
 pub(super) fn backward_weight(
     g: &Geometry,
     x: &Tensor,
     dy: &Tensor,
     chunk: usize,
     into: Option<(&Tensor, bool)>,
+    kept: Option<&Tensor>,
 ) -> Result<Tensor> {
     // One chunk and no padded columns: the product is the gradient, stored (or added)
     // straight into `into`.
@@ -206,7 +215,10 @@ pub(super) fn backward_weight(
     let mut acc: Option<Tensor> = None; // [cout, kp]
     for (n0, m) in chunks(g.n, chunk) {
         let c = Geometry { n: m, ..*g };
-        let cols = cols(&c, &images(x, n0, m, c.input())?)?;
+        let cols = match kept {
+            Some(k) => k.clone(),
+            None => cols(&c, &images(x, n0, m, c.input())?)?,
+        };
         let dymat = rows(&c, &images(dy, n0, m, c.output())?, g.cout)?;
         let opts = MatmulOptions {
             trans_a: true,

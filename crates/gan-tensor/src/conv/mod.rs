@@ -21,6 +21,7 @@
 //! ```
 
 mod checks;
+mod columns;
 mod geometry;
 mod im2col;
 mod launch;
@@ -33,6 +34,11 @@ use checks::{
 };
 use geometry::Geometry;
 
+pub use columns::{
+    conv2d_backward_weight_from, conv2d_keeping_columns,
+    conv_transpose2d_backward_input_keeping_columns, conv_transpose2d_backward_weight_from,
+    Columns,
+};
 pub use geometry::{Conv2dParams, ConvAlgo, ConvTranspose2dParams};
 
 /// 2-D convolution (cross-correlation, as in PyTorch): x `[N, Cin, H, W]` with weight
@@ -55,6 +61,16 @@ pub fn conv2d_with(
     p: Conv2dParams,
     algo: ConvAlgo,
 ) -> Result<Tensor> {
+    conv2d_geometry(x, weight, bias, p)?.forward(x, weight, bias, algo)
+}
+
+/// The checked geometry of [`conv2d`] of these operands.
+fn conv2d_geometry(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    p: Conv2dParams,
+) -> Result<Geometry> {
     const OP: &str = "conv2d";
     let (xd, wd) = operands(OP, (x, INPUT), (weight, CONV_WEIGHT))?;
     let ([_, cin, h, w], [cout, wcin, kh, kw]) = (xd, wd);
@@ -64,7 +80,7 @@ pub fn conv2d_with(
     check_nonzero(OP, &xd, &wd, &[cin, h, w, cout, kh, kw])?;
     let g = Geometry::conv2d(OP, (&xd, &wd), xd, cout, (kh, kw), p)?.check(OP)?;
     check_bias(OP, bias, x, &wd, cout)?;
-    g.forward(x, weight, bias, algo)
+    Ok(g)
 }
 
 /// Gradient of [`conv2d`] with respect to its input: dy `[N, Cout, OH, OW]` and weight
@@ -218,6 +234,16 @@ pub fn conv_transpose2d_backward_input_with(
     p: ConvTranspose2dParams,
     algo: ConvAlgo,
 ) -> Result<Tensor> {
+    transpose_input_geometry(dy, weight, p)?.forward(dy, weight, None, algo)
+}
+
+/// The checked geometry of [`conv_transpose2d_backward_input`]: the conv2d of dy by the
+/// weight, whose output is the gradient's [n, cin, h, w].
+fn transpose_input_geometry(
+    dy: &Tensor,
+    weight: &Tensor,
+    p: ConvTranspose2dParams,
+) -> Result<Geometry> {
     const OP: &str = "conv_transpose2d_backward_input";
     let (dyd, wd) = operands(OP, (dy, OUTPUT_GRAD), (weight, TRANSPOSE_WEIGHT))?;
     let ([_, cout, oh, ow], [cin, wcout, kh, kw]) = (dyd, wd);
@@ -225,7 +251,6 @@ pub fn conv_transpose2d_backward_input_with(
     let msg = "the gradient's channels (dim 1) must equal the weight's output channels (dim 1)";
     ensure(OP, wcout == cout, &dyd, &wd, msg)?;
     check_nonzero(OP, &dyd, &wd, &[cout, oh, ow, cin, kh, kw])?;
-    // The conv2d of dy by the weight, whose output is this gradient's [n, cin, h, w].
     let g = Geometry::conv2d(OP, (&dyd, &wd), dyd, cin, (kh, kw), p.conv())?;
     // With output padding below the stride, a forward input of h x w is the only one
     // whose output is oh x ow; anything else is not the gradient of a forward output.
@@ -236,7 +261,7 @@ pub fn conv_transpose2d_backward_input_with(
     );
     let reached = p.output_hw((g.oh, g.ow), (kh, kw)) == Some((oh, ow));
     ensure(OP, reached, &dyd, &wd, &msg)?;
-    g.check(OP)?.forward(dy, weight, None, algo)
+    g.check(OP)
 }
 
 /// Gradient of [`conv_transpose2d`] with respect to its weight: x `[N, Cin, H, W]` and dy

@@ -15,13 +15,25 @@ impl Geometry {
         bias: Option<&Tensor>,
         algo: ConvAlgo,
     ) -> Result<Tensor> {
+        Ok(self.forward_keep(x, wt, bias, algo)?.0)
+    }
+
+    /// [`Geometry::forward`], and x's column matrix when the im2col path made it for the
+    /// whole batch at once.
+    pub(super) fn forward_keep(
+        &self,
+        x: &Tensor,
+        wt: &Tensor,
+        bias: Option<&Tensor>,
+        algo: ConvAlgo,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         if let Some(chunk) = im2col::plan(self, x.context(), algo) {
             return im2col::forward(self, x, wt, bias, chunk);
         }
         let out = Tensor::uninit(x.context(), &self.output())?;
         let entries = ("conv2d_forward", "conv2d_forward_bias");
         self.launch_bias(entries, &[x, wt], bias, &out)?;
-        Ok(out)
+        Ok((out, None))
     }
 
     /// dx from dy and wt (+ bias[cin], for conv_transpose2d).
@@ -51,7 +63,7 @@ impl Geometry {
         into: Option<(&Tensor, bool)>,
     ) -> Result<Tensor> {
         if let Some(chunk) = im2col::plan(self, x.context(), algo) {
-            return im2col::backward_weight(self, x, dy, chunk, into);
+            return im2col::backward_weight(self, x, dy, chunk, into, None);
         }
         let target = match into {
             Some((out, false)) => out.reshape(&self.weight())?,
@@ -62,5 +74,18 @@ impl Geometry {
             Some((out, true)) => im2col::put(target, Some((out, true)), &self.weight()),
             _ => Ok(target),
         }
+    }
+}
+
+impl Geometry {
+    /// dw from dy and `cols`, the column matrix of the whole batch's input that
+    /// [`Geometry::forward_keep`] made: the im2col path's product without its im2col.
+    pub(super) fn backward_weight_kept(
+        &self,
+        cols: &Tensor,
+        dy: &Tensor,
+        into: Option<(&Tensor, bool)>,
+    ) -> Result<Tensor> {
+        im2col::backward_weight(self, cols, dy, self.n, into, Some(cols))
     }
 }
