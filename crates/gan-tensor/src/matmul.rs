@@ -349,6 +349,20 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, o: MatmulOptions) -> Result<Tensor> {
         }
         return Ok(c);
     }
+    // A row times a matrix (the weight gradient of a one-output layer, dy^T x X) leaves
+    // all but one row of the wide kernels' tiles empty: C^T = op(B)^T x op(A)^T instead,
+    // a column the narrow kernel takes ([1, n] and [n, 1] are the same memory).
+    let column = || MatmulKernel::for_shape(ctx, n, 1) == MatmulKernel::Narrow;
+    if m == 1 && n > NARROW_MAX_N && o.bias.is_none() && o.kernel.is_none() && column() {
+        let swapped = MatmulOptions {
+            trans_a: !o.trans_b,
+            trans_b: !o.trans_a,
+            out: Some(&out),
+            ..o
+        };
+        matmul_with(b, a, swapped)?;
+        return Ok(out);
+    }
     let kernel = o
         .kernel
         .unwrap_or_else(|| MatmulKernel::for_shape(ctx, m, n));
