@@ -139,6 +139,7 @@ impl Var {
         } else {
             (conv::conv2d_with(x.value(), w.value(), bv, p, algo)?, None)
         };
+        let cols = std::cell::Cell::new(cols);
         let (xv, wv) = (x.value().clone(), w.value().clone());
         let (w_leaf, b_leaf) = (w.clone(), b.cloned());
         let mut parents = vec![x, w];
@@ -162,8 +163,10 @@ impl Var {
                     let into = split_in_place(w_leaf.take_grad_in_place());
                     let into = into.0.as_ref().map(|out| (out, into.1));
                     let khw = (wd[2], wd[3]);
-                    let dw = match &cols {
-                        Some(cols) => conv::conv2d_backward_weight_from(cols, g, into)?,
+                    // Taken, so the matrix is freed with this pass while the graph may
+                    // live on (a loss kept for reporting); another pass recomputes it.
+                    let dw = match cols.take() {
+                        Some(cols) => conv::conv2d_backward_weight_from(&cols, g, into)?,
                         None => match into {
                             Some((out, acc)) => {
                                 conv::conv2d_backward_weight_into(&xv, g, khw, p, algo, out, acc)?;

@@ -72,6 +72,34 @@ fn backward_twice_accumulates_into_leaves() {
     assert_close("dL/dw after zero_grad", &grad_of(&w), &xs, 0.0, 0.0);
 }
 
+/// conv2d keeps its forward's column matrix for the weight gradient and frees it with the
+/// first backward pass: a second pass over the same graph recomputes it, and both give the
+/// gradient of gan-tensor's own weight-gradient op, bit for bit.
+#[test]
+fn conv2d_backward_twice_recomputes_the_kept_columns() {
+    use gan_tensor::conv::{self, Conv2dParams};
+    let p = Conv2dParams::new(2, 1);
+    let (xs, xd) = input(3, &[3, 5, 9, 9], -1.0, 1.0);
+    let (ws, wd) = input(4, &[6, 5, 4, 4], -1.0, 1.0);
+    let x = Var::leaf(tensor(&xs, &xd));
+    let w = Var::leaf(tensor(&ws, &wd));
+    let y = Var::conv2d(&x, &w, None, p).unwrap();
+    let loss = y.mul(&y).unwrap().sum_all().unwrap();
+    // dL/dy = 2 y, so dL/dw is the weight gradient of conv2d at dy = 2 y.
+    let dy = y.value().add(y.value()).unwrap();
+    let want = conv::conv2d_backward_weight(x.value(), &dy, (4, 4), p).unwrap();
+    let bits = |v: Vec<f32>| v.iter().map(|a| a.to_bits()).collect::<Vec<_>>();
+    let want = bits(want.to_vec().unwrap());
+    loss.backward().unwrap();
+    assert_eq!(bits(grad_of(&w)), want, "first pass (kept columns)");
+    let dx_once = grad_of(&x);
+    w.zero_grad().unwrap();
+    x.zero_grad().unwrap();
+    loss.backward().unwrap();
+    assert_eq!(bits(grad_of(&w)), want, "second pass (recomputed columns)");
+    assert_eq!(bits(grad_of(&x)), bits(dx_once), "the input's gradient");
+}
+
 // BUG (gan-nn src/var.rs, Var::accumulate_leaf): a leaf without a gradient buffer stores
 // the incoming gradient tensor itself, so two leaves fed by `add`/`sub` (same shapes)
 // share one buffer; the second backward then accumulates twice into it (a and b read
