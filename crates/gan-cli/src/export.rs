@@ -19,7 +19,7 @@ pub struct ExportArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "run")]
     pub pretrained: Option<String>,
     /// The ONNX file to write (opset 17): input `z` float32 [batch, latent_dim] (and
-    /// `class` int64 [batch] for a conditional run), output `images` float32
+    /// `class` int64 `[batch]` for a conditional run), output `images` float32
     /// [batch, C, H, W] (2-D points: [batch, 2]), batch dynamic.
     #[arg(long, value_name = "FILE")]
     pub onnx: PathBuf,

@@ -63,7 +63,7 @@ impl Var {
     }
 
     /// A fully connected layer as in PyTorch: act(x W^T + b), x [B, in], W [out, in],
-    /// b [out]; one fused kernel forward, two matmuls and a reduction backward.
+    /// b `[out]`; one fused kernel forward, two matmuls and a reduction backward.
     pub fn linear(x: &Var, w: &Var, b: Option<&Var>, act: Activation) -> Result<Var> {
         let opts = MatmulOptions {
             trans_b: true,
@@ -128,7 +128,7 @@ impl Var {
         ))
     }
 
-    /// 2-D convolution (NCHW; weight [Cout, Cin, KH, KW]; optional bias [Cout]). When
+    /// 2-D convolution (NCHW; weight `[Cout, Cin, KH, KW]`; optional bias `[Cout]`). When
     /// the weight will take a gradient, the forward's column matrix is kept for it.
     pub fn conv2d(x: &Var, w: &Var, b: Option<&Var>, p: Conv2dParams) -> Result<Var> {
         let (need_dx, need_dw) = (x.requires_grad(), w.requires_grad());
@@ -339,7 +339,7 @@ impl Var {
         ))
     }
 
-    /// Mean binary cross-entropy of these logits against `labels`, as a [1] loss;
+    /// Mean binary cross-entropy of these logits against `labels`, as a `[1]` loss;
     /// computed stably (logits of +-100 give a finite loss and gradient).
     pub fn bce_with_logits(&self, labels: Labels) -> Result<Var> {
         let targets = match &labels {
@@ -365,8 +365,8 @@ impl Var {
         ))
     }
 
-    /// Mean cross-entropy of [rows, classes] logits against class labels ([rows] class
-    /// indices as f32), as a [1] loss (PyTorch's `CrossEntropyLoss`).
+    /// Mean cross-entropy of `[rows, classes]` logits against class labels (`[rows]` class
+    /// indices as f32), as a `[1]` loss (PyTorch's `CrossEntropyLoss`).
     pub fn cross_entropy(&self, labels: &Tensor) -> Result<Var> {
         let y = softmax::cross_entropy(self.value(), labels)?;
         let (x, l) = (self.value().clone(), labels.clone());

@@ -184,7 +184,7 @@ impl Var {
         ))
     }
 
-    /// Sum of all elements, shape [1].
+    /// Sum of all elements, shape `[1]`.
     pub fn sum_all(&self) -> Result<Var> {
         let y = self.value().sum_all()?;
         let dims = self.dims().to_vec();
@@ -195,7 +195,7 @@ impl Var {
         ))
     }
 
-    /// Mean of all elements, shape [1].
+    /// Mean of all elements, shape `[1]`.
     pub fn mean_all(&self) -> Result<Var> {
         let y = self.value().mean_all()?;
         let dims = self.dims().to_vec();

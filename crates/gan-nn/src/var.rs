@@ -263,7 +263,7 @@ impl Var {
     }
 
     /// Back-propagates from this variable, seeded with ones (the usual case: a scalar
-    /// loss of shape [1]). Leaves accumulate their gradients; intermediates are freed.
+    /// loss of shape `[1]`). Leaves accumulate their gradients; intermediates are freed.
     pub fn backward(&self) -> Result<()> {
         let seed = Tensor::full(self.0.value.context(), self.dims(), 1.0)?;
         self.backward_with(seed)

@@ -20,9 +20,9 @@ use crate::{Error, Result, Tensor};
 pub struct BatchNormOutput {
     /// The normalized, scaled and shifted output, shaped like x.
     pub y: Tensor,
-    /// Per-channel batch mean, [C].
+    /// Per-channel batch mean, `[C]`.
     pub mean: Tensor,
-    /// Per-channel 1 / sqrt(biased variance + eps), [C].
+    /// Per-channel 1 / sqrt(biased variance + eps), `[C]`.
     pub invstd: Tensor,
 }
 
@@ -134,7 +134,7 @@ impl BatchNormKernel {
 }
 
 /// Training-mode forward: normalizes with the batch statistics, returns them for the
-/// backward, and updates `running_mean` and `running_var` ([C] each) in place.
+/// backward, and updates `running_mean` and `running_var` (`[C]` each) in place.
 /// PyTorch's default `momentum` is 0.1 and `eps` 1e-5.
 pub fn batch_norm_train(
     x: &Tensor,

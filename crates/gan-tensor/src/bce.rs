@@ -37,7 +37,7 @@ impl From<f32> for Targets<'_> {
 pub enum GradScale<'a> {
     /// A host value (1.0 when the loss is the output).
     Host(f32),
-    /// A [1] tensor on the GPU, e.g. from an autodiff tape.
+    /// A `[1]` tensor on the GPU, e.g. from an autodiff tape.
     Tensor(&'a Tensor),
 }
 
@@ -121,7 +121,7 @@ fn launch(
     })
 }
 
-/// Mean binary cross-entropy of `logits` against `targets`, as a [1] tensor on the GPU.
+/// Mean binary cross-entropy of `logits` against `targets`, as a `[1]` tensor on the GPU.
 pub fn bce_with_logits_loss(logits: &Tensor, targets: Targets) -> Result<Tensor> {
     let label = check("bce_with_logits", logits, targets)?;
     let n = logits.numel();
@@ -186,7 +186,7 @@ pub fn bce_with_logits_backward(
 }
 
 impl Tensor {
-    /// Mean binary cross-entropy of these logits against `targets` (a [1] tensor).
+    /// Mean binary cross-entropy of these logits against `targets` (a `[1]` tensor).
     pub fn bce_with_logits<'a>(&self, targets: impl Into<Targets<'a>>) -> Result<Tensor> {
         bce_with_logits_loss(self, targets.into())
     }

@@ -182,7 +182,7 @@ pub struct MatmulOptions<'a> {
     pub trans_a: bool,
     /// B is stored [N, K] and used transposed.
     pub trans_b: bool,
-    /// Added to every row of C: shape [N].
+    /// Added to every row of C: shape `[N]`.
     pub bias: Option<&'a Tensor>,
     /// Applied last.
     pub activation: Activation,
@@ -210,7 +210,7 @@ const SPLIT_MIN_K: usize = 512;
 
 /// The K slices for a product whose grid has `groups` workgroups: 1 (no split) when the
 /// grid already fills the adapter or K is short, else enough slices of at least
-/// [`SPLIT_MIN_K`] to reach the adapter's target (8 workgroups on a CPU adapter, 256 on a
+/// `SPLIT_MIN_K` to reach the adapter's target (8 workgroups on a CPU adapter, 256 on a
 /// GPU). Weight gradients of convolutions (a small output, K = batch x pixels) are the
 /// products this serves: DCGAN's first layer has a one-workgroup grid with K = 12544.
 /// `GAN_MATMUL_SPLIT_K=N` forces N slices wherever K allows (1: never split).

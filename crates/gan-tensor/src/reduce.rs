@@ -82,7 +82,7 @@ fn axis_reduce(
 }
 
 impl Tensor {
-    /// Sum along `axis`; the axis is removed unless `keepdim` (a 1-D input gives shape [1]).
+    /// Sum along `axis`; the axis is removed unless `keepdim` (a 1-D input gives shape `[1]`).
     pub fn sum_axis(&self, axis: usize, keepdim: bool) -> Result<Tensor> {
         axis_reduce(self, axis, keepdim, false, None, false)
     }
@@ -105,7 +105,7 @@ impl Tensor {
         axis_reduce(self, axis, keepdim, true, None, false)
     }
 
-    /// Sum of all elements, as a tensor of shape [1] (stays on the GPU).
+    /// Sum of all elements, as a tensor of shape `[1]` (stays on the GPU).
     pub fn sum_all(&self) -> Result<Tensor> {
         let ctx = self.context();
         let mut cur = self.reshape(&[self.numel()])?;
@@ -138,7 +138,7 @@ impl Tensor {
         }
     }
 
-    /// Mean of all elements, as a tensor of shape [1].
+    /// Mean of all elements, as a tensor of shape `[1]`.
     pub fn mean_all(&self) -> Result<Tensor> {
         let n = self.numel().max(1) as f32;
         self.sum_all()?.mul_scalar(1.0 / n)

@@ -70,9 +70,9 @@ pub fn softmax(logits: &Tensor) -> Result<Tensor> {
     Ok(y)
 }
 
-/// Mean cross-entropy of [rows, classes] logits against class labels ([rows], class
+/// Mean cross-entropy of `[rows, classes]` logits against class labels (`[rows]`, class
 /// indices stored as f32; out-of-range labels are the caller's error: check on the host),
-/// as a [1] tensor.
+/// as a `[1]` tensor.
 pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     let (r, c) = check_labels("cross_entropy", logits, labels)?;
     let ctx = logits.context();
@@ -96,7 +96,7 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 }
 
 /// Gradient of [`cross_entropy`] with respect to the logits, times the upstream gradient
-/// `upstream` (a [1] tensor).
+/// `upstream` (a `[1]` tensor).
 pub fn cross_entropy_backward(
     logits: &Tensor,
     labels: &Tensor,

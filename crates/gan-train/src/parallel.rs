@@ -14,7 +14,7 @@
 //! PyTorch's DDP without SyncBatchNorm does), and its running statistics are the last
 //! piece's of each rank (rank 0's are saved).
 //!
-//! The communication engine is MPI (feature `distributed`, [`crate::mpi`]); the trait
+//! The communication engine is MPI (feature `distributed`, `crate::mpi`); the trait
 //! below is what the trainer needs from it, so that a single process needs no MPI.
 
 use gan_nn::{Optimizer, ParamStore, Role};

@@ -256,7 +256,7 @@ impl Conv2d {
     /// Spectral normalization of the weight (`torch.nn.utils.spectral_norm(layer)`;
     /// Miyato et al. 2018): the layer uses W / sigma(W), W seen as the matrix
     /// [out, in * kh * kw], with one power iteration per training-mode forward. The
-    /// entries become `bias`, `weight_orig`, `weight_u` [out], `weight_v`
+    /// entries become `bias`, `weight_orig`, `weight_u` `[out]`, `weight_v`
     /// [in * kh * kw]. Call before the store is built.
     pub fn spectral_norm(mut self) -> Self {
         self.spec.spectral = Some(SpectralNorm::new(self.spec.weight.dims()));
@@ -278,7 +278,7 @@ impl Conv2d {
             .transpose()
     }
 
-    /// The power-iteration vectors (`weight_u` [out], `weight_v` [in * kh * kw]) with
+    /// The power-iteration vectors (`weight_u` `[out]`, `weight_v` `[in * kh * kw]`) with
     /// spectral normalization.
     pub fn spectral_uv(&self) -> Option<(&Param, &Param)> {
         self.spec.spectral.as_ref().map(|sn| (sn.u(), sn.v()))

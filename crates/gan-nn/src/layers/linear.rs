@@ -40,7 +40,7 @@ impl Linear {
     /// Spectral normalization of the weight (`torch.nn.utils.spectral_norm(layer)`;
     /// Miyato et al. 2018): the layer uses W / sigma(W), with one power iteration per
     /// training-mode forward. The entries become `bias`, `weight_orig`, `weight_u`
-    /// [out], `weight_v` [in]. Call before the store is built.
+    /// `[out]`, `weight_v` `[in]`. Call before the store is built.
     pub fn spectral_norm(mut self) -> Self {
         self.spectral = Some(SpectralNorm::new(self.weight.dims()));
         self
@@ -60,7 +60,7 @@ impl Linear {
             .transpose()
     }
 
-    /// The power-iteration vectors (`weight_u` [out], `weight_v` [in]) with spectral
+    /// The power-iteration vectors (`weight_u` `[out]`, `weight_v` `[in]`) with spectral
     /// normalization.
     pub fn spectral_uv(&self) -> Option<(&Param, &Param)> {
         self.spectral.as_ref().map(|sn| (sn.u(), sn.v()))

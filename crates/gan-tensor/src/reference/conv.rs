@@ -1,7 +1,7 @@
 //! Reference convolutions, accumulated in f64. Shapes are `[N, C, H, W]` arrays and are
 //! assumed valid; the checks live in [`crate::conv`].
 //!
-//! One loop nest, [`Conv::each_tap`], visits every (output, input, weight) triple of a
+//! One loop nest, `Conv::each_tap`, visits every (output, input, weight) triple of a
 //! conv2d straight from its definition; each op is one line of arithmetic over it. A
 //! transposed convolution is the same nest with the roles of input and output exchanged:
 //! its input x `[N, Cin, H, W]` with weight `[Cin, Cout, KH, KW]` scatters to the output

@@ -2,7 +2,7 @@
 
 use crate::matmul::Activation;
 
-/// C[m, n] = act(sum_k op(A)[m, k] * op(B)[k, n] + bias[n]), accumulated in f64.
+/// `C[m, n] = act(sum_k op(A)[m, k] * op(B)[k, n] + bias[n])`, accumulated in f64.
 /// A is stored [m, k] (or [k, m] when `trans_a`), B [k, n] (or [n, k] when `trans_b`).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(

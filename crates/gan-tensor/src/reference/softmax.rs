@@ -13,7 +13,7 @@ pub fn softmax(x: &[f64], classes: usize) -> Vec<f64> {
     y
 }
 
-/// Mean over rows of logsumexp(x_r) - x_r[label_r].
+/// Mean over rows of `logsumexp(x_r) - x_r[label_r]`.
 pub fn cross_entropy(x: &[f64], labels: &[usize], classes: usize) -> f64 {
     let rows = labels.len();
     let mut total = 0.0;

@@ -99,7 +99,7 @@ pub enum EvalKind {
 }
 
 impl EvalKind {
-    /// The metric set for `dataset` (a [`Config::dataset`]) whose items have shape
+    /// The metric set for `dataset` (a `Config::dataset`) whose items have shape
     /// `item_shape` (C, H, W).
     pub fn for_dataset(dataset: &str, item_shape: [usize; 3]) -> Result<Self> {
         if dataset == "stacked-mnist" {
