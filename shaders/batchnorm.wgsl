@@ -11,6 +11,12 @@
 // `backward` sums dy and dy * xhat, then writes
 //   dx = gamma * invstd * (dy - sum(dy) / m - xhat * sum(dy * xhat) / m).
 // `eval`: one invocation per element with the running statistics.
+// ACT (train and backward): an activation fused after the affine output, 0 none, 1 ReLU,
+// 2 LeakyReLU(alpha), alpha >= 0. `train` stores act(z) with z = (x - mean) * scale + beta;
+// `backward` takes dy = d loss / d act(z), recomputes z from x (the same expression, so the
+// same bits, and z > 0 exactly where act(z) > 0) and uses act'(z) dy in place of dy: the
+// bits of the activation's own kernels (elementwise.wgsl) run between BatchNorm and its
+// gradient.
 // Dispatch: workgroups (channels for train/backward, ceil(total / 256) for eval) folded
 // into x and y (each <= 65535), linear workgroup index wg.x + wg.y * num_workgroups.x.
 
@@ -22,12 +28,29 @@ struct Params {
     eps: f32,
     momentum: f32,
     unbias: f32,     // m / (m - 1), for running_var
-    _pad: u32,
+    alpha: f32,      // LeakyReLU slope when ACT == 2
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 
 const WG: u32 = 64u;
+
+override ACT: u32 = 0u;
+
+// The fused activation, as elementwise.wgsl's UNARY_RELU / UNARY_LEAKY_RELU compute it.
+fn act_fwd(z: f32) -> f32 {
+    if ACT == 1u { return max(z, 0.0); }
+    if ACT == 2u { return select(p.alpha * z, z, z > 0.0); }
+    return z;
+}
+
+// Its gradient from the pre-activation z, as BINARY_RELU_BACKWARD /
+// BINARY_LEAKY_RELU_BACKWARD compute it from the output (which is > 0 exactly where z is).
+fn act_bwd(g: f32, z: f32) -> f32 {
+    if ACT == 1u { return select(0.0, g, z > 0.0); }
+    if ACT == 2u { return select(p.alpha * g, g, z > 0.0); }
+    return g;
+}
 var<workgroup> partial: array<vec2<f32>, 64>;
 
 // Sum of `v` over the workgroup; every invocation gets the total.
@@ -105,7 +128,7 @@ fn train(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
     w = walk_start(c, li);
     for (var k = li; k < p.m; k += WG) {
         let i = w.x;
-        t_y[i] = (t_x[i] - mean) * scale + beta;
+        t_y[i] = act_fwd((t_x[i] - mean) * scale + beta);
         w = walk_next(w, st);
     }
     if li == 0u {
@@ -139,9 +162,17 @@ fn eval(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 @group(0) @binding(3) var<storage, read> b_gamma: array<f32>;
 @group(0) @binding(4) var<storage, read> b_mean: array<f32>;
 @group(0) @binding(5) var<storage, read> b_invstd: array<f32>;
-@group(0) @binding(6) var<storage, read_write> b_dx: array<f32>;
-@group(0) @binding(7) var<storage, read_write> b_dgamma: array<f32>;
-@group(0) @binding(8) var<storage, read_write> b_dbeta: array<f32>;
+@group(0) @binding(6) var<storage, read> b_beta: array<f32>; // read only when ACT != 0
+@group(0) @binding(7) var<storage, read_write> b_dx: array<f32>;
+@group(0) @binding(8) var<storage, read_write> b_dgamma: array<f32>;
+@group(0) @binding(9) var<storage, read_write> b_dbeta: array<f32>;
+
+// The gradient at the affine output of value i: dy, or act'(z) dy with z recomputed as
+// the forward computed it (scale = gamma[c] * invstd).
+fn grad_at(i: u32, mean: f32, scale: f32, beta: f32) -> f32 {
+    if ACT == 0u { return b_dy[i]; }
+    return act_bwd(b_dy[i], (b_x[i] - mean) * scale + beta);
+}
 
 // true: backward adds its dgamma (dbeta) to what the buffer holds instead of overwriting it
 // (a parameter's gradient summed in place: old + new, as a separate add would).
@@ -161,12 +192,14 @@ fn backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
     if c >= p.c { return; }
     let mean = b_mean[c];
     let invstd = b_invstd[c];
+    let k_dx = b_gamma[c] * invstd;
+    let beta = b_beta[c];
     let st = walk_step();
     var acc = vec2<f32>(0.0);
     var w = walk_start(c, li);
     for (var k = li; k < p.m; k += WG) {
         let i = w.x;
-        let dy = b_dy[i];
+        let dy = grad_at(i, mean, k_dx, beta);
         acc += vec2<f32>(dy, dy * (b_x[i] - mean) * invstd);
         w = walk_next(w, st);
     }
@@ -175,14 +208,13 @@ fn backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
         store_param_grads(c, sums);
     }
     let inv_m = 1.0 / f32(p.m);
-    let k_dx = b_gamma[c] * invstd;
     let mean_dy = sums.x * inv_m;
     let mean_dy_xhat = sums.y * inv_m;
     w = walk_start(c, li);
     for (var k = li; k < p.m; k += WG) {
         let i = w.x;
         let xhat = (b_x[i] - mean) * invstd;
-        b_dx[i] = k_dx * (b_dy[i] - mean_dy - xhat * mean_dy_xhat);
+        b_dx[i] = k_dx * (grad_at(i, mean, k_dx, beta) - mean_dy - xhat * mean_dy_xhat);
         w = walk_next(w, st);
     }
 }
@@ -241,7 +273,7 @@ fn train_serial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
     w = walk_start(c, 0u);
     for (var k = 0u; k < p.m; k++) {
         let i = w.x;
-        t_y[i] = (t_x[i] - mean) * scale + beta;
+        t_y[i] = act_fwd((t_x[i] - mean) * scale + beta);
         w = walk_next(w, st);
     }
     t_mean[c] = mean;
@@ -258,26 +290,27 @@ fn backward_serial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
     if c >= p.c { return; }
     let mean = b_mean[c];
     let invstd = b_invstd[c];
+    let k_dx = b_gamma[c] * invstd;
+    let beta = b_beta[c];
     let st = walk_one();
     var parts: array<vec2<f32>, 64>;
     var w = walk_start(c, 0u);
     for (var k = 0u; k < p.m; k++) {
         let i = w.x;
-        let dy = b_dy[i];
+        let dy = grad_at(i, mean, k_dx, beta);
         parts[k & 63u] += vec2<f32>(dy, dy * (b_x[i] - mean) * invstd);
         w = walk_next(w, st);
     }
     let sums = tree_sum(&parts); // (sum dy, sum dy * xhat)
     store_param_grads(c, sums);
     let inv_m = 1.0 / f32(p.m);
-    let k_dx = b_gamma[c] * invstd;
     let mean_dy = sums.x * inv_m;
     let mean_dy_xhat = sums.y * inv_m;
     w = walk_start(c, 0u);
     for (var k = 0u; k < p.m; k++) {
         let i = w.x;
         let xhat = (b_x[i] - mean) * invstd;
-        b_dx[i] = k_dx * (b_dy[i] - mean_dy - xhat * mean_dy_xhat);
+        b_dx[i] = k_dx * (grad_at(i, mean, k_dx, beta) - mean_dy - xhat * mean_dy_xhat);
         w = walk_next(w, st);
     }
 }

@@ -261,16 +261,28 @@ impl Var {
         momentum: f32,
         eps: f32,
     ) -> Result<Var> {
-        let out = batchnorm::batch_norm_train(
-            x.value(),
-            gamma.value(),
-            beta.value(),
-            running_mean,
-            running_var,
-            momentum,
-            eps,
-        )?;
-        let (xv, gv) = (x.value().clone(), gamma.value().clone());
+        let (rm, rv) = (running_mean, running_var);
+        Var::batch_norm_train_act(x, gamma, beta, rm, rv, momentum, eps, Activation::None)
+    }
+
+    /// [`Var::batch_norm_train`] followed by `act` (ReLU, or LeakyReLU with a slope >= 0)
+    /// in the same kernel, forward and backward: the bits of the two ops one after the
+    /// other (see [`gan_tensor::batchnorm::batch_norm_train_act`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn batch_norm_train_act(
+        x: &Var,
+        gamma: &Var,
+        beta: &Var,
+        running_mean: &Tensor,
+        running_var: &Tensor,
+        momentum: f32,
+        eps: f32,
+        act: Activation,
+    ) -> Result<Var> {
+        let (g, b) = (gamma.value(), beta.value());
+        let (rm, rv) = (running_mean, running_var);
+        let out = batchnorm::batch_norm_train_act(x.value(), g, b, rm, rv, momentum, eps, act)?;
+        let (xv, gv, bv) = (x.value().clone(), g.clone(), b.clone());
         let (mean, invstd) = (out.mean, out.invstd);
         let (gamma_leaf, beta_leaf) = (gamma.clone(), beta.clone());
         Ok(Var::from_op(
@@ -281,12 +293,14 @@ impl Var {
                 // allows (as in linear), by the kernel's own stores.
                 let (gi, ga) = split_in_place(gamma_leaf.take_grad_in_place());
                 let (bi, ba) = split_in_place(beta_leaf.take_grad_in_place());
-                let (dx, dgamma, dbeta) = batchnorm::batch_norm_backward_into(
+                let (dx, dgamma, dbeta) = batchnorm::batch_norm_backward_act_into(
                     g,
                     &xv,
                     &gv,
+                    &bv,
                     &mean,
                     &invstd,
+                    act,
                     grad_into(&gi, ga),
                     grad_into(&bi, ba),
                 )?;

@@ -396,3 +396,61 @@ fn dropout_differs_per_step_and_is_identity_in_eval() {
         a
     );
 }
+
+/// BatchNorm followed by ReLU or LeakyReLU runs as one kernel each way in training: the
+/// output, every gradient and the running statistics are the bits of the separate layers,
+/// with two launches fewer per pair and pass; eval mode runs them apart.
+#[test]
+fn batch_norm_with_a_following_activation_runs_fused_with_the_same_bits() {
+    let run = |fuse: bool| {
+        let seq = Sequential::new()
+            .add(Conv2d::new(3, 4, 3).padding(1))
+            .add(BatchNorm2d::new(4))
+            .add(ReLU)
+            .add(Conv2d::new(4, 2, 3))
+            .add(BatchNorm2d::new(2))
+            .add(LeakyReLU::new(0.2))
+            .add(Flatten)
+            .add(Linear::new(2 * 3 * 4, 6))
+            .add(BatchNorm1d::new(6))
+            .add(ReLU)
+            .add(Linear::new(6, 1))
+            .fuse(fuse);
+        let store = build(&seq, 12);
+        let (x, _) = input(13, &[5, 3, 5, 6]);
+        let c = ctx();
+        c.sync().unwrap();
+        let before = c.stats().dispatches;
+        let y = seq.forward(&x, true).unwrap();
+        y.mul(&y).unwrap().sum_all().unwrap().backward().unwrap();
+        c.sync().unwrap();
+        let launches = c.stats().dispatches - before;
+        let eval = seq.forward(&x, false).unwrap().value().to_vec().unwrap();
+        let bits = |t: &Tensor| {
+            t.to_vec()
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        let out = (
+            bits(y.value()),
+            bits(store.grads()),
+            bits(store.values()),
+            eval,
+        );
+        (out, launches)
+    };
+    let (fused, n_fused) = run(true);
+    let (apart, n_apart) = run(false);
+    assert_eq!(fused.0, apart.0, "output");
+    assert_eq!(fused.1, apart.1, "gradients");
+    assert_eq!(fused.2, apart.2, "parameters and running statistics");
+    assert_eq!(fused.3, apart.3, "eval output");
+    // Three BatchNorm + activation pairs, one launch fewer each forward and backward.
+    assert_eq!(
+        n_apart - n_fused,
+        6,
+        "launches {n_apart} apart, {n_fused} fused"
+    );
+}

@@ -8,10 +8,15 @@
 //! towards the batch mean and the unbiased variance (var * M / (M - 1)) by `momentum`.
 //! Backward: dx = gamma invstd / M (M dy - sum dy - xhat sum(dy xhat)),
 //! dgamma = sum(dy xhat), dbeta = sum dy, with xhat = (x - mean) invstd.
+//!
+//! The `_act` variants fuse a ReLU or LeakyReLU (slope >= 0) after the affine output:
+//! the forward stores act(y), the backward takes the gradient of act(y) and applies
+//! act' itself (recomputing y from x): one pass each instead of two, the same bits.
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::context::Launch;
+use crate::matmul::Activation;
 use crate::shaders::BATCHNORM;
 use crate::{Error, Result, Tensor};
 
@@ -36,7 +41,7 @@ struct Params {
     eps: f32,
     momentum: f32,
     unbias: f32,
-    _pad: u32,
+    alpha: f32,
 }
 
 /// (N, C, spatial size) of x, which must be [N, C], [N, C, L] or [N, C, H, W].
@@ -77,7 +82,24 @@ fn check_scalars(op: &'static str, eps: f32, momentum: f32) -> Result<()> {
     Ok(())
 }
 
-fn params(n: usize, c: usize, hw: usize, eps: f32, momentum: f32) -> Params {
+/// The shader's ACT code and LeakyReLU slope for a fused activation, or an error for one
+/// batch norm cannot fuse.
+fn act_code(op: &'static str, act: Activation) -> Result<(u32, f32)> {
+    match act {
+        Activation::None => Ok((0, 0.0)),
+        Activation::Relu => Ok((1, 0.0)),
+        Activation::LeakyRelu(a) if a.is_finite() && a >= 0.0 => Ok((2, a)),
+        other => Err(Error::Invalid {
+            op,
+            msg: format!(
+                "batch norm fuses ReLU or LeakyReLU with a finite slope >= 0, not {other:?}; \
+                 apply it on its own"
+            ),
+        }),
+    }
+}
+
+fn params(n: usize, c: usize, hw: usize, eps: f32, momentum: f32, alpha: f32) -> Params {
     let m = n * hw;
     Params {
         c: c as u32,
@@ -91,7 +113,7 @@ fn params(n: usize, c: usize, hw: usize, eps: f32, momentum: f32) -> Params {
         } else {
             0.0
         },
-        _pad: 0,
+        alpha,
     }
 }
 
@@ -170,7 +192,45 @@ pub fn batch_norm_train_with(
     eps: f32,
     kernel: BatchNormKernel,
 ) -> Result<BatchNormOutput> {
+    let (rm, rv) = (running_mean, running_var);
+    let none = Activation::None;
+    batch_norm_train_act_with(x, gamma, beta, rm, rv, momentum, eps, none, kernel)
+}
+
+/// [`batch_norm_train`] with `act` (ReLU, or LeakyReLU with a slope >= 0) fused after
+/// the affine output: `y` holds act(gamma xhat + beta), the bits of the activation's own
+/// kernel run on [`batch_norm_train`]'s y. Backward: [`batch_norm_backward_act_into`].
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_train_act(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    momentum: f32,
+    eps: f32,
+    act: Activation,
+) -> Result<BatchNormOutput> {
+    let kernel = BatchNormKernel::for_adapter(x.context());
+    let (rm, rv) = (running_mean, running_var);
+    batch_norm_train_act_with(x, gamma, beta, rm, rv, momentum, eps, act, kernel)
+}
+
+/// [`batch_norm_train_act`] computed by `kernel`.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_train_act_with(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    momentum: f32,
+    eps: f32,
+    act: Activation,
+    kernel: BatchNormKernel,
+) -> Result<BatchNormOutput> {
     let op = "batch_norm_train";
+    let (code, alpha) = act_code(op, act)?;
     let (n, c, hw) = layout(op, x)?;
     check_channels(
         op,
@@ -217,8 +277,8 @@ pub fn batch_norm_train_with(
     ctx.dispatch(Launch {
         family: BATCHNORM,
         entry,
-        constants: &[],
-        params: bytemuck::bytes_of(&params(n, c, hw, eps, momentum)),
+        constants: &[("ACT", code as f64)],
+        params: bytemuck::bytes_of(&params(n, c, hw, eps, momentum, alpha)),
         inputs: &[x.arg(), gamma.arg(), beta.arg()],
         outputs: &[
             out.y.arg(),
@@ -261,7 +321,7 @@ pub fn batch_norm_eval(
         family: BATCHNORM,
         entry: "eval",
         constants: &[],
-        params: bytemuck::bytes_of(&params(n, c, hw, eps, 0.0)),
+        params: bytemuck::bytes_of(&params(n, c, hw, eps, 0.0, 0.0)),
         inputs: &[
             x.arg(),
             gamma.arg(),
@@ -341,15 +401,80 @@ pub fn batch_norm_backward_into_with(
     dbeta_into: Option<GradInto>,
     kernel: BatchNormKernel,
 ) -> Result<(Tensor, Option<Tensor>, Option<Tensor>)> {
+    let stats = (mean, invstd);
+    let into = (dgamma_into, dbeta_into);
+    backward(dy, x, (gamma, None), stats, Activation::None, into, kernel)
+}
+
+/// The backward of [`batch_norm_train_act`]: `dy` is the gradient of act(y), `beta` the
+/// forward's (y is recomputed from x to apply act'); otherwise as
+/// [`batch_norm_backward_into`]. The bits of the activation's backward kernel followed by
+/// [`batch_norm_backward_into`].
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_backward_act_into(
+    dy: &Tensor,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    mean: &Tensor,
+    invstd: &Tensor,
+    act: Activation,
+    dgamma_into: Option<GradInto>,
+    dbeta_into: Option<GradInto>,
+) -> Result<(Tensor, Option<Tensor>, Option<Tensor>)> {
+    let kernel = BatchNormKernel::for_adapter(x.context());
+    let (stats, into) = ((mean, invstd), (dgamma_into, dbeta_into));
+    backward(dy, x, (gamma, Some(beta)), stats, act, into, kernel)
+}
+
+/// [`batch_norm_backward_act_into`] computed by `kernel`.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_backward_act_into_with(
+    dy: &Tensor,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    mean: &Tensor,
+    invstd: &Tensor,
+    act: Activation,
+    dgamma_into: Option<GradInto>,
+    dbeta_into: Option<GradInto>,
+    kernel: BatchNormKernel,
+) -> Result<(Tensor, Option<Tensor>, Option<Tensor>)> {
+    let (stats, into) = ((mean, invstd), (dgamma_into, dbeta_into));
+    backward(dy, x, (gamma, Some(beta)), stats, act, into, kernel)
+}
+
+type GradTargets<'a> = (Option<GradInto<'a>>, Option<GradInto<'a>>);
+
+fn backward(
+    dy: &Tensor,
+    x: &Tensor,
+    (gamma, beta): (&Tensor, Option<&Tensor>),
+    (mean, invstd): (&Tensor, &Tensor),
+    act: Activation,
+    (dgamma_into, dbeta_into): GradTargets,
+    kernel: BatchNormKernel,
+) -> Result<(Tensor, Option<Tensor>, Option<Tensor>)> {
     let op = "batch_norm_backward";
     let (n, c, hw) = layout(op, x)?;
     dy.same_shape(x, op)?;
+    let (code, alpha) = act_code(op, act)?;
     check_channels(
         op,
         x,
         c,
         &[("gamma", gamma), ("mean", mean), ("invstd", invstd)],
     )?;
+    if let Some(beta) = beta {
+        check_channels(op, x, c, &[("beta", beta)])?;
+    }
+    if code != 0 && beta.is_none() {
+        return Err(Error::Invalid {
+            op,
+            msg: "a fused activation's backward needs beta".into(),
+        });
+    }
     let ctx = x.context();
     let dx = Tensor::uninit(ctx, x.dims())?;
     // The target of a parameter's gradient: the caller's tensor, or a new one returned.
@@ -379,9 +504,18 @@ pub fn batch_norm_backward_into_with(
         constants: &[
             ("ADD_DGAMMA", add_dgamma as u32 as f64),
             ("ADD_DBETA", add_dbeta as u32 as f64),
+            ("ACT", code as f64),
         ],
-        params: bytemuck::bytes_of(&params(n, c, hw, 0.0, 0.0)),
-        inputs: &[dy.arg(), x.arg(), gamma.arg(), mean.arg(), invstd.arg()],
+        params: bytemuck::bytes_of(&params(n, c, hw, 0.0, 0.0, alpha)),
+        // Without an activation beta is not read: gamma is bound in its place.
+        inputs: &[
+            dy.arg(),
+            x.arg(),
+            gamma.arg(),
+            mean.arg(),
+            invstd.arg(),
+            beta.unwrap_or(gamma).arg(),
+        ],
         outputs: &[dx.arg(), dgamma.arg(), dbeta.arg()],
         groups,
     })?;

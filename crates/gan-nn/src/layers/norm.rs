@@ -1,5 +1,7 @@
 //! Batch normalization with PyTorch's semantics and state_dict entries.
 
+use gan_tensor::matmul::Activation;
+
 use crate::error::{Error, Result};
 use crate::init::{Init, Role};
 use crate::module::{child_name, Module, Slot};
@@ -41,12 +43,18 @@ impl Core {
     }
 
     fn forward(&self, x: &Var, train: bool) -> Result<Var> {
+        self.forward_act(x, train, Activation::None)
+    }
+
+    /// The forward with `act` fused in training mode (None or ReLU / LeakyReLU only).
+    fn forward_act(&self, x: &Var, train: bool, act: Activation) -> Result<Var> {
         let gamma = self.weight.var()?;
         let beta = self.bias.var()?;
         let rm = self.running_mean.tensor()?;
         let rv = self.running_var.tensor()?;
         if train {
-            let y = Var::batch_norm_train(x, &gamma, &beta, &rm, &rv, self.momentum, self.eps)?;
+            let (m, eps) = (self.momentum, self.eps);
+            let y = Var::batch_norm_train_act(x, &gamma, &beta, &rm, &rv, m, eps, act)?;
             let n = &self.num_batches_tracked;
             n.set_counter(n.counter() + 1);
             Ok(y)
@@ -126,14 +134,8 @@ macro_rules! batch_norm {
             pub fn num_batches_tracked(&self) -> i64 {
                 self.0.num_batches_tracked.counter()
             }
-        }
 
-        impl Module for $name {
-            fn describe(&self) -> String {
-                self.0.describe($torch)
-            }
-
-            fn forward(&self, x: &Var, train: bool) -> Result<Var> {
+            fn check_input(&self, x: &Var) -> Result<()> {
                 let d = x.dims();
                 if !$ranks.contains(&d.len()) || d[1] != self.0.features {
                     return Err(Error::InputShape {
@@ -142,7 +144,30 @@ macro_rules! batch_norm {
                         got: d.to_vec(),
                     });
                 }
+                Ok(())
+            }
+        }
+
+        impl Module for $name {
+            fn describe(&self) -> String {
+                self.0.describe($torch)
+            }
+
+            fn forward(&self, x: &Var, train: bool) -> Result<Var> {
+                self.check_input(x)?;
                 self.0.forward(x, train)
+            }
+
+            /// In training, a following ReLU or LeakyReLU runs in the batch-norm
+            /// kernels (forward and backward): one pass over the activations instead
+            /// of two, the same bits.
+            fn forward_fused(&self, x: &Var, train: bool, act: Activation) -> Option<Result<Var>> {
+                let fusable = matches!(act, Activation::Relu)
+                    || matches!(act, Activation::LeakyRelu(a) if a >= 0.0);
+                if !(train && fusable) {
+                    return None;
+                }
+                Some(self.check_input(x).and_then(|_| self.0.forward_act(x, train, act)))
             }
 
             fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, Slot<'_>)) {
