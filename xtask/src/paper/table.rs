@@ -163,6 +163,14 @@ fn pm((m, s): (f64, f64), digits: usize) -> String {
     format!("{m:.digits$} ± {s:.digits$}")
 }
 
+/// Our runs' mean ± standard error, or the value alone for one seed (no error to show).
+fn ours(v: &[f64], digits: usize) -> String {
+    match v {
+        [one] => format!("{one:.digits$}"),
+        _ => pm(mean_se(v), digits),
+    }
+}
+
 /// Who measured a file of rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
@@ -248,22 +256,17 @@ pub fn section_of(source: Source, table: &str, steps: u64, rows: &[Row]) -> Stri
         adapters.join("; ")
     );
     for (&m, rs) in &by_pack {
-        let col = |f: &dyn Fn(&Row) -> f64| mean_se(&rs.iter().map(|r| f(r)).collect::<Vec<_>>());
+        let col = |f: &dyn Fn(&Row) -> f64| rs.iter().map(|r| f(r)).collect::<Vec<_>>();
         let kls: Vec<f64> = rs.iter().filter_map(|r| r.reverse_kl).collect();
         let kl = if kls.is_empty() {
             "-".to_string()
         } else if kls.len() < rs.len() {
-            format!(
-                "{} ({} of {} defined)",
-                pm(mean_se(&kls), 2),
-                kls.len(),
-                rs.len()
-            )
+            format!("{} ({} of {} defined)", ours(&kls, 2), kls.len(), rs.len())
         } else {
-            pm(mean_se(&kls), 2)
+            ours(&kls, 2)
         };
-        let modes = pm(col(&|r| r.modes as f64), 1);
-        let seconds = col(&|r| r.train_seconds).0;
+        let modes = ours(&col(&|r| r.modes as f64), 1);
+        let seconds = mean_se(&col(&|r| r.train_seconds)).0;
         if stacked {
             let (pmodes, pkl) = match paper_row_stacked(m) {
                 Some([(m, ms), (k, ks)]) => {
@@ -282,7 +285,7 @@ pub fn section_of(source: Source, table: &str, steps: u64, rows: &[Row]) -> Stri
         let hq = if hqs.is_empty() {
             "-".to_string()
         } else {
-            pm(mean_se(&hqs), 1)
+            ours(&hqs, 1)
         };
         let paper = paper_row(table, m);
         let p = |i: usize, d: usize| paper.map_or("-".to_string(), |p| pm(p[i], d));
