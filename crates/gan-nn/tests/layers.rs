@@ -416,9 +416,11 @@ fn batch_norm_with_a_following_activation_runs_fused_with_the_same_bits() {
             .add(ReLU)
             .add(Linear::new(6, 1))
             .fuse(fuse);
-        let store = build(&seq, 12);
-        let (x, _) = input(13, &[5, 3, 5, 6]);
-        let c = ctx();
+        // A context of its own: the launch count must not see other tests' launches.
+        let c = gan_tensor::Context::new().unwrap();
+        let store = ParamStore::build(&c, &seq, &StoreConfig::seed(12)).unwrap();
+        let xs = gan_tensor::testing::random(13, 5 * 3 * 5 * 6, -1.0, 1.0);
+        let x = Var::constant(Tensor::from_slice(&c, &xs, &[5, 3, 5, 6]).unwrap());
         c.sync().unwrap();
         let before = c.stats().dispatches;
         let y = seq.forward(&x, true).unwrap();
