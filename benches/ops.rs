@@ -70,9 +70,43 @@ fn bce(c: &mut Criterion) {
     g.finish();
 }
 
+/// One Adam step over a flat buffer (28 bytes of state read and written per parameter),
+/// on each kernel this adapter runs: 1,486,352 parameters are the default MLP G's.
+fn optim(c: &mut Criterion) {
+    use gan_tensor::optim::{adam_step_with, AdamConfig, AdamKernel};
+    let ctx = context();
+    let mut g = c.benchmark_group("optim");
+    let cfg = AdamConfig::adam(1e-4);
+    for &n in &[1usize << 16, 1_486_352] {
+        let (p, grad, m) = (
+            rand(&ctx, 1, &[n]),
+            rand(&ctx, 2, &[n]),
+            rand(&ctx, 3, &[n]),
+        );
+        let v = rand(&ctx, 4, &[n]).mul(&rand(&ctx, 4, &[n])).unwrap();
+        g.throughput(Throughput::Bytes(28 * n as u64));
+        for (name, kernel) in [
+            ("adam_vec4", AdamKernel::Vec4),
+            ("adam_texture", AdamKernel::Texture),
+        ] {
+            let mut step = 0;
+            g.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
+                b.iter_custom(|iters| {
+                    time_gpu(&ctx, iters, || {
+                        step += 1;
+                        adam_step_with(&p, &grad, &m, &v, &cfg, step, kernel).unwrap();
+                        p.clone()
+                    })
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = gan_benches::criterion();
-    targets = elementwise, reduction, bce
+    targets = elementwise, reduction, bce, optim
 }
 criterion_main!(benches);

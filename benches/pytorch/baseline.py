@@ -9,6 +9,8 @@ Runs, in eager PyTorch on one device, what benches/{matmul,conv,ops,train_step}.
   gradients through `aten.convolution_backward` (what autograd calls) with only the wanted
   output; FLOPs counted as conv.rs does (the forward's count for each of the three);
 - `elementwise/*`, `reduce/*`, `bce/*` of ops.rs, in GB/s of the bytes ops.rs counts;
+- `optim/adam_*/<n>` of ops.rs: one `torch.optim.Adam` step over one n-element parameter
+  (both of our kernels' rows time the same step), in GB/s of 28 bytes per parameter;
 - `train_step/{mlp,dcgan}/<batch>`: one step of gan-train's default game (k = 1: D on a
   real and a generated batch, then G on the same G(z) with D frozen; non-saturating BCE;
   Adam lr 2e-4, betas (0.5, 0.999)) of the players of crates/gan-train/src/models.rs for
@@ -292,6 +294,16 @@ def benchmarks(dev, big, dcgan256):
                     True))
         out.append(("bce/grad_const_label", str(n), "GB/s", 8 * n, bce(n, True), False,
                     True))
+
+    def adam(n):
+        def make():
+            p = torch.nn.Parameter(rnd(n))
+            p.grad = rnd(n)
+            return torch.optim.Adam([p], lr=1e-4).step
+        return make
+    for n in (1 << 16, 1_486_352):
+        for kernel in ("adam_vec4", "adam_texture"):
+            out.append((f"optim/{kernel}", str(n), "GB/s", 28 * n, adam(n), False, True))
 
     for arch, batch in TRAIN + (("dcgan", 256),):
         default = not (arch == "dcgan" and batch == 256) or dcgan256

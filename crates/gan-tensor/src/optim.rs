@@ -18,7 +18,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::context::Launch;
-use crate::shaders::{OPTIM, OPTIM_VEC4};
+use crate::shaders::{OPTIM, OPTIM_TEX, OPTIM_VEC4};
 use crate::{Error, Result, Tensor};
 
 /// Hyperparameters of Adam and AdamW.
@@ -162,8 +162,28 @@ fn check_step(op: &'static str, step: u64) -> Result<()> {
     Ok(())
 }
 
+/// The kernels of [`adam_step_with`]; all give the same bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AdamKernel {
+    /// [`AdamKernel::Texture`] on a CPU adapter, else [`AdamKernel::Vec4`], where the
+    /// length and offsets allow; else [`AdamKernel::Scalar`]. `GAN_ADAM_KERNEL=scalar|vec4|
+    /// texture` overrides the choice (for measurements).
+    #[default]
+    Auto,
+    /// One parameter per invocation (`optim.wgsl`, `adam`): any length.
+    Scalar,
+    /// Four per invocation from storage buffers (`optim_vec4.wgsl`, `adam4`): lengths
+    /// that are multiples of 4.
+    Vec4,
+    /// Four per invocation, the operands read from texture copies (`optim_tex.wgsl`,
+    /// `adam4_tex`): lavapipe's storage loads are per-lane loops, its texel fetches
+    /// gathers. Lengths that are multiples of 4, offsets multiples of 4 elements.
+    Texture,
+}
+
 /// One Adam or AdamW step (`step` counts from 1): updates `params`, `m` and `v` in place
-/// from `grads`, in a single dispatch.
+/// from `grads`, in a single dispatch (on a CPU adapter, after copying the four operands
+/// into textures).
 pub fn adam_step(
     params: &Tensor,
     grads: &Tensor,
@@ -171,6 +191,20 @@ pub fn adam_step(
     v: &Tensor,
     cfg: &AdamConfig,
     step: u64,
+) -> Result<()> {
+    adam_step_with(params, grads, m, v, cfg, step, AdamKernel::Auto)
+}
+
+/// [`adam_step`] on a chosen kernel; a kernel the lengths or offsets do not allow falls
+/// back to the scalar one.
+pub fn adam_step_with(
+    params: &Tensor,
+    grads: &Tensor,
+    m: &Tensor,
+    v: &Tensor,
+    cfg: &AdamConfig,
+    step: u64,
+    kernel: AdamKernel,
 ) -> Result<()> {
     let op = "adam_step";
     check_step(op, step)?;
@@ -212,21 +246,46 @@ pub fn adam_step(
         _pad: [0; 2],
     };
     let ctx = params.context();
-    // Four parameters per invocation when the length allows (bit-identical results).
-    let (family, entry, lanes) = if params.numel() > 0 && params.numel().is_multiple_of(4) {
-        (OPTIM_VEC4, "adam4", 4)
-    } else {
-        (OPTIM, "adam", 1)
+    let n = params.numel();
+    let vec4 = n > 0 && n.is_multiple_of(4);
+    let texels = (n / 4) as u64;
+    let texture_ok = vec4
+        && texels <= ctx.max_texture_texels()
+        && [params, grads, m, v]
+            .iter()
+            .all(|t| t.arg().offset.is_multiple_of(16));
+    let kernel = match (kernel, std::env::var("GAN_ADAM_KERNEL").as_deref()) {
+        (AdamKernel::Auto, Ok("scalar")) => AdamKernel::Scalar,
+        (AdamKernel::Auto, Ok("vec4")) => AdamKernel::Vec4,
+        (AdamKernel::Auto, Ok("texture")) => AdamKernel::Texture,
+        (k, _) => k,
     };
-    ctx.dispatch(Launch {
+    let kernel = match kernel {
+        _ if !vec4 => AdamKernel::Scalar,
+        AdamKernel::Auto if texture_ok && ctx.adapter().is_cpu() => AdamKernel::Texture,
+        AdamKernel::Auto => AdamKernel::Vec4,
+        AdamKernel::Texture if !texture_ok => AdamKernel::Vec4,
+        k => k,
+    };
+    let outputs = [params.arg(), m.arg(), v.arg()];
+    let launch = |family, entry, inputs, lanes: usize| Launch {
         family,
         entry,
         constants: &[],
         params: bytemuck::bytes_of(&p),
-        inputs: &[grads.arg()],
-        outputs: &[params.arg(), m.arg(), v.arg()],
-        groups: ctx.grid(params.numel().div_ceil(256 * lanes) as u64),
-    })
+        inputs,
+        outputs: &outputs,
+        groups: ctx.grid(n.div_ceil(256 * lanes) as u64),
+    };
+    match kernel {
+        AdamKernel::Texture => {
+            let ops = [grads, params, m, v].map(|t| t.arg());
+            let ops = ops.map(|a| (a.buf, a.offset, texels));
+            ctx.dispatch_with_operands(launch(OPTIM_TEX, "adam4_tex", &[], 4), &ops)
+        }
+        AdamKernel::Vec4 => ctx.dispatch(launch(OPTIM_VEC4, "adam4", &[grads.arg()], 4)),
+        _ => ctx.dispatch(launch(OPTIM, "adam", &[grads.arg()], 1)),
+    }
 }
 
 /// One SGD step (`step` counts from 1): updates `params` in place from `grads`, and the
@@ -338,13 +397,39 @@ pub fn ema_update(shadow: &Tensor, param: &Tensor, decay: f64) -> Result<()> {
         _pad: 0,
     };
     let ctx = shadow.context();
+    let n = shadow.numel();
+    let texels = (n / 4) as u64;
+    let (pa, sa) = (param.arg(), shadow.arg());
+    // On a CPU adapter, both operands from texture copies (see `AdamKernel::Texture`).
+    let texture = ctx.adapter().is_cpu()
+        && n > 0
+        && n.is_multiple_of(4)
+        && texels <= ctx.max_texture_texels()
+        && pa.offset.is_multiple_of(16)
+        && sa.offset.is_multiple_of(16)
+        && std::env::var("GAN_ADAM_KERNEL").as_deref() != Ok("vec4");
+    if texture {
+        let launch = Launch {
+            family: OPTIM_TEX,
+            entry: "ema4_tex",
+            constants: &[],
+            params: bytemuck::bytes_of(&p),
+            inputs: &[],
+            outputs: &[shadow.arg()],
+            groups: ctx.grid(texels.div_ceil(256)),
+        };
+        return ctx.dispatch_with_operands(
+            launch,
+            &[(pa.buf, pa.offset, texels), (sa.buf, sa.offset, texels)],
+        );
+    }
     ctx.dispatch(Launch {
         family: OPTIM,
         entry: "ema",
         constants: &[],
         params: bytemuck::bytes_of(&p),
-        inputs: &[param.arg()],
-        outputs: &[shadow.arg()],
-        groups: ctx.grid(shadow.numel().div_ceil(256) as u64),
+        inputs: &[pa],
+        outputs: &[sa],
+        groups: ctx.grid(n.div_ceil(256) as u64),
     })
 }

@@ -94,6 +94,48 @@ fn adam_vec4_kernel_is_bit_identical_to_the_scalar_one() {
     }
 }
 
+/// The scalar, vec4 and texture kernels give the same bits, on lengths that fill texture
+/// rows (1024 texels) partly, exactly and over several, and on views that start inside
+/// their buffers.
+#[test]
+fn adam_kernels_are_bit_identical() {
+    use optim::AdamKernel;
+    let ctx = ctx();
+    for n in [4, 1000, 4096, 3 * 4096 + 8] {
+        for offset in [0, ctx.view_alignment()] {
+            for (case, cfg) in adam_configs() {
+                let mut results = Vec::new();
+                for kernel in [AdamKernel::Scalar, AdamKernel::Vec4, AdamKernel::Texture] {
+                    let view = |seed: u64| {
+                        let data = random(seed, offset + n, -1.0, 1.0);
+                        let buf = Tensor::from_slice(&ctx, &data, &[offset + n]).unwrap();
+                        buf.view(offset, &[n]).unwrap()
+                    };
+                    let (p, m, v) = (view(1), view(2), view(3));
+                    // v must not be negative.
+                    v.assign(&v.mul(&v).unwrap()).unwrap();
+                    for t in 1..=3 {
+                        let g = view(10 + t);
+                        optim::adam_step_with(&p, &g, &m, &v, &cfg, t, kernel).unwrap();
+                    }
+                    let all: Vec<u32> = [p, m, v]
+                        .iter()
+                        .flat_map(|x| x.to_vec().unwrap())
+                        .map(f32::to_bits)
+                        .collect();
+                    results.push((kernel, all));
+                }
+                for (kernel, bits) in &results[1..] {
+                    assert!(
+                        *bits == results[0].1,
+                        "{case}, n {n}, offset {offset}: {kernel:?} differs from the scalar kernel"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn adam_over_65535_workgroups() {
     run_adam(
@@ -248,7 +290,8 @@ fn bad_arguments_are_errors() {
 /// [-1, 1], so rtol 1e-6 and atol 1e-7.
 #[test]
 fn ema_update_matches_reference_on_awkward_lengths() {
-    for (s, &n) in [1usize, 63, 65, 100_003].iter().enumerate() {
+    // Multiples of 4 take the texture kernel on a CPU adapter, the others the scalar one.
+    for (s, &n) in [1usize, 63, 64, 65, 4100, 100_003].iter().enumerate() {
         for decay in [0.1, 0.9, 0.999] {
             let seed = 900 + s as u64;
             let (shadow, mut ss) = rand_tensor(seed, &[n], -1.0, 1.0);
@@ -266,12 +309,38 @@ fn ema_update_matches_reference_on_awkward_lengths() {
 /// Decay 0 copies the parameters and decay 1 keeps the average, bit for bit.
 #[test]
 fn ema_update_extreme_decays_are_exact() {
-    let (shadow, ss) = rand_tensor(11, &[65], -1.0, 1.0);
-    let ps = random(12, 65, -1.0, 1.0);
-    optim::ema_update(&shadow, &upload(&ps), 1.0).unwrap();
-    assert_eq!(shadow.to_vec().unwrap(), ss);
-    optim::ema_update(&shadow, &upload(&ps), 0.0).unwrap();
-    assert_eq!(shadow.to_vec().unwrap(), ps);
+    for n in [64, 65] {
+        let (shadow, ss) = rand_tensor(11, &[n], -1.0, 1.0);
+        let ps = random(12, n, -1.0, 1.0);
+        optim::ema_update(&shadow, &upload(&ps), 1.0).unwrap();
+        assert_eq!(shadow.to_vec().unwrap(), ss);
+        optim::ema_update(&shadow, &upload(&ps), 0.0).unwrap();
+        assert_eq!(shadow.to_vec().unwrap(), ps);
+    }
+}
+
+/// The elements are independent, so the first 4100 of a 4101-long average (scalar kernel)
+/// equal a 4100-long one (vec4 or texture kernel) bit for bit.
+#[test]
+fn ema_kernels_are_bit_identical() {
+    let mut out = Vec::new();
+    for n in [4100, 4101] {
+        let shadow = upload(&random(13, n, -1.0, 1.0));
+        for t in 1..=3 {
+            optim::ema_update(
+                &shadow,
+                &upload(&random(14 + t, 4101, -1.0, 1.0)[..n]),
+                0.99,
+            )
+            .unwrap();
+        }
+        out.push(shadow.to_vec().unwrap());
+    }
+    let same = out[0]
+        .iter()
+        .zip(&out[1])
+        .all(|(a, b)| a.to_bits() == b.to_bits());
+    assert!(same, "the vec4 and scalar moving averages differ");
 }
 
 #[test]

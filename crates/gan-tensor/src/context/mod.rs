@@ -19,6 +19,8 @@ mod profiled;
 mod submit;
 mod textures;
 
+use textures::OPERAND_SLOTS;
+
 pub use profile::KernelTime;
 
 /// Bytes reserved for one dispatch's uniform parameters.
@@ -129,8 +131,9 @@ struct Inner {
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     pool: Pool,
     staging: Pool,
-    /// The operand textures of the texture matmul, one per operand slot.
-    textures: Mutex<[Option<OperandTexture>; 2]>,
+    /// The operand textures of the texture kernels, one per operand slot (the matmul
+    /// uses two, the CPU adapter's Adam four).
+    textures: Mutex<[Option<OperandTexture>; OPERAND_SLOTS]>,
     textures_created: AtomicU64,
     uniform_buf: wgpu::Buffer,
     pending: Mutex<Pending>,

@@ -1,9 +1,10 @@
 //! Operand textures: on lavapipe a storage-buffer load becomes a per-lane loop with a
 //! bounds check, while a texel fetch is one gather, so the CPU adapter's matmul reads A
-//! and B from rgba32float textures (`shaders/matmul_subgroup_tex*.wgsl`). The launcher
-//! records a copy of each operand's buffer into one of two textures kept here (one per
+//! and B from rgba32float textures (`shaders/matmul_subgroup_tex*.wgsl`), and its Adam
+//! step the gradients, parameters and moments (`shaders/optim_tex.wgsl`). The launcher
+//! records a copy of each operand's buffer into one of the textures kept here (one per
 //! operand slot, grown to the largest operand seen, so a steady loop creates none), then
-//! the dispatch. Commands run in order, so one texture serves every product of a batch.
+//! the dispatch. Commands run in order, so one texture serves every kernel of a batch.
 //!
 //! Layout: the flat vec4 index i of an operand is texel (i % [`TEXTURE_WIDTH`],
 //! i / [`TEXTURE_WIDTH`]); a copy fills whole rows and then the partial last one.
@@ -17,6 +18,9 @@ use crate::{Error, Result};
 /// Texels per row of an operand texture (a power of two; the shaders divide by shifting).
 pub(crate) const TEXTURE_WIDTH: u64 = 1024;
 
+/// Operand textures a context keeps (the most one dispatch reads).
+pub(crate) const OPERAND_SLOTS: usize = 4;
+
 /// Bytes of one rgba32float texel.
 const TEXEL: u64 = 16;
 
@@ -27,7 +31,7 @@ impl Context {
     }
 
     /// Records `l` with its textures 1, 2, ... the operands `ops` (buffer, byte offset, a
-    /// multiple of 16, and vec4s; at most two), each first copied into its operand
+    /// multiple of 16, and vec4s; at most [`OPERAND_SLOTS`]), each first copied into its operand
     /// texture (made larger when too small). The textures stay locked until the dispatch
     /// is recorded, so another thread's kernel cannot copy into them in between.
     pub(crate) fn dispatch_with_operands(
@@ -35,12 +39,13 @@ impl Context {
         l: super::Launch,
         ops: &[(&PoolBuffer, u64, u64)],
     ) -> Result<()> {
+        assert!(ops.len() <= OPERAND_SLOTS, "{} operand textures", ops.len());
         let mut slots = self.0.textures.lock().unwrap();
-        let mut views = Vec::with_capacity(2);
+        let mut views = Vec::with_capacity(ops.len());
         for (slot, &(src, offset, texels)) in ops.iter().enumerate() {
             if texels > self.max_texture_texels() || !offset.is_multiple_of(TEXEL) {
                 return Err(Error::Invalid {
-                    op: "matmul operand texture",
+                    op: "operand texture",
                     msg: format!(
                         "{texels} texels at byte {offset}: at most {} texels, offsets \
                          multiples of 16 bytes",
@@ -71,7 +76,7 @@ impl Context {
             .next_power_of_two()
             .min(self.0.limits.max_texture_dimension_2d);
         let texture = self.0.device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("gan-tensor matmul operand"),
+            label: Some("gan-tensor operand"),
             size: wgpu::Extent3d {
                 width: TEXTURE_WIDTH as u32,
                 height: capacity,
