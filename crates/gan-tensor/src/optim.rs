@@ -18,7 +18,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::context::Launch;
-use crate::shaders::{OPTIM, OPTIM_TEX, OPTIM_VEC4};
+use crate::shaders::{OPTIM, OPTIM_VEC4};
 use crate::{Error, Result, Tensor};
 
 /// Hyperparameters of Adam and AdamW.
@@ -175,7 +175,7 @@ pub enum AdamKernel {
     /// Four per invocation from storage buffers (`optim_vec4.wgsl`, `adam4`): lengths
     /// that are multiples of 4.
     Vec4,
-    /// Four per invocation, the operands read from texture copies (`optim_tex.wgsl`,
+    /// Four per invocation, the operands read from texture copies (`optim_vec4.wgsl`,
     /// `adam4_tex`): lavapipe's storage loads are per-lane loops, its texel fetches
     /// gathers. Lengths that are multiples of 4, offsets multiples of 4 elements.
     Texture,
@@ -195,8 +195,8 @@ pub fn adam_step(
     adam_step_with(params, grads, m, v, cfg, step, AdamKernel::Auto)
 }
 
-/// [`adam_step`] on a chosen kernel; a kernel the lengths or offsets do not allow falls
-/// back to the scalar one.
+/// [`adam_step`] on a chosen kernel; where the length or offsets do not allow it, the next
+/// one that they allow runs instead (texture, then vec4, then scalar).
 pub fn adam_step_with(
     params: &Tensor,
     grads: &Tensor,
@@ -281,7 +281,7 @@ pub fn adam_step_with(
         AdamKernel::Texture => {
             let ops = [grads, params, m, v].map(|t| t.arg());
             let ops = ops.map(|a| (a.buf, a.offset, texels));
-            ctx.dispatch_with_operands(launch(OPTIM_TEX, "adam4_tex", &[], 4), &ops)
+            ctx.dispatch_with_operands(launch(OPTIM_VEC4, "adam4_tex", &[], 4), &ops)
         }
         AdamKernel::Vec4 => ctx.dispatch(launch(OPTIM_VEC4, "adam4", &[grads.arg()], 4)),
         _ => ctx.dispatch(launch(OPTIM, "adam", &[grads.arg()], 1)),
@@ -410,7 +410,7 @@ pub fn ema_update(shadow: &Tensor, param: &Tensor, decay: f64) -> Result<()> {
         && std::env::var("GAN_ADAM_KERNEL").as_deref() != Ok("vec4");
     if texture {
         let launch = Launch {
-            family: OPTIM_TEX,
+            family: OPTIM_VEC4,
             entry: "ema4_tex",
             constants: &[],
             params: bytemuck::bytes_of(&p),

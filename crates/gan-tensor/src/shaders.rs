@@ -37,7 +37,6 @@ family!(SOFTMAX, "softmax");
 family!(EMBEDDING, "embedding");
 family!(MAXOUT, "maxout");
 family!(OPTIM_VEC4, "optim_vec4");
-family!(OPTIM_TEX, "optim_tex");
 
 /// Every family gan-tensor launches (the naga test checks this matches `shaders/`).
 pub const ALL: &[Family] = &[
@@ -59,5 +58,4 @@ pub const ALL: &[Family] = &[
     EMBEDDING,
     MAXOUT,
     OPTIM_VEC4,
-    OPTIM_TEX,
 ];

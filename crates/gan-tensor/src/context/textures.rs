@@ -1,7 +1,7 @@
 //! Operand textures: on lavapipe a storage-buffer load becomes a per-lane loop with a
 //! bounds check, while a texel fetch is one gather, so the CPU adapter's matmul reads A
 //! and B from rgba32float textures (`shaders/matmul_subgroup_tex*.wgsl`), and its Adam
-//! step the gradients, parameters and moments (`shaders/optim_tex.wgsl`). The launcher
+//! step the gradients, parameters and moments (`shaders/optim_vec4.wgsl`). The launcher
 //! records a copy of each operand's buffer into one of the textures kept here (one per
 //! operand slot, grown to the largest operand seen, so a steady loop creates none), then
 //! the dispatch. Commands run in order, so one texture serves every kernel of a batch.
