@@ -450,7 +450,13 @@ pub fn run(args: &[String]) -> Result<()> {
         let path = dir.join(name);
         let text = std::fs::read_to_string(&path)?;
         match gan_tensor::ops::refresh(&text) {
-            Some(new) => files.push((name, new)),
+            Some(new) => {
+                // The narrow kernel's texture twin, from the refreshed hand-written file.
+                if name == "matmul_narrow.wgsl" {
+                    files.push(("matmul_narrow_tex.wgsl", textured(&new, "matmul_narrow")));
+                }
+                files.push((name, new))
+            }
             None => bail!("{} has no op-id block", path.display()),
         }
     }

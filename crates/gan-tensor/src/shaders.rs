@@ -31,6 +31,7 @@ family!(MATMUL_SUBGROUP, "matmul_subgroup");
 family!(MATMUL_C4, "matmul_c4");
 family!(MATMUL_SUBGROUP_C4, "matmul_subgroup_c4");
 family!(MATMUL_NARROW, "matmul_narrow");
+family!(MATMUL_NARROW_TEX, "matmul_narrow_tex");
 family!(MATMUL_SUBGROUP_TEX, "matmul_subgroup_tex");
 family!(MATMUL_SUBGROUP_TEX_C4, "matmul_subgroup_tex_c4");
 family!(SOFTMAX, "softmax");
@@ -47,6 +48,7 @@ pub const ALL: &[Family] = &[
     MATMUL_C4,
     MATMUL_SUBGROUP_C4,
     MATMUL_NARROW,
+    MATMUL_NARROW_TEX,
     MATMUL_SUBGROUP_TEX,
     MATMUL_SUBGROUP_TEX_C4,
     SOFTMAX,

@@ -99,3 +99,48 @@ fn texture_and_subgroup_kernels_agree_bit_for_bit() {
         "no texture or buffer made in a steady loop"
     );
 }
+
+/// Outputs of at most 4 columns run the narrow kernel; on adapters whose wide kernel reads
+/// textures, its texture twin (chosen when no kernel is forced) gives the bits of the
+/// buffer kernel (forced) on every column count, transpose, K with and without a vec4 tail,
+/// row counts off the workgroup's 8, and B as a view inside a larger tensor.
+#[test]
+fn narrow_texture_twin_agrees_bit_for_bit() {
+    let c = ctx();
+    if !MatmulKernel::Texture.supported(&c) {
+        return;
+    }
+    let mut seed = 9500;
+    for (m, k) in [(1, 4), (7, 100), (64, 98), (65, 1100), (100, 2)] {
+        for n in 1..=4 {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                seed += 10;
+                let (a_dims, b_dims) = (
+                    if ta { [k, m] } else { [m, k] },
+                    if tb { [n, k] } else { [k, n] },
+                );
+                let at = c.view_alignment().max(4);
+                let (whole, _) = rand_tensor(seed, &[at + k * n + 3], -1.0, 1.0);
+                let b = whole.view(at, &b_dims).unwrap();
+                let (a, _) = rand_tensor(seed + 1, &a_dims, -1.0, 1.0);
+                let (bias, _) = rand_tensor(seed + 2, &[n], -1.0, 1.0);
+                let run = |kernel| {
+                    let o = MatmulOptions {
+                        trans_a: ta,
+                        trans_b: tb,
+                        bias: Some(&bias),
+                        activation: Activation::LeakyRelu(0.2),
+                        kernel,
+                        ..Default::default()
+                    };
+                    let out = matmul_with(&a, &b, o).unwrap().to_vec().unwrap();
+                    out.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+                };
+                assert!(
+                    run(None) == run(Some(MatmulKernel::Narrow)),
+                    "m {m} k {k} n {n} trans {ta} {tb}"
+                );
+            }
+        }
+    }
+}
