@@ -19,7 +19,9 @@ mod profiled;
 mod submit;
 mod textures;
 
-use textures::OPERAND_SLOTS;
+/// Operand textures a context keeps (the most one dispatch reads: the matmul two, the
+/// CPU adapter's Adam four; see `textures.rs`).
+pub(crate) const OPERAND_SLOTS: usize = 4;
 
 pub use profile::KernelTime;
 

@@ -11,15 +11,12 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Cmd, Context, OperandTexture};
+use super::{Cmd, Context, OperandTexture, OPERAND_SLOTS};
 use crate::pool::PoolBuffer;
 use crate::{Error, Result};
 
 /// Texels per row of an operand texture (a power of two; the shaders divide by shifting).
 pub(crate) const TEXTURE_WIDTH: u64 = 1024;
-
-/// Operand textures a context keeps (the most one dispatch reads).
-pub(crate) const OPERAND_SLOTS: usize = 4;
 
 /// Bytes of one rgba32float texel.
 const TEXEL: u64 = 16;
